@@ -1,0 +1,251 @@
+"""Server-side observation: the endpoint's exceptions, warnings and log lines.
+
+Several apps may be served by one process (the in-process lab), so output is routed by a
+context variable to the recorder of the app whose handler produced it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import io
+import logging
+import sys
+import traceback
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TextIO
+
+from wsquiz.transcript import ServerError, ServerSide
+
+Sink = Callable[[str, Any], None]
+ASGIApp = Callable[..., Any]
+
+MAX_OUTPUT = 64 * 1024
+_current: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar(
+    "wsquiz_recorder", default=None
+)
+
+
+def qualified_name(cls: type) -> str:
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def describe_exception(exc: BaseException, app_file: str | None) -> ServerError:
+    """A ServerError with the traceback trimmed to the app's own frames."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if app_file and _same_file(f.filename, app_file)]
+    where = own[-1] if own else (frames[-1] if frames else None)
+    shown = list(own)
+    if frames and (not own or frames[-1] is not own[-1]):
+        shown.append(frames[-1])
+    lines = ["Traceback (most recent call last):\n"]
+    lines += traceback.format_list(shown)
+    lines += traceback.format_exception_only(type(exc), exc)
+    message = str(exc)
+    if not message and exc.args:
+        message = repr(exc.args)
+    bases = tuple(qualified_name(c) for c in type(exc).__mro__[1:] if c is not object)
+    return ServerError(
+        type=qualified_name(type(exc)),
+        message=message,
+        bases=bases,
+        file=where.filename if own and where else None,
+        line=where.lineno if own and where else None,
+        traceback="".join(lines),
+    )
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return a == b
+
+
+class Recorder:
+    """Collects what one served app reports; tells when its handlers are all done."""
+
+    def __init__(self, app_file: str | None, sink: Sink | None = None) -> None:
+        self.app_file = app_file
+        self._sink = sink
+        self.errors: list[ServerError] = []
+        self.warnings: list[str] = []
+        self.logs: list[str] = []
+        self.output_size = 0
+        self.truncated = False
+        self.active = 0
+        self._idle: asyncio.Event | None = None
+
+    def emit(self, kind: str, value: Any) -> None:
+        if self._sink is not None:
+            self._sink(kind, value)
+        else:
+            self.record(kind, value)
+
+    def record(self, kind: str, value: Any) -> None:
+        """Take one event, in-process or as relayed from a child process."""
+        if kind == "error":
+            self.errors.append(value if isinstance(value, ServerError) else ServerError.from_dict(value))
+        elif kind == "warning":
+            self.warnings.append(value)
+        elif kind == "log":
+            self.logs.append(value)
+        elif kind == "truncated":
+            self.truncated = True
+        elif kind == "begin":
+            self.active += 1
+            self._idle_event().clear()
+        elif kind == "end":
+            self.active = max(0, self.active - 1)
+            if self.active == 0:
+                self._idle_event().set()
+
+    def _idle_event(self) -> asyncio.Event:
+        if self._idle is None:
+            self._idle = asyncio.Event()
+            if self.active == 0:
+                self._idle.set()
+        return self._idle
+
+    async def settle(self, timeout: float) -> bool:
+        """Wait until no handler runs. False when one is still running after `timeout`."""
+        try:
+            await asyncio.wait_for(self._idle_event().wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        await asyncio.sleep(0)
+        return True
+
+    def output(self, text: str) -> None:
+        if self.truncated or not text:
+            return
+        self.output_size += len(text)
+        if self.output_size > MAX_OUTPUT:
+            self.truncated = True
+            self.emit("truncated", True)
+            return
+        for line in text.splitlines():
+            if line.strip():
+                self.emit("log", line)
+
+    def snapshot(self, exit_status: str | None = None) -> ServerSide:
+        return ServerSide(
+            errors=tuple(self.errors),
+            warnings=tuple(self.warnings),
+            logs=tuple(self.logs),
+            output_truncated=self.truncated,
+            exit_status=exit_status,
+        )
+
+    def wrap(self, app: ASGIApp) -> ASGIApp:
+        """The app, reporting each handler's start, end and uncaught exception."""
+
+        async def recorded(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope.get("type") not in ("websocket", "http"):
+                await app(scope, receive, send)
+                return
+            _current.set(self)
+            self.emit("begin", None)
+            try:
+                await app(scope, receive, send)
+            except BaseException as exc:
+                self.emit("error", describe_exception(exc, self.app_file))
+                raise
+            finally:
+                self.emit("end", None)
+
+        return recorded
+
+
+class _RoutedStream(io.TextIOBase):
+    """Stands in for stdout/stderr: writes from a handler go to its recorder."""
+
+    def __init__(self, fallback: TextIO) -> None:
+        self._fallback = fallback
+
+    def write(self, text: str) -> int:
+        recorder = _current.get()
+        if recorder is None:
+            return self._fallback.write(text)
+        recorder.output(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if _current.get() is None:
+            self._fallback.flush()
+
+    def isatty(self) -> bool:
+        return self._fallback.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._fallback, "encoding", "utf-8")
+
+
+class _RoutedLogs(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        recorder = _current.get()
+        if recorder is None:
+            return
+        try:
+            text = record.getMessage()
+        except Exception:  # a handler's own bad format string must not break capture
+            text = str(record.msg)
+        recorder.output(f"{record.levelname}: {text}")
+
+
+_installed = False
+
+
+def install_hooks(*, passthrough: bool = True) -> None:
+    """Route prints, log records and warnings of served apps to their recorders (idempotent).
+
+    With `passthrough` False (a sandbox process) output outside any handler is dropped too.
+    """
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    original_showwarning = warnings.showwarning
+
+    def showwarning(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        recorder = _current.get()
+        if recorder is None:
+            if passthrough:
+                original_showwarning(message, category, filename, lineno, file, line)
+            return
+        recorder.emit("warning", f"{category.__name__}: {message}")
+
+    warnings.showwarning = showwarning
+    warnings.filterwarnings("always", category=RuntimeWarning)
+    handler = _RoutedLogs(level=logging.INFO)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "fastapi", ""):
+        logger = logging.getLogger(name)
+        if name:
+            logger.propagate = False
+            logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+    sys.stdout = _RoutedStream(sys.stdout)  # type: ignore[assignment]
+    sys.stderr = _RoutedStream(sys.stderr)  # type: ignore[assignment]
+    if not passthrough:
+        sys.stdout = _RoutedStream(io.StringIO())  # type: ignore[assignment]
+        sys.stderr = _RoutedStream(io.StringIO())  # type: ignore[assignment]
+
+
+def activate(recorder: Recorder) -> contextvars.Token[Recorder | None]:
+    return _current.set(recorder)
+
+
+def exc_info_of(exc: BaseException) -> tuple[type[BaseException], BaseException, TracebackType | None]:
+    return type(exc), exc, exc.__traceback__

@@ -1,0 +1,190 @@
+"""Play a scenario with the real `websockets` client and record every frame and close."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from wsquiz.scenario import Scenario, Step
+from wsquiz.transcript import ClientRecord, Close, Frame, Handshake
+
+
+@dataclass
+class _Client:
+    name: str
+    path: str
+    handshake: Handshake
+    conn: ClientConnection | None = None
+    inbox: asyncio.Queue[Frame | None] = field(default_factory=asyncio.Queue)
+    close: Close | None = None
+    closing_by_client: bool = False
+    reader: asyncio.Task[None] | None = None
+
+
+class Player:
+    """Runs one scenario against a server on 127.0.0.1:port."""
+
+    def __init__(self, scenario: Scenario, port: int) -> None:
+        self.scenario = scenario
+        self.port = port
+        self.frames: list[Frame] = []
+        self.clients: dict[str, _Client] = {}
+        self.timed_out: list[str] = []
+        self._t0 = time.perf_counter()
+
+    def _now(self) -> float:
+        return (time.perf_counter() - self._t0) * 1000
+
+    async def play(self) -> None:
+        self._t0 = time.perf_counter()
+        try:
+            for index, step in enumerate(self.scenario.steps, 1):
+                await self._step(index, step)
+        finally:
+            await self._finish()
+
+    def records(self) -> tuple[ClientRecord, ...]:
+        return tuple(
+            ClientRecord(name=c.name, path=c.path, handshake=c.handshake, close=c.close)
+            for c in self.clients.values()
+        )
+
+    def _timeout(self, step: Step) -> float:
+        return step.timeout if step.timeout is not None else self.scenario.timeout
+
+    async def _step(self, index: int, step: Step) -> None:
+        if step.sleep is not None:
+            await asyncio.sleep(step.sleep)
+            return
+        if step.connect is not None:
+            await self._connect(step)
+            return
+        client = self.clients[step.client]
+        if client.conn is None:
+            return  # the handshake was rejected: nothing more this client can do
+        action = step.action
+        if action in ("send", "send_bytes", "send_json"):
+            await self._send(client, step)
+        elif action == "receive":
+            assert step.receive is not None
+            for _ in range(step.receive):
+                if not await self._receive_one(client, self._timeout(step), f"step {index}"):
+                    break
+        elif action == "receive_all":
+            await self._wait_closed(client, self._timeout(step), f"step {index}", note=False)
+        elif action == "close":
+            await self._close(client, step.close or 1000, step.reason)
+        elif action == "expect_close":
+            await self._wait_closed(client, self._timeout(step), f"step {index}", note=True)
+
+    async def _connect(self, step: Step) -> None:
+        assert step.connect is not None
+        path = step.connect if step.connect.startswith("/") else "/" + step.connect
+        uri = f"ws://127.0.0.1:{self.port}{path}"
+        try:
+            conn = await connect(
+                uri,
+                additional_headers=step.headers or None,
+                subprotocols=[s for s in step.subprotocols] or None,  # type: ignore[misc]
+                open_timeout=self._timeout(step),
+                ping_interval=None,
+                close_timeout=1,
+                max_size=None,
+                compression=None,
+            )
+        except InvalidStatus as exc:
+            body = (exc.response.body or b"").decode("utf-8", "replace")[:500]
+            status = exc.response.status_code
+            self.clients[step.client] = _Client(step.client, path, Handshake(False, status, None, body))
+            return
+        except (InvalidHandshake, OSError, asyncio.TimeoutError, TimeoutError) as exc:
+            self.clients[step.client] = _Client(
+                step.client, path, Handshake(False, 0, None, f"{type(exc).__name__}: {exc}")
+            )
+            self.timed_out.append(f"connect {step.client}")
+            return
+        client = _Client(step.client, path, Handshake(True, 101, conn.subprotocol), conn)
+        client.reader = asyncio.create_task(self._read(client))
+        self.clients[step.client] = client
+
+    async def _read(self, client: _Client) -> None:
+        assert client.conn is not None
+        try:
+            async for message in client.conn:
+                kind = "text" if isinstance(message, str) else "bytes"
+                frame = Frame(client.name, "received", kind, message, self._now())
+                self.frames.append(frame)
+                client.inbox.put_nowait(frame)
+        except ConnectionClosed:
+            pass
+        finally:
+            self._record_close(client)
+            client.inbox.put_nowait(None)
+
+    def _record_close(self, client: _Client) -> None:
+        if client.close is not None or client.conn is None:
+            return
+        conn = client.conn
+        rcvd, sent = conn.protocol.close_rcvd, conn.protocol.close_sent
+        if rcvd is None:
+            client.close = Close(1006, "", "abnormal", self._now())
+            return
+        by = "client" if client.closing_by_client and sent is not None else "server"
+        client.close = Close(rcvd.code, rcvd.reason, by, self._now())
+
+    async def _send(self, client: _Client, step: Step) -> None:
+        assert client.conn is not None
+        payload = step.payload()
+        kind = "text" if isinstance(payload, str) else "bytes"
+        try:
+            await client.conn.send(payload)
+        except ConnectionClosed:
+            return
+        self.frames.append(Frame(client.name, "sent", kind, payload, self._now()))
+
+    async def _receive_one(self, client: _Client, timeout: float, where: str) -> bool:
+        try:
+            frame = await asyncio.wait_for(client.inbox.get(), timeout)
+        except asyncio.TimeoutError:
+            self.timed_out.append(f"{where}: {client.name} waited {timeout:g}s for a message")
+            return False
+        if frame is None:
+            client.inbox.put_nowait(None)  # keep reporting "closed" to later receives
+            return False
+        return True
+
+    async def _wait_closed(self, client: _Client, timeout: float, where: str, note: bool) -> None:
+        if client.reader is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(client.reader), timeout)
+        except asyncio.TimeoutError:
+            if note:
+                self.timed_out.append(f"{where}: {client.name} waited {timeout:g}s for the close")
+
+    async def _close(self, client: _Client, code: int, reason: str) -> None:
+        assert client.conn is not None
+        if client.close is not None:
+            return
+        client.closing_by_client = True
+        started = self._now()
+        try:
+            await client.conn.close(code, reason)
+        except ConnectionClosed:
+            pass
+        if client.reader is not None:
+            await asyncio.wait([client.reader], timeout=1)
+        if client.close is None:
+            client.close = Close(code, reason, "client", started)
+
+    async def _finish(self) -> None:
+        """Close what the scenario left open (recorded as closed by the client, 1000)."""
+        for client in self.clients.values():
+            if client.conn is not None and client.close is None:
+                await self._close(client, 1000, "")
+            if client.reader is not None and not client.reader.done():
+                client.reader.cancel()

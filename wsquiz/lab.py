@@ -1,0 +1,243 @@
+"""The live lab: serve an app under real uvicorn on 127.0.0.1 and observe a scenario.
+
+Trusted, bundled content is served in-process (a server takes ~1 ms to start in a warm
+process); learner and student code is served in a sandboxed child process (`sandbox.py`).
+Both report through the same `Recorder`, so both are observed the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Coroutine
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from wsquiz.appfile import AppSpec, load_app, unload
+from wsquiz.capture import Recorder, activate, install_hooks
+from wsquiz.client import Player
+from wsquiz.errors import LabError
+from wsquiz.scenario import Scenario
+from wsquiz.transcript import ServerSide, Transcript
+
+T = TypeVar("T")
+SETTLE_TIMEOUT = 1.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits for code run in a sandbox."""
+
+    wall_s: float = 10.0
+    memory_mb: int = 512
+    cpu_s: int = 10
+    processes: int = 32
+    output_kb: int = 64
+    startup_s: float = 5.0
+
+
+def listening_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def uvicorn_config(app: Any) -> Any:
+    import uvicorn
+
+    config = uvicorn.Config(app, lifespan="auto", log_config=None, access_log=False)
+    config.load()
+    return config
+
+
+_warm = False
+
+
+def prewarm() -> None:
+    """Import and exercise the server stack once, so each launch (or fork) finds it ready."""
+    global _warm
+    if _warm:
+        return
+    import fastapi
+    from fastapi import WebSocket
+
+    app = fastapi.FastAPI()
+
+    @app.websocket("/ws")
+    async def endpoint(websocket: WebSocket) -> None:  # pragma: no cover
+        await websocket.accept()
+
+    uvicorn_config(app)
+    import websockets.asyncio.client  # noqa: F401
+
+    _warm = True
+
+
+class Served:
+    """A running server: its port and what it reported."""
+
+    port: int
+    recorder: Recorder
+    spec: AppSpec
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    def exit_status(self) -> str | None:
+        return None
+
+
+class InProcess(Served):
+    def __init__(self, spec: AppSpec) -> None:
+        self.spec = spec
+        self.recorder = Recorder(str(spec.path))
+        self._module = ""
+        self._server: Any = None
+        self._sock: socket.socket | None = None
+
+    async def start(self) -> None:
+        import uvicorn
+
+        install_hooks()
+        activate(self.recorder)
+        app, self._module = load_app(self.spec)
+        self._sock = listening_socket()
+        self.port = self._sock.getsockname()[1]
+        config = uvicorn_config(self.recorder.wrap(app))
+        server = uvicorn.Server(config)
+        server.lifespan = config.lifespan_class(config)
+        try:
+            await server.startup(sockets=[self._sock])
+        except SystemExit:
+            self._sock.close()
+            unload(self._module)
+            raise LabError(f"{self.spec.path}: the app's startup (lifespan) failed") from None
+        self._server = server
+
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        for listener in server.servers:
+            listener.close()
+        if self._sock is not None:
+            self._sock.close()
+        for connection in list(server.server_state.connections):
+            connection.shutdown()
+        deadline = time.monotonic() + 0.5
+        while server.server_state.tasks and time.monotonic() < deadline:
+            await asyncio.sleep(0.002)
+        for task in list(server.server_state.tasks):
+            task.cancel()
+        try:
+            await asyncio.wait_for(server.lifespan.shutdown(), 1)
+        except (asyncio.TimeoutError, Exception):
+            pass
+        unload(self._module)
+
+
+class Lab:
+    """A background event loop that hosts servers and clients; usable from any thread."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="wsquiz-lab", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.call_soon(prewarm)
+        self._loop.run_forever()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    def serve(self, spec: AppSpec, *, isolated: bool = False, limits: Limits | None = None) -> Served:
+        return self.call(serve(spec, isolated=isolated, limits=limits))
+
+    def observe(
+        self,
+        spec: AppSpec,
+        scenario: Scenario,
+        *,
+        isolated: bool = False,
+        limits: Limits | None = None,
+    ) -> Transcript:
+        return self.call(observe(spec, scenario, isolated=isolated, limits=limits))
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        from wsquiz import sandbox
+
+        self.call(sandbox.stop_all())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+async def serve(spec: AppSpec, *, isolated: bool = False, limits: Limits | None = None) -> Served:
+    """Start the app; return once it really accepts connections."""
+    if isolated:
+        from wsquiz.sandbox import Sandboxed
+
+        sandboxed = Sandboxed(spec, limits or Limits())
+        await sandboxed.start()
+        return sandboxed
+    served = InProcess(spec)
+    await served.start()
+    return served
+
+
+async def play_against(served: Served, scenario: Scenario) -> Transcript:
+    """Play the scenario against a running server and wait for its handlers to finish."""
+    start = time.perf_counter()
+    player = Player(scenario, served.port)
+    await player.play()
+    await served.recorder.settle(SETTLE_TIMEOUT)
+    return Transcript(
+        app=str(served.spec),
+        clients=player.records(),
+        frames=tuple(player.frames),
+        server=_server_side(served),
+        timed_out=tuple(player.timed_out),
+        elapsed_ms=(time.perf_counter() - start) * 1000,
+    )
+
+
+def _server_side(served: Served) -> ServerSide:
+    return served.recorder.snapshot(served.exit_status())
+
+
+async def observe(
+    spec: AppSpec,
+    scenario: Scenario,
+    *,
+    isolated: bool = False,
+    limits: Limits | None = None,
+) -> Transcript:
+    """Serve the app, play the scenario, stop the app: one observation."""
+    served = await serve(spec, isolated=isolated, limits=limits)
+    try:
+        return await play_against(served, scenario)
+    finally:
+        await served.stop()

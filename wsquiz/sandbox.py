@@ -1,0 +1,388 @@
+"""Serve untrusted code in a child process with limits; leave nothing behind.
+
+Process tree, forked from the warm lab process (fastapi and uvicorn already imported):
+
+    lab ── keeper (own session, subreaper; in a new PID namespace when root)
+              └── server (PID 1 of that namespace): limits, no privileges, empty env
+
+The keeper outlives the server only to kill whatever the server left: when the server ends,
+or the lab closes the keeper's control pipe (or dies), the keeper kills every process below
+it and exits. A parent-death signal ties each level to the one above, so `kill -9` of the
+lab still takes everything down. The server reports over a pipe, one JSON object a line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from wsquiz.appfile import AppSpec, load_app
+from wsquiz.capture import Recorder, activate, install_hooks
+from wsquiz.errors import AppLoadError, LabError
+from wsquiz.lab import Limits, Served, listening_socket, uvicorn_config
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_KEEPCAPS = 8
+PR_SET_NO_NEW_PRIVS = 38
+_CAP_V3 = 0x20080522
+_CAP_READ = 1 << 2  # CAP_DAC_READ_SEARCH
+CLONE_NEWPID = 0x20000000
+NOBODY = 65534
+ENV_ALLOWLIST = ("LANG", "LC_ALL", "LC_CTYPE", "TZ")
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_running: set[Sandboxed] = set()
+_fork_lock = threading.Lock()
+
+
+def _prctl(option: int, value: int) -> None:
+    _libc.prctl(option, value, 0, 0, 0)
+
+
+class Sandboxed(Served):
+    def __init__(self, spec: AppSpec, limits: Limits) -> None:
+        self.original = spec
+        self.limits = limits
+        self.recorder = Recorder(None)
+        self._workdir = Path(tempfile.mkdtemp(prefix="wsquiz-sandbox-"))
+        target = self._workdir / spec.path.name
+        shutil.copyfile(spec.path, target)
+        self.spec = AppSpec(target, spec.attr)
+        self.recorder.app_file = str(target)
+        self._keeper = 0
+        self._ctl_w = -1
+        self._events_r = -1
+        self._buffer = b""
+        self._ready: asyncio.Future[None] | None = None
+        self._gone: asyncio.Event | None = None
+        self._status: str | None = None
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._ready = loop.create_future()
+        self._gone = asyncio.Event()
+        sock = listening_socket()
+        self.port = sock.getsockname()[1]
+        events_r, events_w = os.pipe()
+        ctl_r, ctl_w = os.pipe()
+        try:
+            with _fork_lock:
+                pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child
+                _keeper_main(self, sock, events_w, ctl_r)
+        finally:
+            sock.close()
+            os.close(events_w)
+            os.close(ctl_r)
+        self._keeper, self._ctl_w, self._events_r = pid, ctl_w, events_r
+        _running.add(self)
+        os.set_blocking(events_r, False)
+        loop.add_reader(events_r, self._on_events)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._ready), self.limits.startup_s)
+        except asyncio.TimeoutError:
+            await self.stop()
+            raise LabError(
+                f"{self.original.path}: the app did not start serving within "
+                f"{self.limits.startup_s:g}s (an endless loop or a long wait at import?)",
+                fix="make the module finish importing quickly; do work inside the endpoint",
+            ) from None
+        except BaseException:
+            await self.stop()
+            raise
+
+    def _on_events(self) -> None:
+        try:
+            chunk = os.read(self._events_r, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._on_exit()
+            return
+        self._buffer += chunk
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            try:
+                kind, value = json.loads(line)
+            except ValueError:
+                continue
+            self._on_event(kind, value)
+
+    def _on_event(self, kind: str, value: Any) -> None:
+        assert self._ready is not None
+        if kind == "ready":
+            if not self._ready.done():
+                self._ready.set_result(None)
+        elif kind == "load_error":
+            if not self._ready.done():
+                value["path"] = str(self.original.path)
+                self._ready.set_exception(_load_error(value))
+        else:
+            self.recorder.record(kind, value)
+
+    def _on_exit(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(self._events_r)
+        if self._status is None:
+            self._status = "the server process exited"
+        for _ in range(self.recorder.active):
+            self.recorder.record("end", None)
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(
+                LabError(
+                    f"{self.original.path}: the app's process ended before it served "
+                    "(it exited or was killed while importing)",
+                    fix="do not call sys.exit/os._exit or kill processes at import time",
+                )
+            )
+        assert self._gone is not None
+        self._gone.set()
+
+    def exit_status(self) -> str | None:
+        return self._status if self._gone is not None and self._gone.is_set() else None
+
+    async def stop(self) -> None:
+        if self._keeper == 0:
+            return
+        keeper, self._keeper = self._keeper, 0
+        with contextlib.suppress(OSError):
+            os.close(self._ctl_w)
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.wait_for(loop.run_in_executor(None, _reap, keeper, 2.0), 3)
+        except asyncio.TimeoutError:
+            pass
+        if self._gone is not None and not self._gone.is_set():
+            self._on_exit()
+        with contextlib.suppress(OSError):
+            os.close(self._events_r)
+        _running.discard(self)
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+
+def _reap(pid: int, grace: float) -> None:
+    """Wait for the keeper; kill its whole session if it does not finish in time."""
+    deadline = grace
+    step = 0.005
+    while deadline > 0:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return
+        threading.Event().wait(step)
+        deadline -= step
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+async def stop_all() -> None:
+    for sandboxed in list(_running):
+        await sandboxed.stop()
+
+
+def _load_error(data: dict[str, Any]) -> AppLoadError:
+    return AppLoadError(
+        data["path"], data["problem"], line=data.get("line"), fix=data.get("fix", ""),
+        detail=data.get("detail", ""),
+    )
+
+
+# ---- in the child processes -------------------------------------------------------------
+
+
+def _keeper_main(sandboxed: Sandboxed, sock: Any, events_w: int, ctl_r: int) -> None:  # pragma: no cover
+    code = 1
+    try:
+        parent = os.getppid()
+        _close_fds_except(sock.fileno(), events_w, ctl_r)
+        os.setsid()
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(1)
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+        if os.geteuid() == 0:
+            _libc.unshare(CLONE_NEWPID)
+            os.chown(sandboxed._workdir, NOBODY, NOBODY)
+            os.chown(sandboxed.spec.path, NOBODY, NOBODY)
+        server = os.fork()
+        if server == 0:
+            os.close(ctl_r)
+            _server_main(sandboxed, sock, events_w)
+        sock.close()
+        os.close(events_w)
+        pidfd = os.pidfd_open(server)
+        select.select([ctl_r, pidfd], [], [])
+        _kill_descendants(server)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _kill_descendants(server: int) -> None:  # pragma: no cover
+    with contextlib.suppress(OSError):
+        os.kill(server, signal.SIGKILL)
+    me = os.getpid()
+    for _ in range(50):
+        orphans = _children_of(me)
+        for pid in orphans:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        if not orphans:
+            return
+
+
+def _children_of(parent: int) -> list[int]:  # pragma: no cover
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if int(fields[1]) == parent:
+            found.append(int(entry))
+    return found
+
+
+def _server_main(sandboxed: Sandboxed, sock: Any, events_w: int) -> None:  # pragma: no cover
+    status = 0
+    try:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        _confine(sandboxed, sock.fileno(), events_w)
+        lock = threading.Lock()
+
+        def send(kind: str, value: Any) -> None:
+            if hasattr(value, "to_dict"):
+                value = value.to_dict()
+            line = json.dumps([kind, value], default=str).encode() + b"\n"
+            with lock:
+                try:
+                    os.write(events_w, line)
+                except OSError:
+                    os._exit(0)
+
+        recorder = Recorder(str(sandboxed.spec.path), sink=send)
+        install_hooks(passthrough=False)
+        activate(recorder)
+        try:
+            app, _ = load_app(sandboxed.spec)
+        except AppLoadError as exc:
+            send("load_error", exc.to_dict())
+            os._exit(3)
+        asyncio.events._set_running_loop(None)
+        asyncio.run(_serve_forever(recorder.wrap(app), sock, send))
+    except BaseException:
+        status = 4
+    finally:
+        os._exit(status)
+
+
+async def _serve_forever(app: Any, sock: Any, send: Any) -> None:  # pragma: no cover
+    import uvicorn
+
+    config = uvicorn_config(app)
+    server = uvicorn.Server(config)
+    server.lifespan = config.lifespan_class(config)
+    await server.startup(sockets=[sock])
+    send("ready", None)
+    await asyncio.Event().wait()
+
+
+def _close_fds_except(*keep: int) -> None:  # pragma: no cover
+    """Inherit nothing but what is named: other sandboxes' pipes would keep them alive."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    last = 2
+    for fd in sorted(set(keep) - {0, 1, 2}):
+        os.closerange(last + 1, fd)
+        last = fd
+    os.closerange(last + 1, 65536)
+
+
+def _confine(sandboxed: Sandboxed, sock_fd: int, events_w: int) -> None:  # pragma: no cover
+    limits = sandboxed.limits
+    os.chdir(sandboxed._workdir)
+    _scrub_environment(str(sandboxed._workdir))
+    vsz = int(Path("/proc/self/statm").read_text().split()[0]) * resource.getpagesize()
+    memory = vsz + limits.memory_mb * 1024 * 1024
+    for which, value in (
+        (resource.RLIMIT_AS, memory),
+        (resource.RLIMIT_CPU, limits.cpu_s),
+        (resource.RLIMIT_FSIZE, 8 * 1024 * 1024),
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_NOFILE, 256),
+    ):
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(which, (value, value))
+    if os.geteuid() == 0:
+        _become_nobody()
+        nproc = limits.processes
+    else:
+        nproc = len(_user_processes()) + limits.processes
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    sys.argv = [sandboxed.spec.path.name]
+
+
+def _become_nobody() -> None:  # pragma: no cover
+    """Drop root for user `nobody`, keeping only the right to read files (to import modules).
+
+    Python and its packages may live where `nobody` cannot look (a home folder), so the
+    server keeps CAP_DAC_READ_SEARCH; it can write nothing that is not its own.
+    """
+    _prctl(PR_SET_KEEPCAPS, 1)
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+    header = (ctypes.c_uint32 * 2)(_CAP_V3, 0)
+    data = (ctypes.c_uint32 * 6)(_CAP_READ, _CAP_READ, 0, 0, 0, 0)
+    if _libc.capset(header, data) != 0:
+        os._exit(5)
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+
+
+def _scrub_environment(home: str) -> None:  # pragma: no cover
+    """Only allowlisted variables survive, and the original environment block is zeroed."""
+    kept = {k: os.environ[k] for k in ENV_ALLOWLIST if k in os.environ}
+    os.environ.clear()
+    os.environ.update(kept, PATH="/usr/local/bin:/usr/bin:/bin", HOME=home, TMPDIR=home)
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[-1].split()
+        start, end = int(fields[47]), int(fields[48])
+        if 0 < start < end:
+            ctypes.memset(start, 0, end - start)
+
+
+def _user_processes() -> list[str]:  # pragma: no cover
+    uid = os.getuid()
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    found.append(entry)
+    return found

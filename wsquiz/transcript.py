@@ -1,0 +1,166 @@
+"""The observation: everything that happened between clients and server, from both sides."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Direction = Literal["sent", "received"]
+ClosedBy = Literal["client", "server", "abnormal"]
+
+
+@dataclass(frozen=True)
+class Handshake:
+    accepted: bool
+    status: int
+    subprotocol: str | None = None
+    body: str = ""
+
+
+@dataclass(frozen=True)
+class Frame:
+    client: str
+    direction: Direction
+    kind: Literal["text", "bytes"]
+    data: str | bytes
+    at_ms: float
+
+    @property
+    def text(self) -> str:
+        """The frame as text (binary frames shown as UTF-8 where they decode)."""
+        if isinstance(self.data, str):
+            return self.data
+        return self.data.decode("utf-8", "backslashreplace")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.data
+        if isinstance(data, bytes):
+            data = base64.b64encode(data).decode()
+        return {
+            "client": self.client,
+            "direction": self.direction,
+            "kind": self.kind,
+            "data": data,
+            "at_ms": round(self.at_ms, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Close:
+    code: int
+    reason: str
+    by: ClosedBy
+    at_ms: float
+
+
+@dataclass(frozen=True)
+class ServerError:
+    """An exception raised by the endpoint, as the server saw it."""
+
+    type: str
+    message: str
+    bases: tuple[str, ...] = ()
+    file: str | None = None
+    line: int | None = None
+    traceback: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.type.rsplit(".", 1)[-1]
+
+    def is_a(self, name: str) -> bool:
+        """True when this error is `name` or a subclass of it (by short or qualified name)."""
+        wanted = name.strip().lower()
+        names = (self.type, *self.bases)
+        return any(wanted in (n.lower(), n.rsplit(".", 1)[-1].lower()) for n in names)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "message": self.message,
+            "bases": list(self.bases),
+            "file": self.file,
+            "line": self.line,
+            "traceback": self.traceback,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ServerError:
+        return cls(
+            type=data["type"],
+            message=data["message"],
+            bases=tuple(data.get("bases", ())),
+            file=data.get("file"),
+            line=data.get("line"),
+            traceback=data.get("traceback", ""),
+        )
+
+
+@dataclass(frozen=True)
+class ServerSide:
+    """What the server process reported while the scenario ran."""
+
+    errors: tuple[ServerError, ...] = ()
+    warnings: tuple[str, ...] = ()
+    logs: tuple[str, ...] = ()
+    output_truncated: bool = False
+    exit_status: str | None = None
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    name: str
+    path: str
+    handshake: Handshake
+    close: Close | None
+
+    def to_dict(self, frames: tuple[Frame, ...]) -> dict[str, Any]:
+        mine = [f for f in frames if f.client == self.name]
+        return {
+            "name": self.name,
+            "path": self.path,
+            "handshake": asdict(self.handshake),
+            "sent": [f.text for f in mine if f.direction == "sent"],
+            "received": [f.text for f in mine if f.direction == "received"],
+            "close": asdict(self.close) if self.close else None,
+        }
+
+
+@dataclass(frozen=True)
+class Transcript:
+    app: str
+    clients: tuple[ClientRecord, ...]
+    frames: tuple[Frame, ...]
+    server: ServerSide = field(default_factory=ServerSide)
+    timed_out: tuple[str, ...] = ()
+    elapsed_ms: float = 0.0
+
+    def client(self, name: str | None = None) -> ClientRecord:
+        if name is None:
+            return self.clients[0]
+        return next(c for c in self.clients if c.name == name)
+
+    def received(self, name: str | None = None) -> list[str]:
+        who = self.client(name).name
+        return [f.text for f in self.frames if f.client == who and f.direction == "received"]
+
+    @property
+    def errors(self) -> tuple[ServerError, ...]:
+        return self.server.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        first = self.clients[0] if self.clients else None
+        return {
+            "app": self.app,
+            "handshake": asdict(first.handshake) if first else None,
+            "received": self.received() if first else [],
+            "close": asdict(first.close) if first and first.close else {"code": None},
+            "clients": [c.to_dict(self.frames) for c in self.clients],
+            "frames": [f.to_dict() for f in self.frames],
+            "server_errors": [e.to_dict() for e in self.server.errors],
+            "warnings": list(self.server.warnings),
+            "logs": list(self.server.logs),
+            "timed_out": list(self.timed_out),
+            "elapsed_ms": round(self.elapsed_ms, 3),
+        }
