@@ -54,14 +54,15 @@ def _prctl(option: int, value: int) -> None:
 
 class Sandboxed(Served):
     def __init__(self, spec: AppSpec, limits: Limits) -> None:
-        self.original = spec
+        self.spec = spec
         self.limits = limits
         self.recorder = Recorder(None)
         self._workdir = Path(tempfile.mkdtemp(prefix="wsquiz-sandbox-"))
         target = self._workdir / spec.path.name
         shutil.copyfile(spec.path, target)
-        self.spec = AppSpec(target, spec.attr)
-        self.recorder.app_file = str(target)
+        self.spec = spec
+        self.target = AppSpec(target, spec.attr)
+        self.recorder.app_file = str(spec.path)
         self._keeper = 0
         self._ctl_w = -1
         self._events_r = -1
@@ -96,7 +97,7 @@ class Sandboxed(Served):
         except asyncio.TimeoutError:
             await self.stop()
             raise LabError(
-                f"{self.original.path}: the app did not start serving within "
+                f"{self.spec.path}: the app did not start serving within "
                 f"{self.limits.startup_s:g}s (an endless loop or a long wait at import?)",
                 fix="make the module finish importing quickly; do work inside the endpoint",
             ) from None
@@ -121,7 +122,17 @@ class Sandboxed(Served):
                 kind, value = json.loads(line)
             except ValueError:
                 continue
-            self._on_event(kind, value)
+            self._on_event(kind, self._unsandboxed(value))
+
+    def _unsandboxed(self, value: Any) -> Any:
+        """Name the learner's own file in reports, not its copy in the sandbox."""
+        if isinstance(value, str):
+            return value.replace(str(self.target.path), str(self.spec.path))
+        if isinstance(value, dict):
+            return {k: self._unsandboxed(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._unsandboxed(v) for v in value]
+        return value
 
     def _on_event(self, kind: str, value: Any) -> None:
         assert self._ready is not None
@@ -130,7 +141,6 @@ class Sandboxed(Served):
                 self._ready.set_result(None)
         elif kind == "load_error":
             if not self._ready.done():
-                value["path"] = str(self.original.path)
                 self._ready.set_exception(_load_error(value))
         else:
             self.recorder.record(kind, value)
@@ -145,7 +155,7 @@ class Sandboxed(Served):
         if self._ready is not None and not self._ready.done():
             self._ready.set_exception(
                 LabError(
-                    f"{self.original.path}: the app's process ended before it served "
+                    f"{self.spec.path}: the app's process ended before it served "
                     "(it exited or was killed while importing)",
                     fix="do not call sys.exit/os._exit or kill processes at import time",
                 )
@@ -219,7 +229,7 @@ def _keeper_main(sandboxed: Sandboxed, sock: Any, events_w: int, ctl_r: int) -> 
         if os.geteuid() == 0:
             _libc.unshare(CLONE_NEWPID)
             os.chown(sandboxed._workdir, NOBODY, NOBODY)
-            os.chown(sandboxed.spec.path, NOBODY, NOBODY)
+            os.chown(sandboxed.target.path, NOBODY, NOBODY)
         server = os.fork()
         if server == 0:
             os.close(ctl_r)
@@ -282,11 +292,11 @@ def _server_main(sandboxed: Sandboxed, sock: Any, events_w: int) -> None:  # pra
                 except OSError:
                     os._exit(0)
 
-        recorder = Recorder(str(sandboxed.spec.path), sink=send)
+        recorder = Recorder(str(sandboxed.target.path), sink=send)
         install_hooks(passthrough=False)
         activate(recorder)
         try:
-            app, _ = load_app(sandboxed.spec)
+            app, _ = load_app(sandboxed.target)
         except AppLoadError as exc:
             send("load_error", exc.to_dict())
             os._exit(3)
@@ -345,7 +355,7 @@ def _confine(sandboxed: Sandboxed, sock_fd: int, events_w: int) -> None:  # prag
         resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    sys.argv = [sandboxed.spec.path.name]
+    sys.argv = [sandboxed.target.path.name]
 
 
 def _become_nobody() -> None:  # pragma: no cover
