@@ -1,0 +1,49 @@
+"""Where content and user data live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from wsquiz.errors import UsageError
+
+PACKAGE = Path(__file__).resolve().parent
+CONTENT_DIRS = ("quizzes", "lessons", "exercises")
+
+
+def bundled_root() -> Path:
+    """The bundled course: inside the wheel, or the source checkout's top level."""
+    packaged = PACKAGE / "_content"
+    return packaged if packaged.is_dir() else PACKAGE.parent
+
+
+def content_root(override: str | Path | None = None) -> Path:
+    """The course folder in use: `--content DIR`, else $WSQUIZ_CONTENT, else the bundled one."""
+    chosen = override or os.environ.get("WSQUIZ_CONTENT")
+    if not chosen:
+        return bundled_root()
+    root = Path(chosen).expanduser().resolve()
+    if not root.is_dir():
+        raise UsageError(
+            f"{root}: no such course folder",
+            fix="point --content (or WSQUIZ_CONTENT) at a folder holding quizzes/ and lessons/",
+        )
+    if not any((root / name).is_dir() for name in CONTENT_DIRS):
+        raise UsageError(
+            f"{root}: holds none of {', '.join(CONTENT_DIRS)}/",
+            fix="a course folder has the bundled layout: quizzes/, lessons/, exercises/",
+        )
+    return root
+
+
+def data_home() -> Path:
+    """Where progress and gradebooks are kept: $WSQUIZ_HOME, else the user data folder."""
+    chosen = os.environ.get("WSQUIZ_HOME")
+    if chosen:
+        home = Path(chosen).expanduser()
+    else:
+        from platformdirs import user_data_path
+
+        home = user_data_path("wsquiz", appauthor=False)
+    home.mkdir(parents=True, exist_ok=True)
+    return home
