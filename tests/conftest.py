@@ -11,7 +11,9 @@ APPS = ROOT / "quizzes" / "apps"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No test touches the real user data folder; output is plain and of fixed width."""
     monkeypatch.setenv("WSQUIZ_HOME", str(tmp_path_factory.mktemp("home")))
     monkeypatch.delenv("WSQUIZ_CONTENT", raising=False)

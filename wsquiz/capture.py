@@ -89,7 +89,8 @@ class Recorder:
     def record(self, kind: str, value: Any) -> None:
         """Take one event, in-process or as relayed from a child process."""
         if kind == "error":
-            self.errors.append(value if isinstance(value, ServerError) else ServerError.from_dict(value))
+            error = value if isinstance(value, ServerError) else ServerError.from_dict(value)
+            self.errors.append(error)
         elif kind == "warning":
             self.warnings.append(value)
         elif kind == "log":
@@ -149,6 +150,7 @@ class Recorder:
                 await app(scope, receive, send)
                 return
             _current.set(self)
+            ensure_hooks()
             self.emit("begin", None)
             try:
                 await app(scope, receive, send)
@@ -199,53 +201,70 @@ class _RoutedLogs(logging.Handler):
 
 
 _installed = False
+_passthrough = True
+_ALWAYS = ("always", None, RuntimeWarning, None, 0)
+
+
+def _showwarning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    recorder = _current.get()
+    if recorder is None:
+        if _passthrough:
+            warnings._showwarning_orig(  # type: ignore[attr-defined]
+                message, category, filename, lineno, file, line
+            )
+        return
+    recorder.emit("warning", f"{category.__name__}: {message}")
 
 
 def install_hooks(*, passthrough: bool = True) -> None:
-    """Route prints, log records and warnings of served apps to their recorders (idempotent).
+    """Route prints, log records and warnings of served apps to their recorders.
 
     With `passthrough` False (a sandbox process) output outside any handler is dropped too.
     """
-    global _installed
-    if _installed:
-        return
-    _installed = True
-    original_showwarning = warnings.showwarning
-
-    def showwarning(
-        message: Warning | str,
-        category: type[Warning],
-        filename: str,
-        lineno: int,
-        file: TextIO | None = None,
-        line: str | None = None,
-    ) -> None:
-        recorder = _current.get()
-        if recorder is None:
-            if passthrough:
-                original_showwarning(message, category, filename, lineno, file, line)
-            return
-        recorder.emit("warning", f"{category.__name__}: {message}")
-
-    warnings.showwarning = showwarning
-    warnings.filterwarnings("always", category=RuntimeWarning)
-    handler = _RoutedLogs(level=logging.INFO)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "fastapi", ""):
-        logger = logging.getLogger(name)
-        if name:
-            logger.propagate = False
-            logger.setLevel(logging.INFO)
-        logger.addHandler(handler)
-    sys.stdout = _RoutedStream(sys.stdout)  # type: ignore[assignment]
-    sys.stderr = _RoutedStream(sys.stderr)  # type: ignore[assignment]
+    global _installed, _passthrough
+    _passthrough = passthrough
+    if not _installed:
+        _installed = True
+        handler = _RoutedLogs(level=logging.INFO)
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "fastapi", ""):
+            logger = logging.getLogger(name)
+            if name:
+                logger.propagate = False
+                logger.setLevel(logging.INFO)
+            logger.addHandler(handler)
     if not passthrough:
         sys.stdout = _RoutedStream(io.StringIO())  # type: ignore[assignment]
         sys.stderr = _RoutedStream(io.StringIO())  # type: ignore[assignment]
+    ensure_hooks()
+
+
+def ensure_hooks() -> None:
+    """Put the hooks back where something (a test runner's capture, `catch_warnings`)
+
+    swapped them out since: called as each handler starts, so it is cheap when all is in place.
+    """
+    if warnings.showwarning is not _showwarning:
+        warnings.showwarning = _showwarning
+    if not warnings.filters or warnings.filters[0] != _ALWAYS:
+        warnings.filterwarnings("always", category=RuntimeWarning)
+    if not isinstance(sys.stdout, _RoutedStream):
+        sys.stdout = _RoutedStream(sys.stdout)  # type: ignore[assignment]
+    if not isinstance(sys.stderr, _RoutedStream):
+        sys.stderr = _RoutedStream(sys.stderr)  # type: ignore[assignment]
 
 
 def activate(recorder: Recorder) -> contextvars.Token[Recorder | None]:
     return _current.set(recorder)
 
 
-def exc_info_of(exc: BaseException) -> tuple[type[BaseException], BaseException, TracebackType | None]:
+def exc_info_of(
+    exc: BaseException,
+) -> tuple[type[BaseException], BaseException, TracebackType | None]:
     return type(exc), exc, exc.__traceback__

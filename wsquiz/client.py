@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -10,7 +11,15 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from wsquiz.scenario import Scenario, Step
-from wsquiz.transcript import ClientRecord, Close, Frame, Handshake
+from wsquiz.transcript import ClientRecord, Close, ClosedBy, Frame, FrameKind, Handshake
+
+# A server that floods must not eat the memory of the process observing it: past these caps a
+# client stops reading (the server then blocks on its own sends) and says it truncated.
+MAX_FRAMES = 1000
+MAX_BYTES = 1024 * 1024
+MAX_FRAME_SIZE = 1024 * 1024
+CLOSE_TIMEOUT = 1.0
+TRUNCATED_REASON = f"wsquiz stops reading after {MAX_FRAMES} frames or {MAX_BYTES} bytes"
 
 
 @dataclass
@@ -23,6 +32,9 @@ class _Client:
     close: Close | None = None
     closing_by_client: bool = False
     reader: asyncio.Task[None] | None = None
+    kept_frames: int = 0
+    kept_bytes: int = 0
+    truncated: bool = False
 
 
 class Player:
@@ -49,7 +61,10 @@ class Player:
 
     def records(self) -> tuple[ClientRecord, ...]:
         return tuple(
-            ClientRecord(name=c.name, path=c.path, handshake=c.handshake, close=c.close)
+            ClientRecord(
+                name=c.name, path=c.path, handshake=c.handshake, close=c.close,
+                truncated=c.truncated,
+            )
             for c in self.clients.values()
         )
 
@@ -92,31 +107,48 @@ class Player:
                 subprotocols=[s for s in step.subprotocols] or None,  # type: ignore[misc]
                 open_timeout=self._timeout(step),
                 ping_interval=None,
-                close_timeout=1,
-                max_size=None,
+                close_timeout=CLOSE_TIMEOUT,
+                max_size=MAX_FRAME_SIZE,
                 compression=None,
             )
         except InvalidStatus as exc:
             body = (exc.response.body or b"").decode("utf-8", "replace")[:500]
             status = exc.response.status_code
-            self.clients[step.client] = _Client(step.client, path, Handshake(False, status, None, body))
+            handshake = Handshake(False, status, None, body)
+            self.clients[step.client] = _Client(step.client, path, handshake)
             return
-        except (InvalidHandshake, OSError, asyncio.TimeoutError, TimeoutError) as exc:
-            self.clients[step.client] = _Client(
-                step.client, path, Handshake(False, 0, None, f"{type(exc).__name__}: {exc}")
-            )
-            self.timed_out.append(f"connect {step.client}")
+        except (asyncio.TimeoutError, TimeoutError):
+            waited = self._timeout(step)
+            problem = f"the server did not answer the handshake within {waited:g}s"
+            self._rejected(step, path, problem)
+            return
+        except (InvalidHandshake, OSError) as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+            self._rejected(step, path, problem)
             return
         client = _Client(step.client, path, Handshake(True, 101, conn.subprotocol), conn)
         client.reader = asyncio.create_task(self._read(client))
         self.clients[step.client] = client
 
+    def _rejected(self, step: Step, path: str, problem: str) -> None:
+        """No handshake answer at all (no HTTP status): say why."""
+        self.clients[step.client] = _Client(step.client, path, Handshake(False, 0, None, problem))
+        self.timed_out.append(f"connect {step.client}: {problem}")
+
     async def _read(self, client: _Client) -> None:
         assert client.conn is not None
         try:
             async for message in client.conn:
-                kind = "text" if isinstance(message, str) else "bytes"
+                kind: FrameKind = "text" if isinstance(message, str) else "bytes"
                 frame = Frame(client.name, "received", kind, message, self._now())
+                client.kept_frames += 1
+                client.kept_bytes += len(message)
+                if client.kept_frames > MAX_FRAMES or client.kept_bytes > MAX_BYTES:
+                    client.truncated = True
+                    client.closing_by_client = True
+                    client.inbox.put_nowait(None)
+                    await client.conn.close(1009, TRUNCATED_REASON)
+                    break
                 self.frames.append(frame)
                 client.inbox.put_nowait(frame)
         except ConnectionClosed:
@@ -130,8 +162,13 @@ class Player:
             return
         conn = client.conn
         rcvd, sent = conn.protocol.close_rcvd, conn.protocol.close_sent
+        if sent is not None and sent.code == 1009:
+            client.truncated = True  # too many frames, or one over MAX_FRAME_SIZE
+            client.close = Close(1009, sent.reason, "client", self._now())
+            return
         if rcvd is None:
-            client.close = Close(1006, "", "abnormal", self._now())
+            by: ClosedBy = "client" if client.closing_by_client else "abnormal"
+            client.close = Close(1006, "", by, self._now())
             return
         by = "client" if client.closing_by_client and sent is not None else "server"
         client.close = Close(rcvd.code, rcvd.reason, by, self._now())
@@ -139,7 +176,7 @@ class Player:
     async def _send(self, client: _Client, step: Step) -> None:
         assert client.conn is not None
         payload = step.payload()
-        kind = "text" if isinstance(payload, str) else "bytes"
+        kind: FrameKind = "text" if isinstance(payload, str) else "bytes"
         try:
             await client.conn.send(payload)
         except ConnectionClosed:
@@ -165,6 +202,10 @@ class Player:
         except asyncio.TimeoutError:
             if note:
                 self.timed_out.append(f"{where}: {client.name} waited {timeout:g}s for the close")
+            else:
+                self.timed_out.append(
+                    f"{where}: {client.name} waited {timeout:g}s; the server did not close"
+                )
 
     async def _close(self, client: _Client, code: int, reason: str) -> None:
         assert client.conn is not None
@@ -172,14 +213,17 @@ class Player:
             return
         client.closing_by_client = True
         started = self._now()
-        try:
+        with contextlib.suppress(ConnectionClosed):
             await client.conn.close(code, reason)
-        except ConnectionClosed:
-            pass
         if client.reader is not None:
-            await asyncio.wait([client.reader], timeout=1)
+            await asyncio.wait([client.reader], timeout=CLOSE_TIMEOUT)
         if client.close is None:
             client.close = Close(code, reason, "client", started)
+        if client.close.code == 1006:
+            self.timed_out.append(
+                f"{client.name}: the server did not answer the close frame "
+                f"within {CLOSE_TIMEOUT:g}s, so the connection was dropped"
+            )
 
     async def _finish(self) -> None:
         """Close what the scenario left open (recorded as closed by the client, 1000)."""

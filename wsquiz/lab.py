@@ -8,6 +8,7 @@ Both report through the same `Recorder`, so both are observed the same way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -25,6 +26,8 @@ from wsquiz.transcript import ServerSide, Transcript
 
 T = TypeVar("T")
 SETTLE_TIMEOUT = 1.0
+CLOSE_TIMEOUT = 5.0
+_in_process: set[InProcess] = set()
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class Served:
     port: int
     recorder: Recorder
     spec: AppSpec
+    loop: asyncio.AbstractEventLoop | None = None
 
     async def stop(self) -> None:
         raise NotImplementedError
@@ -119,11 +123,14 @@ class InProcess(Served):
             unload(self._module)
             raise LabError(f"{self.spec.path}: the app's startup (lifespan) failed") from None
         self._server = server
+        self.loop = asyncio.get_running_loop()
+        _in_process.add(self)
 
     async def stop(self) -> None:
         server, self._server = self._server, None
         if server is None:
             return
+        _in_process.discard(self)
         for listener in server.servers:
             listener.close()
         if self._sock is not None:
@@ -135,10 +142,8 @@ class InProcess(Served):
             await asyncio.sleep(0.002)
         for task in list(server.server_state.tasks):
             task.cancel()
-        try:
+        with contextlib.suppress(asyncio.TimeoutError, Exception):
             await asyncio.wait_for(server.lifespan.shutdown(), 1)
-        except (asyncio.TimeoutError, Exception):
-            pass
         unload(self._module)
 
 
@@ -148,6 +153,7 @@ class Lab:
     def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="wsquiz-lab", daemon=True)
+        self._closing = False
         self._thread.start()
 
     def _run(self) -> None:
@@ -165,7 +171,9 @@ class Lab:
     def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
-    def serve(self, spec: AppSpec, *, isolated: bool = False, limits: Limits | None = None) -> Served:
+    def serve(
+        self, spec: AppSpec, *, isolated: bool = False, limits: Limits | None = None
+    ) -> Served:
         return self.call(serve(spec, isolated=isolated, limits=limits))
 
     def observe(
@@ -179,20 +187,36 @@ class Lab:
         return self.call(observe(spec, scenario, isolated=isolated, limits=limits))
 
     def close(self) -> None:
-        if self._loop.is_closed():
+        """Stop every server this lab started, then its loop. Safe to call twice."""
+        if self._loop.is_closed() or self._closing:
             return
+        self._closing = True
         from wsquiz import sandbox
 
-        self.call(sandbox.stop_all())
+        # A stuck loop (or Ctrl-C) must not leave processes behind: kill_all then does it.
+        with contextlib.suppress(BaseException):
+            self.call(_stop_all(self._loop), timeout=CLOSE_TIMEOUT)
+        sandbox.kill_all(self._loop)
         self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop.close()
+        self._thread.join(CLOSE_TIMEOUT)
+        if not self._thread.is_alive():
+            self._loop.close()
 
     def __enter__(self) -> Lab:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+async def _stop_all(loop: asyncio.AbstractEventLoop) -> None:
+    from wsquiz import sandbox
+
+    for served in list(_in_process):
+        if served.loop is loop:
+            with contextlib.suppress(Exception):
+                await served.stop()
+    await sandbox.stop_all(loop)
 
 
 async def serve(spec: AppSpec, *, isolated: bool = False, limits: Limits | None = None) -> Served:

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from wsquiz.errors import AppLoadError
-from wsquiz.transcript import Close, Transcript
+from wsquiz.transcript import Close, Handshake, Transcript
 
 MAX_SHOWN = 40
 
@@ -27,6 +27,15 @@ def close_text(close: Close | None) -> str:
     return f"{code}{reason} ({who})"
 
 
+def handshake_text(handshake: Handshake) -> Text:
+    if handshake.accepted:
+        sub = f" (subprotocol {handshake.subprotocol})" if handshake.subprotocol else ""
+        return Text(f"101 accepted{sub}", "green")
+    if handshake.status:
+        return Text(f"rejected: HTTP {handshake.status}", "red")
+    return Text(f"no handshake: {handshake.body or 'the server did not answer'}", "red")
+
+
 def transcript_table(transcript: Transcript) -> Table:
     """The sequence as two columns: what each client did, what the server did."""
     table = Table(expand=True, show_edge=False, pad_edge=False, box=None)
@@ -36,12 +45,7 @@ def transcript_table(transcript: Transcript) -> Table:
     many = len(transcript.clients) > 1
     for record in transcript.clients:
         who = f"{record.name}: " if many else ""
-        if record.handshake.accepted:
-            sub = f" (subprotocol {record.handshake.subprotocol})" if record.handshake.subprotocol else ""
-            table.add_row("", f"{who}connect {record.path}", Text(f"101 accepted{sub}", "green"))
-        else:
-            status = record.handshake.status or "no answer"
-            table.add_row("", f"{who}connect {record.path}", Text(f"rejected: HTTP {status}", "red"))
+        table.add_row("", f"{who}connect {record.path}", handshake_text(record.handshake))
     shown = transcript.frames[:MAX_SHOWN]
     for frame in shown:
         who = f"{frame.client}: " if many else ""

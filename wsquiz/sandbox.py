@@ -43,6 +43,10 @@ CLONE_NEWPID = 0x20000000
 NOBODY = 65534
 ENV_ALLOWLIST = ("LANG", "LC_ALL", "LC_CTYPE", "TZ")
 
+STOP_GRACE = 2.0
+SERVE_FAILED = 4
+MAX_EVENT = 1024 * 1024
+
 _libc = ctypes.CDLL(None, use_errno=True)
 _running: set[Sandboxed] = set()
 _fork_lock = threading.Lock()
@@ -70,9 +74,12 @@ class Sandboxed(Served):
         self._ready: asyncio.Future[None] | None = None
         self._gone: asyncio.Event | None = None
         self._status: str | None = None
+        self._wall: asyncio.TimerHandle | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        self.loop = loop
         self._ready = loop.create_future()
         self._gone = asyncio.Event()
         sock = listening_socket()
@@ -92,9 +99,11 @@ class Sandboxed(Served):
         _running.add(self)
         os.set_blocking(events_r, False)
         loop.add_reader(events_r, self._on_events)
+        self._wall = loop.call_later(self.limits.wall_s, self._over_time)
         try:
             await asyncio.wait_for(asyncio.shield(self._ready), self.limits.startup_s)
         except asyncio.TimeoutError:
+            self._ready.cancel()
             await self.stop()
             raise LabError(
                 f"{self.spec.path}: the app did not start serving within "
@@ -104,6 +113,15 @@ class Sandboxed(Served):
         except BaseException:
             await self.stop()
             raise
+
+    def _over_time(self) -> None:
+        """The wall-clock limit: the keeper kills the server and all it started."""
+        if self._status is None:
+            self._status = (
+                f"the server was stopped at its wall-clock limit of {self.limits.wall_s:g}s"
+            )
+        with contextlib.suppress(OSError):
+            os.close(self._ctl_w)
 
     def _on_events(self) -> None:
         try:
@@ -117,10 +135,13 @@ class Sandboxed(Served):
             return
         self._buffer += chunk
         *lines, self._buffer = self._buffer.split(b"\n")
+        if len(self._buffer) > MAX_EVENT:  # the child writes what it likes to its pipe
+            self._buffer = b""
+            self.recorder.record("truncated", True)
         for line in lines:
             try:
                 kind, value = json.loads(line)
-            except ValueError:
+            except (ValueError, TypeError):
                 continue
             self._on_event(kind, self._unsandboxed(value))
 
@@ -136,14 +157,20 @@ class Sandboxed(Served):
 
     def _on_event(self, kind: str, value: Any) -> None:
         assert self._ready is not None
-        if kind == "ready":
-            if not self._ready.done():
-                self._ready.set_result(None)
-        elif kind == "load_error":
-            if not self._ready.done():
-                self._ready.set_exception(_load_error(value))
-        else:
-            self.recorder.record(kind, value)
+        try:
+            if kind == "ready":
+                if not self._ready.done():
+                    self._ready.set_result(None)
+            elif kind == "load_error":
+                if not self._ready.done():
+                    self._ready.set_exception(_load_error(value))
+            elif kind == "exit":
+                if self._status is None:
+                    self._status = str(value)
+            else:
+                self.recorder.record(kind, value)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass  # a malformed event: nothing a real server would send
 
     def _on_exit(self) -> None:
         loop = asyncio.get_running_loop()
@@ -156,7 +183,7 @@ class Sandboxed(Served):
             self._ready.set_exception(
                 LabError(
                     f"{self.spec.path}: the app's process ended before it served "
-                    "(it exited or was killed while importing)",
+                    f"({self._status})",
                     fix="do not call sys.exit/os._exit or kill processes at import time",
                 )
             )
@@ -170,13 +197,11 @@ class Sandboxed(Served):
         if self._keeper == 0:
             return
         keeper, self._keeper = self._keeper, 0
+        if self._wall is not None:
+            self._wall.cancel()
         with contextlib.suppress(OSError):
             os.close(self._ctl_w)
-        loop = asyncio.get_running_loop()
-        try:
-            await asyncio.wait_for(loop.run_in_executor(None, _reap, keeper, 2.0), 3)
-        except asyncio.TimeoutError:
-            pass
+        await _reap(keeper, STOP_GRACE)
         if self._gone is not None and not self._gone.is_set():
             self._on_exit()
         with contextlib.suppress(OSError):
@@ -184,26 +209,59 @@ class Sandboxed(Served):
         _running.discard(self)
         shutil.rmtree(self._workdir, ignore_errors=True)
 
+    def kill(self) -> None:
+        """Stop now, from any thread, without the event loop (the lab's last resort)."""
+        keeper, self._keeper = self._keeper, 0
+        if keeper:
+            with contextlib.suppress(OSError):
+                os.killpg(keeper, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(keeper, 0)
+        _running.discard(self)
+        shutil.rmtree(self._workdir, ignore_errors=True)
 
-def _reap(pid: int, grace: float) -> None:
-    """Wait for the keeper; kill its whole session if it does not finish in time."""
-    deadline = grace
-    step = 0.005
-    while deadline > 0:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return
-        threading.Event().wait(step)
-        deadline -= step
-    with contextlib.suppress(OSError):
-        os.killpg(pid, signal.SIGKILL)
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+async def _reap(pid: int, grace: float) -> None:
+    """Wait for the keeper (its pidfd on the loop); kill its session if it is late."""
+    loop = asyncio.get_running_loop()
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        pidfd = -1
+    if pidfd >= 0:
+        done = loop.create_future()
+        loop.add_reader(pidfd, _settle, done)
+        try:
+            await asyncio.wait_for(done, grace)
+        except asyncio.TimeoutError:
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
+        finally:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+    else:
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
 
 
-async def stop_all() -> None:
+async def stop_all(loop: asyncio.AbstractEventLoop | None = None) -> None:
+    """Stop every sandbox started on `loop` (all of them when None)."""
     for sandboxed in list(_running):
-        await sandboxed.stop()
+        if loop is None or sandboxed.loop is loop:
+            await sandboxed.stop()
+
+
+def kill_all(loop: asyncio.AbstractEventLoop | None = None) -> None:
+    for sandboxed in list(_running):
+        if loop is None or sandboxed.loop is loop:
+            sandboxed.kill()
 
 
 def _load_error(data: dict[str, Any]) -> AppLoadError:
@@ -216,7 +274,9 @@ def _load_error(data: dict[str, Any]) -> AppLoadError:
 # ---- in the child processes -------------------------------------------------------------
 
 
-def _keeper_main(sandboxed: Sandboxed, sock: Any, events_w: int, ctl_r: int) -> None:  # pragma: no cover
+def _keeper_main(  # pragma: no cover
+    sandboxed: Sandboxed, sock: Any, events_w: int, ctl_r: int
+) -> None:
     code = 1
     try:
         parent = os.getppid()
@@ -235,13 +295,30 @@ def _keeper_main(sandboxed: Sandboxed, sock: Any, events_w: int, ctl_r: int) -> 
             os.close(ctl_r)
             _server_main(sandboxed, sock, events_w)
         sock.close()
-        os.close(events_w)
         pidfd = os.pidfd_open(server)
-        select.select([ctl_r, pidfd], [], [])
+        ready, _, _ = select.select([ctl_r, pidfd], [], [])
+        if pidfd in ready:
+            _, status = os.waitpid(server, 0)
+            line = json.dumps(["exit", _describe_exit(status, sandboxed.limits)]) + "\n"
+            with contextlib.suppress(OSError):
+                os.write(events_w, line.encode())
         _kill_descendants(server)
         code = 0
     finally:
         os._exit(code)
+
+
+def _describe_exit(status: int, limits: Limits) -> str:
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        if number == signal.SIGXCPU:
+            return f"the server used up its CPU time limit of {limits.cpu_s}s and was killed"
+        name = signal.Signals(number).name if number in signal.valid_signals() else number
+        return f"the server process was killed by signal {name}"
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
+    if code == SERVE_FAILED:
+        return "the server process stopped: an exception (SystemExit?) escaped its event loop"
+    return f"the server process exited with status {code} (os._exit or sys.exit in the app?)"
 
 
 def _kill_descendants(server: int) -> None:  # pragma: no cover
@@ -286,6 +363,8 @@ def _server_main(sandboxed: Sandboxed, sock: Any, events_w: int) -> None:  # pra
             if hasattr(value, "to_dict"):
                 value = value.to_dict()
             line = json.dumps([kind, value], default=str).encode() + b"\n"
+            if len(line) > MAX_EVENT:
+                line = json.dumps(["truncated", True]).encode() + b"\n"
             with lock:
                 try:
                     os.write(events_w, line)
@@ -303,7 +382,7 @@ def _server_main(sandboxed: Sandboxed, sock: Any, events_w: int) -> None:  # pra
         asyncio.events._set_running_loop(None)
         asyncio.run(_serve_forever(recorder.wrap(app), sock, send))
     except BaseException:
-        status = 4
+        status = SERVE_FAILED
     finally:
         os._exit(status)
 

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Direction = Literal["sent", "received"]
+FrameKind = Literal["text", "bytes"]
 ClosedBy = Literal["client", "server", "abnormal"]
 
 
@@ -22,7 +23,7 @@ class Handshake:
 class Frame:
     client: str
     direction: Direction
-    kind: Literal["text", "bytes"]
+    kind: FrameKind
     data: str | bytes
     at_ms: float
 
@@ -114,6 +115,7 @@ class ClientRecord:
     path: str
     handshake: Handshake
     close: Close | None
+    truncated: bool = False  # frames past the client's cap were not recorded
 
     def to_dict(self, frames: tuple[Frame, ...]) -> dict[str, Any]:
         mine = [f for f in frames if f.client == self.name]
@@ -124,6 +126,7 @@ class ClientRecord:
             "sent": [f.text for f in mine if f.direction == "sent"],
             "received": [f.text for f in mine if f.direction == "received"],
             "close": asdict(self.close) if self.close else None,
+            "truncated": self.truncated,
         }
 
 
