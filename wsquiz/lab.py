@@ -194,8 +194,13 @@ class Lab:
         from wsquiz import sandbox
 
         # A stuck loop (or Ctrl-C) must not leave processes behind: kill_all then does it.
-        with contextlib.suppress(BaseException):
-            self.call(_stop_all(self._loop), timeout=CLOSE_TIMEOUT)
+        stopping = _stop_all(self._loop)
+        future = self.submit(stopping)
+        try:
+            future.result(CLOSE_TIMEOUT)
+        except BaseException:
+            if future.cancel():  # it never started: nothing else will close it
+                stopping.close()
         sandbox.kill_all(self._loop)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(CLOSE_TIMEOUT)
