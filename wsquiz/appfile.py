@@ -111,12 +111,26 @@ def unload(module_name: str) -> None:
 
 
 def _is_asgi(value: Any) -> bool:
+    """An async callable taking (scope, receive, send): a FastAPI app, or a bare ASGI function.
+
+    An endpoint function (one `websocket` parameter) is not one.
+    """
     if inspect.isclass(value) or not callable(value):
         return False
     target = value if inspect.isfunction(value) or inspect.ismethod(value) else value.__call__
-    return inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(
-        getattr(target, "__func__", None)
-    )
+    if not (
+        inspect.iscoroutinefunction(target)
+        or inspect.iscoroutinefunction(getattr(target, "__func__", None))
+    ):
+        return False
+    try:
+        parameters = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    if any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        return True
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) == 3
 
 
 def _line_in(exc: BaseException, path: Path) -> int | None:

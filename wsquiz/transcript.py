@@ -164,6 +164,8 @@ class Transcript:
             "server_errors": [e.to_dict() for e in self.server.errors],
             "warnings": list(self.server.warnings),
             "logs": list(self.server.logs),
+            "output_truncated": self.server.output_truncated,
+            "exit_status": self.server.exit_status,
             "timed_out": list(self.timed_out),
             "elapsed_ms": round(self.elapsed_ms, 3),
         }
