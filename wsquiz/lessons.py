@@ -1,0 +1,375 @@
+"""Lessons: `lessons/NN-slug.md`, Markdown with TOML front matter between `+++` lines.
+
+    +++
+    title = "The receive loop"
+    examples = ["receive_loop"]     # each is lessons/examples/<name>.py
+    quiz = "messages"               # optional: the quiz that goes with it
+    exercises = ["echo-loop"]       # optional
+    paths = { receive_loop = "/ws" }  # optional: where `wsquiz run NAME` connects (default /ws)
+    +++
+
+A line `@example NAME` in the text marks where that example (the exact file) is shown.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wsquiz.content import Problem
+from wsquiz.errors import ContentError, UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found, no-redef]
+
+LESSONS = "lessons"
+EXAMPLES = ("lessons/examples", "quizzes/apps")
+FRONT = "+++"
+NAME_RE = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)$")
+EXAMPLE_RE = re.compile(r"^@example\s+(\S+)\s*$")
+FENCE_RE = re.compile(r"^\s*(```|~~~)")
+DEFAULT_PATH = "/ws"
+KEYS: dict[str, str] = {
+    "title": "a short title, as text",
+    "examples": "a list of example names, each lessons/examples/<name>.py",
+    "quiz": "the name of the quiz that goes with the lesson",
+    "exercises": "a list of exercise names",
+    "paths": "a table: example name = the WebSocket path `wsquiz run` connects to",
+}
+
+
+@dataclass(frozen=True)
+class Lesson:
+    name: str
+    title: str
+    path: Path
+    body: str
+    examples: dict[str, Path] = field(default_factory=dict)
+    quiz: str | None = None
+    exercises: tuple[str, ...] = ()
+    paths: dict[str, str] = field(default_factory=dict)
+    number: int = 0
+
+    def run_path(self, example: str) -> str:
+        return self.paths.get(example, DEFAULT_PATH)
+
+    def run_command(self, example: str) -> str:
+        path = self.run_path(example)
+        return f"wsquiz run {example}" + (f" --path {path}" if path != DEFAULT_PATH else "")
+
+    def segments(self) -> list[tuple[str, str]]:
+        """The body as ("markdown", text) and ("example", name) parts, in order.
+
+        Examples declared in the front matter but never placed with `@example` come last.
+        """
+        parts: list[tuple[str, str]] = []
+        text: list[str] = []
+        fenced = False
+        placed: set[str] = set()
+        for line in self.body.splitlines():
+            if FENCE_RE.match(line):
+                fenced = not fenced
+            found = None if fenced else EXAMPLE_RE.match(line)
+            if found:
+                if text:
+                    parts.append(("markdown", "\n".join(text)))
+                    text = []
+                parts.append(("example", found.group(1)))
+                placed.add(found.group(1))
+            else:
+                text.append(line)
+        if "\n".join(text).strip():
+            parts.append(("markdown", "\n".join(text)))
+        parts += [("example", name) for name in self.examples if name not in placed]
+        return parts
+
+
+def lesson_files(root: Path) -> list[Path]:
+    folder = root / LESSONS
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob("*.md"), key=_order)
+
+
+def _order(path: Path) -> tuple[int, str]:
+    found = NAME_RE.match(path.stem)
+    return (int(found.group(1)), path.stem) if found else (10**9, path.stem)
+
+
+def load_lessons(root: Path) -> tuple[Lesson, ...]:
+    """Every lesson of the course at `root`, in order; ContentError on the first problem."""
+    lessons: list[Lesson] = []
+    for path in lesson_files(root):
+        lesson, problems = parse_lesson(path, root)
+        if problems:
+            first = problems[0]
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise ContentError(
+                f"{first.file}: {_problem_text(first)}{more}",
+                fix=first.fix or "run `wsquiz validate` to see every problem",
+            )
+        if lesson is not None:
+            lessons.append(lesson)
+    return tuple(lessons)
+
+
+def _problem_text(problem: Problem) -> str:
+    key = f"key {problem.key!r}: " if problem.key else ""
+    return f"{key}{problem.message}"
+
+
+def parse_lesson(path: Path, root: Path) -> tuple[Lesson | None, list[Problem]]:
+    shown = _shown(path, root)
+    problems: list[Problem] = []
+
+    def problem(message: str, fix: str, key: str = "", where: str = "") -> None:
+        problems.append(Problem(shown, where, key, message, fix))
+
+    found = NAME_RE.match(path.stem)
+    if not found:
+        problem(
+            "a lesson file is named NN-slug.md (a number, a dash, lowercase words with dashes)",
+            f"rename it, e.g. lessons/10-{_slug(path.stem)}.md",
+        )
+        return None, problems
+    number, name = int(found.group(1)), found.group(2)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problem(f"cannot read it ({exc})", "save it as UTF-8 text")
+        return None, problems
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != FRONT:
+        problem(
+            "no front matter: the first line must be +++",
+            'start the file with +++, then title = "...", then +++',
+        )
+        return None, problems
+    try:
+        end = next(i for i, line in enumerate(lines[1:], 1) if line.strip() == FRONT)
+    except StopIteration:
+        problem("the front matter is never closed", "add a line +++ after the front matter")
+        return None, problems
+    try:
+        meta = tomllib.loads("\n".join(lines[1:end]))
+    except tomllib.TOMLDecodeError as exc:
+        problem(f"the front matter is not valid TOML: {exc}", "fix the TOML between the +++ lines")
+        return None, problems
+    body = "\n".join(lines[end + 1 :]).strip("\n") + "\n"
+
+    for key in meta:
+        if key not in KEYS:
+            close = difflib.get_close_matches(key, list(KEYS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problem(
+                f"unknown key{hint}",
+                f"the keys are: {', '.join(KEYS)}",
+                key=key,
+                where="front matter",
+            )
+    title = meta.get("title")
+    if not isinstance(title, str) or not title.strip():
+        problem("missing or empty", 'add title = "..." to the front matter', "title")
+        title = name
+    quiz = meta.get("quiz")
+    if quiz is not None and (not isinstance(quiz, str) or not quiz):
+        problem("must be a quiz name, as text", KEYS["quiz"], "quiz")
+        quiz = None
+    names = _names(meta, "examples", problem)
+    exercises = _names(meta, "exercises", problem)
+    paths = meta.get("paths", {})
+    if not isinstance(paths, dict) or not all(
+        isinstance(v, str) and v.startswith("/") for v in paths.values()
+    ):
+        problem("must map example names to paths starting with /", KEYS["paths"], "paths")
+        paths = {}
+    for example in paths:
+        if example not in names:
+            problem(
+                f"path given for {example!r}, which is not in examples",
+                f"add {example!r} to examples, or remove it from paths",
+                "paths",
+            )
+
+    examples: dict[str, Path] = {}
+    for example in names:
+        try:
+            examples[example] = find_example(example, root)
+        except UsageError as exc:
+            problem(exc.message, exc.fix, "examples")
+            continue
+        problems += _example_problems(examples[example], root)
+    for line_no, line in enumerate(lines[end + 1 :], end + 2):
+        found_example = EXAMPLE_RE.match(line)
+        if found_example and found_example.group(1) not in names:
+            problem(
+                f"@example {found_example.group(1)} is not in the front matter's examples",
+                f'add "{found_example.group(1)}" to examples = [...]',
+                where=f"line {line_no}",
+            )
+    lesson = Lesson(
+        name=name,
+        title=title.strip(),
+        path=path,
+        body=body,
+        examples=examples,
+        quiz=quiz,
+        exercises=tuple(exercises),
+        paths={str(k): str(v) for k, v in paths.items()},
+        number=number,
+    )
+    return lesson, problems
+
+
+def _names(meta: dict[str, Any], key: str, problem: Any) -> list[str]:
+    value = meta.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        problem("must be a list of names", KEYS[key], key)
+        return []
+    return list(value)
+
+
+def _example_problems(path: Path, root: Path) -> list[Problem]:
+    try:
+        source = path.read_text(encoding="utf-8")
+        compile(source, str(path), "exec")
+    except SyntaxError as exc:
+        return [
+            Problem(
+                _shown(path, root),
+                f"line {exc.lineno}",
+                "",
+                f"SyntaxError: {exc.msg}",
+                "an example must be a runnable app file",
+            )
+        ]
+    except (OSError, UnicodeDecodeError) as exc:
+        return [Problem(_shown(path, root), "", "", f"cannot read it ({exc})", "save it as UTF-8")]
+    if not re.search(r"^app\s*=", source, re.MULTILINE):
+        return [
+            Problem(
+                _shown(path, root),
+                "",
+                "",
+                "defines no module-level `app`",
+                "an example is an app file: app = FastAPI() at the top level",
+            )
+        ]
+    return []
+
+
+def validate_lessons(root: Path) -> list[Problem]:
+    """Every problem of every lesson of the course at `root`, with file, key and a fix."""
+    problems: list[Problem] = []
+    seen: dict[str, Path] = {}
+    quizzes = _stems(root / "quizzes", "*.toml")
+    exercises = _stems(root / "exercises", "*")
+    for path in lesson_files(root):
+        lesson, found = parse_lesson(path, root)
+        problems += found
+        if lesson is None:
+            continue
+        shown = _shown(path, root)
+        if lesson.name in seen:
+            problems.append(
+                Problem(
+                    shown,
+                    "",
+                    "",
+                    f"lesson name {lesson.name!r} is taken by {_shown(seen[lesson.name], root)}",
+                    "give each lesson its own slug",
+                )
+            )
+        seen[lesson.name] = path
+        if lesson.quiz and lesson.quiz not in quizzes:
+            problems.append(
+                Problem(
+                    shown, "front matter", "quiz", f"no quiz named {lesson.quiz!r}",
+                    _choices(lesson.quiz, quizzes, "quizzes/NN-<name>.toml"),
+                )
+            )
+        for name in lesson.exercises:
+            if name not in exercises:
+                problems.append(
+                    Problem(
+                        shown, "front matter", "exercises", f"no exercise named {name!r}",
+                        _choices(name, exercises, "exercises/NN-<name>/"),
+                    )
+                )
+    return problems
+
+
+def _stems(folder: Path, pattern: str) -> list[str]:
+    if not folder.is_dir():
+        return []
+    names = []
+    for path in sorted(folder.glob(pattern), key=_order):
+        stem = path.stem if path.is_file() else path.name
+        found = NAME_RE.match(stem)
+        if found and (path.is_file() or (path / "exercise.toml").exists()):
+            names.append(found.group(2))
+    return names
+
+
+def _choices(name: str, available: list[str], where: str) -> str:
+    close = difflib.get_close_matches(name, available, n=1)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    if available:
+        return f"available: {', '.join(available)}"
+    return f"add it as {where}"
+
+
+def example_names(root: Path) -> list[str]:
+    names: list[str] = []
+    for folder in EXAMPLES:
+        names += [p.stem for p in sorted((root / folder).glob("*.py")) if p.stem not in names]
+    return names
+
+
+def find_example(name: str, root: Path) -> Path:
+    """The app file of an example: lessons/examples/NAME.py, else quizzes/apps/NAME.py."""
+    stem = name[:-3] if name.endswith(".py") else name
+    if stem and "/" not in stem and "\\" not in stem:
+        for folder in EXAMPLES:
+            candidate = root / folder / f"{stem}.py"
+            if candidate.is_file():
+                return candidate
+    available = example_names(root)
+    close = difflib.get_close_matches(stem, available, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    listing = ", ".join(available) if available else "none"
+    raise UsageError(
+        f"no example named {name!r} in {root}", fix=f"{hint}the examples are: {listing}"
+    )
+
+
+def find_lesson(name: str, lessons: tuple[Lesson, ...]) -> Lesson:
+    """A lesson by its name, its file stem (01-first-reply) or its number."""
+    for lesson in lessons:
+        if name in (lesson.name, lesson.path.stem) or (
+            name.isdigit() and int(name) == lesson.number
+        ):
+            return lesson
+    available = [lesson.name for lesson in lessons]
+    close = difflib.get_close_matches(name, available, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    listing = ", ".join(available) if available else "none"
+    raise UsageError(f"no lesson named {name!r}", fix=f"{hint}the lessons are: {listing}")
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "lesson"
