@@ -1,0 +1,770 @@
+"""Exercises: load them from a course folder and check a learner's file against the reference.
+
+The answer key of every check is the exercise's reference solution, served live (in-process: it
+is trusted content) and observed with the same scenario as the learner's server (always served
+in a sandboxed process). The format is described in docs/exercises.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import re
+import sys
+import weakref
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from wsquiz.errors import AppLoadError, ContentError, LabError, UsageError, WsquizError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found, no-redef]
+
+if TYPE_CHECKING:
+    from wsquiz.appfile import AppSpec
+    from wsquiz.lab import Lab, Limits
+    from wsquiz.scenario import Scenario
+    from wsquiz.transcript import Transcript
+
+HEADER = re.compile(r"^#\s*wsquiz exercise:\s*([a-z0-9][a-z0-9-]*)\s*$", re.MULTILINE)
+FOLDER = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)$")
+SLUG = r"^[a-z0-9][a-z0-9-]*$"
+FILES = ("exercise.toml", "starter.py", "solution.py")
+
+Compare = Literal["reference", "ignore"]
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a check compares between the learner's observation and the reference's."""
+
+    replies: Compare | dict[str, tuple[str, ...]] = "reference"
+    clients: tuple[str, ...] | None = None
+    silent: tuple[str, ...] = ()
+    handshake: Compare = "reference"
+    close: Compare | int | dict[str, int] = "ignore"
+    server_errors: Literal["reference", "none", "ignore"] = "reference"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    points: int
+    scenario: Scenario
+    description: str = ""
+    expect: Expect = field(default_factory=Expect)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    name: str
+    title: str
+    statement: str
+    starter: Path
+    solution: Path
+    hint: str
+    checks: tuple[Check, ...]
+    endpoint: str = ""
+    folder: Path | None = None
+    serve: Literal["per-check", "once"] = "per-check"
+
+    @property
+    def max_score(self) -> int:
+        return sum(c.points for c in self.checks)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    passed: bool
+    points: int
+    max_points: int
+    message: str
+    expected: str = ""
+    observed: str = ""
+    transcript: Transcript | None = None
+    description: str = ""
+    traceback: str = ""  # the learner's server error, trimmed to the learner's file
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "passed": self.passed,
+            "points": self.points,
+            "max_points": self.max_points,
+            "message": self.message,
+            "expected": self.expected,
+            "observed": self.observed,
+            "traceback": self.traceback,
+            "transcript": self.transcript.to_dict() if self.transcript else None,
+        }
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    exercise: str
+    app: str
+    results: tuple[CheckResult, ...]
+    error: str | None = None  # the app never served (did not load, did not start)
+    error_detail: str = ""  # for a load error: the trimmed traceback or the syntax error
+
+    @property
+    def score(self) -> int:
+        return sum(r.points for r in self.results)
+
+    @property
+    def max_score(self) -> int:
+        return sum(r.max_points for r in self.results)
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(r.passed for r in self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "exercise": self.exercise,
+            "app": self.app,
+            "passed": self.passed,
+            "score": self.score,
+            "max_score": self.max_score,
+            "error": self.error,
+            "error_detail": self.error_detail,
+            "checks": [r.to_dict() for r in self.results],
+        }
+
+
+# ---- loading ------------------------------------------------------------------------------
+
+
+def exercises_dir(root: Path | None = None) -> Path:
+    """The folder holding the exercise folders: `root/exercises`, or `root` itself."""
+    from wsquiz.paths import content_root
+
+    base = content_root(root) if root is None else Path(root)
+    if (base / "exercises").is_dir():
+        return base / "exercises"
+    if any(base.glob("*/exercise.toml")):
+        return base
+    return base / "exercises"
+
+
+def _folders(root: Path | None) -> list[tuple[int, str, Path]]:
+    where = exercises_dir(root)
+    if not where.is_dir():
+        return []
+    found = []
+    for folder in where.iterdir():
+        if not folder.is_dir() or folder.name.startswith((".", "_")):
+            continue
+        matched = FOLDER.match(folder.name)
+        if matched:
+            found.append((int(matched.group(1)), matched.group(2), folder))
+        elif (folder / "exercise.toml").exists():
+            found.append((sys.maxsize, folder.name, folder))
+    return sorted(found, key=lambda item: (item[0], item[1]))
+
+
+def load_exercises(root: Path | None = None) -> tuple[Exercise, ...]:
+    """Every exercise of the course, in order. Raises ContentError at the first problem."""
+    exercises = []
+    for _, name, folder in _folders(root):
+        exercise, problems = _load(folder, name)
+        if problems:
+            first = problems[0]
+            raise ContentError(f"{first.file}: {first.where}: {first.message}", fix=first.fix)
+        assert exercise is not None
+        exercises.append(exercise)
+    return tuple(exercises)
+
+
+def find_exercise(name: str, root: Path | None = None) -> Exercise:
+    for _, found, folder in _folders(root):
+        if found == name:
+            exercise, problems = _load(folder, found)
+            if problems:
+                first = problems[0]
+                raise ContentError(
+                    f"{first.file}: {first.where}: {first.message}", fix=first.fix
+                )
+            assert exercise is not None
+            return exercise
+    names = [n for _, n, _ in _folders(root)]
+    close = difflib.get_close_matches(name, names, n=1)
+    guess = f"did you mean {close[0]!r}? " if close else ""
+    available = ", ".join(names) or "none"
+    raise UsageError(
+        f"no exercise named {name!r} (available: {available})",
+        fix=f"{guess}see `wsquiz exercise list`",
+    )
+
+
+def exercise_of_file(path: Path) -> str | None:
+    """The exercise a learner's file answers, from its header line `# wsquiz exercise: NAME`."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            head = "".join(handle.readline() for _ in range(10))
+    except OSError:
+        return None
+    matched = HEADER.search(head)
+    return matched.group(1) if matched else None
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """A validation problem, shaped like `wsquiz.content.Problem`."""
+
+    file: str
+    where: str
+    key: str
+    message: str
+    fix: str
+
+
+def validate_exercises(root: Path | None = None) -> list[Any]:
+    """Every problem in the course's exercises, as `wsquiz.content.Problem` where it exists."""
+    problems: list[_Problem] = []
+    names: dict[str, Path] = {}
+    for _, name, folder in _folders(root):
+        if name in names:
+            problems.append(_Problem(
+                str(folder), "folder", "name",
+                f"two exercises are named {name!r} ({names[name].name} and {folder.name})",
+                "rename one of the folders",
+            ))
+        names[name] = folder
+        problems += _load(folder, name)[1]
+    return [_as_problem(p) for p in problems]
+
+
+def _as_problem(problem: _Problem) -> Any:
+    try:
+        from wsquiz.content import Problem
+    except ImportError:
+        return problem
+    try:
+        return Problem(
+            file=problem.file, where=problem.where, key=problem.key,
+            message=problem.message, fix=problem.fix,
+        )
+    except TypeError:  # pragma: no cover - a Problem of another shape
+        return problem
+
+
+_TOP_KEYS = ("name", "title", "endpoint", "statement", "hint", "serve", "checks")
+_CHECK_KEYS = ("name", "points", "description", "timeout", "scenario", "expect")
+_EXPECT_KEYS = ("replies", "clients", "silent", "handshake", "close", "server_errors")
+
+
+def _unknown(key: str, known: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    return f"did you mean {close[0]!r}?" if close else f"the keys are: {', '.join(known)}"
+
+
+def _load(folder: Path, name: str) -> tuple[Exercise | None, list[_Problem]]:
+    toml_path = folder / "exercise.toml"
+    file = str(toml_path)
+    problems: list[_Problem] = []
+
+    def problem(where: str, key: str, message: str, fix: str) -> None:
+        problems.append(_Problem(file, where, key, message, fix))
+
+    for needed in FILES:
+        if not (folder / needed).is_file():
+            problems.append(_Problem(
+                str(folder / needed), "file", needed, f"{needed} is missing",
+                f"an exercise folder holds {', '.join(FILES)}",
+            ))
+    if problems:
+        return None, problems
+    try:
+        data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        problem("file", "", f"cannot read it ({exc})", "make it a readable UTF-8 file")
+        return None, problems
+    except tomllib.TOMLDecodeError as exc:
+        problem("file", "", f"not valid TOML: {exc}", "correct the TOML syntax at that line")
+        return None, problems
+
+    for key in data:
+        if key not in _TOP_KEYS:
+            problem("top level", key, f"unknown key {key!r}", _unknown(key, _TOP_KEYS))
+    texts: dict[str, str] = {}
+    for key in ("title", "statement", "hint", "endpoint", "name"):
+        value = data.get(key, "")
+        if not isinstance(value, str):
+            problem("top level", key, f"{key!r} must be a string", f"write {key} = \"...\"")
+            value = ""
+        texts[key] = value.strip()
+    for key in ("title", "statement"):
+        if not texts[key]:
+            problem("top level", key, f"{key!r} is missing", f"add {key} = \"...\"")
+    if texts["name"] and texts["name"] != name:
+        problem(
+            "top level", "name",
+            f"name {texts['name']!r} does not match the folder {folder.name!r}",
+            f"write name = {name!r}, or rename the folder",
+        )
+    serve = data.get("serve", "per-check")
+    if serve not in ("per-check", "once"):
+        problem("top level", "serve", f"serve = {serve!r} is not one of per-check, once",
+                'write serve = "per-check" (a fresh server for every check) or "once"')
+    header = exercise_of_file(folder / "starter.py")
+    if header != name:
+        problems.append(_Problem(
+            str(folder / "starter.py"), "line 1", "header",
+            "the starter does not name its exercise"
+            if header is None else f"the starter's header names {header!r}",
+            f"make its first line `# wsquiz exercise: {name}`",
+        ))
+
+    raw_checks = data.get("checks")
+    checks: list[Check] = []
+    if not isinstance(raw_checks, list) or not raw_checks:
+        problem("top level", "checks", "no checks", "add at least one [[checks]] table")
+    else:
+        seen: set[str] = set()
+        for index, raw in enumerate(raw_checks, 1):
+            check = _check(raw, index, seen, problem)
+            if check is not None:
+                checks.append(check)
+    if problems:
+        return None, problems
+    exercise = Exercise(
+        name=name,
+        title=texts["title"],
+        statement=texts["statement"],
+        starter=(folder / "starter.py").resolve(),
+        solution=(folder / "solution.py").resolve(),
+        hint=texts["hint"],
+        checks=tuple(checks),
+        endpoint=texts["endpoint"],
+        folder=folder.resolve(),
+        serve=serve,
+    )
+    return exercise, problems
+
+
+def _check(raw: Any, index: int, seen: set[str], problem: Any) -> Check | None:
+    from pydantic import ValidationError
+
+    from wsquiz.scenario import Scenario
+
+    where = f"check {index}"
+    if not isinstance(raw, dict):
+        problem(where, "checks", "a check must be a table", "write it as [[checks]]")
+        return None
+    name = raw.get("name")
+    if not isinstance(name, str) or not re.match(SLUG, name):
+        problem(where, "name", "a check needs a name (lowercase letters, digits, -)",
+                'add name = "what-it-checks"')
+        return None
+    where = f'check "{name}"'
+    if name in seen:
+        problem(where, "name", f"two checks are named {name!r}", "give each check its own name")
+    seen.add(name)
+    bad = False
+    for key in raw:
+        if key not in _CHECK_KEYS:
+            problem(where, key, f"unknown key {key!r}", _unknown(key, _CHECK_KEYS))
+            bad = True
+    points = raw.get("points", 1)
+    if not isinstance(points, int) or isinstance(points, bool) or points < 0:
+        problem(where, "points", "points must be a whole number >= 0", "write points = 1")
+        bad = True
+    timeout = raw.get("timeout")
+    steps = raw.get("scenario")
+    if not isinstance(steps, list) or not steps:
+        problem(where, "scenario", "no scenario", 'add scenario = [{ connect = "/ws" }, ...]')
+        return None
+    try:
+        scenario = Scenario.from_steps(steps, timeout=timeout)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(part) for part in first["loc"])
+        loc = loc.replace("steps.", "step ", 1)
+        problem(where, "scenario", f"{loc}: {first['msg']}",
+                "see docs/exercises.md for the steps (connect, send, receive, close, ...)")
+        return None
+    expect = _expect(raw.get("expect", {}), where, scenario, problem)
+    if expect is None or bad:
+        return None
+    description = raw.get("description", "")
+    return Check(
+        name=name, points=points, scenario=scenario,
+        description=description if isinstance(description, str) else "", expect=expect,
+    )
+
+
+def _expect(raw: Any, where: str, scenario: Scenario, problem: Any) -> Expect | None:
+    if not isinstance(raw, dict):
+        problem(where, "expect", "expect must be a table", 'write expect = { silent = ["b"] }')
+        return None
+    ok = True
+    for key in raw:
+        if key not in _EXPECT_KEYS:
+            problem(where, f"expect.{key}", f"unknown key {key!r}", _unknown(key, _EXPECT_KEYS))
+            ok = False
+    clients = set(scenario.clients)
+
+    def names(key: str, value: Any) -> tuple[str, ...] | None:
+        nonlocal ok
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            problem(where, f"expect.{key}", f"{key} must be a list of client names",
+                    f'write {key} = ["alice"]')
+            ok = False
+            return None
+        unknown = [v for v in value if v not in clients]
+        if unknown:
+            problem(where, f"expect.{key}",
+                    f"no client named {unknown[0]!r} in the scenario "
+                    f"(its clients: {', '.join(sorted(clients))})",
+                    "name a client that connects in the scenario")
+            ok = False
+        return tuple(value)
+
+    def choice(key: str, allowed: tuple[str, ...], default: str) -> str:
+        nonlocal ok
+        value = raw.get(key, default)
+        if value not in allowed:
+            problem(where, f"expect.{key}", f"{key} = {value!r} is not one of {allowed}",
+                    f'write {key} = "{default}"')
+            ok = False
+            return default
+        return str(value)
+
+    replies: Any = raw.get("replies", "reference")
+    if isinstance(replies, dict):
+        names("replies", list(replies))
+        if not all(isinstance(v, list) and all(isinstance(x, str) for x in v)
+                   for v in replies.values()):
+            problem(where, "expect.replies", "exact replies are lists of strings per client",
+                    'write replies = { client = ["Echo: hi"] }')
+            ok = False
+        replies = {k: tuple(v) for k, v in replies.items()} if ok else "reference"
+    elif replies not in ("reference", "ignore"):
+        problem(where, "expect.replies", f"replies = {replies!r} is not understood",
+                'write replies = "reference" (or a table of exact lists per client)')
+        ok = False
+    close: Any = raw.get("close", "ignore")
+    if isinstance(close, dict):
+        names("close", list(close))
+        if not all(isinstance(v, int) for v in close.values()):
+            problem(where, "expect.close", "close codes are integers", "write close = 1000")
+            ok = False
+    elif not (close in ("reference", "ignore") or isinstance(close, int)):
+        problem(where, "expect.close", f"close = {close!r} is not understood",
+                'write close = "reference", or a code such as 1000')
+        ok = False
+    only = names("clients", raw["clients"]) if "clients" in raw else None
+    silent = names("silent", raw.get("silent", [])) or ()
+    handshake = choice("handshake", ("reference", "ignore"), "reference")
+    errors = choice("server_errors", ("reference", "none", "ignore"), "reference")
+    if not ok:
+        return None
+    return Expect(
+        replies=replies, clients=only, silent=silent, handshake=handshake,  # type: ignore[arg-type]
+        close=close, server_errors=errors,  # type: ignore[arg-type]
+    )
+
+
+# ---- checking -----------------------------------------------------------------------------
+
+# The reference solution is trusted and its observations do not change within one lab, so a
+# grader checking many files observes it once per check, still live.
+_reference_cache: weakref.WeakKeyDictionary[Any, dict[tuple[str, int, str], Transcript]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def run_checks(
+    exercise: Exercise, spec: AppSpec, lab: Lab, limits: Limits | None = None
+) -> CheckReport:
+    """Check the learner's app (served sandboxed) against the exercise's reference solution."""
+    return lab.call(check_app(exercise, spec, lab, limits))
+
+
+async def check_app(
+    exercise: Exercise, spec: AppSpec, lab: Lab, limits: Limits | None = None
+) -> CheckReport:
+    """`run_checks` for a caller already on the lab's event loop."""
+    from wsquiz.appfile import AppSpec as Spec
+
+    reference = Spec(exercise.solution)
+    try:
+        expected = await asyncio.gather(
+            *(_reference(lab, reference, check) for check in exercise.checks)
+        )
+    except WsquizError as exc:
+        raise ContentError(
+            f"exercise {exercise.name!r}: its reference solution did not serve: {exc.message}",
+            fix=f"correct {exercise.solution}",
+        ) from None
+    if exercise.serve == "once":
+        observed = await _observe_once(spec, exercise.checks, limits)
+    else:
+        observed = await _observe_each(spec, exercise.checks, limits)
+    results: list[CheckResult] = []
+    for index, (check, outcome) in enumerate(zip(exercise.checks, observed, strict=True)):
+        if isinstance(outcome, AppLoadError):
+            return _unserved(exercise, spec, outcome.message, outcome.detail)
+        if isinstance(outcome, WsquizError):
+            if index == 0:
+                return _unserved(exercise, spec, outcome.message, outcome.fix)
+            results.append(_failed(check, f"the server did not start: {outcome.message}"))
+            continue
+        results.append(judge_check(check, expected[index], outcome))
+    return CheckReport(exercise=exercise.name, app=str(spec), results=tuple(results))
+
+
+async def _observe_each(
+    spec: AppSpec, checks: tuple[Check, ...], limits: Limits | None
+) -> list[Transcript | WsquizError]:
+    """A fresh sandboxed server for every check: no state carries over."""
+    from wsquiz.lab import observe
+
+    outcomes: list[Transcript | WsquizError] = []
+    for check in checks:
+        try:
+            outcomes.append(await observe(spec, check.scenario, isolated=True, limits=limits))
+        except AppLoadError as exc:
+            return outcomes + [exc] * (len(checks) - len(outcomes))
+        except (LabError, ContentError) as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
+async def _observe_once(
+    spec: AppSpec, checks: tuple[Check, ...], limits: Limits | None
+) -> list[Transcript | WsquizError]:
+    """One sandboxed server plays every check in turn (restarted if it dies on the way)."""
+    from wsquiz.lab import Served, play_against, serve
+
+    outcomes: list[Transcript | WsquizError] = []
+    served: Served | None = None
+    try:
+        for check in checks:
+            if served is None or served.exit_status():
+                if served is not None:
+                    await served.stop()
+                    served = None
+                try:
+                    served = await serve(spec, isolated=True, limits=limits)
+                except AppLoadError as exc:
+                    return outcomes + [exc] * (len(checks) - len(outcomes))
+                except LabError as exc:
+                    outcomes.append(exc)
+                    continue
+            recorder = served.recorder
+            marks = (len(recorder.errors), len(recorder.warnings), len(recorder.logs))
+            transcript = await play_against(served, check.scenario)
+            server = replace(
+                transcript.server,
+                errors=transcript.server.errors[marks[0]:],
+                warnings=transcript.server.warnings[marks[1]:],
+                logs=transcript.server.logs[marks[2]:],
+            )
+            outcomes.append(replace(transcript, server=server))
+    finally:
+        if served is not None:
+            await served.stop()
+    return outcomes
+
+
+async def _reference(lab: Lab, spec: AppSpec, check: Check) -> Transcript:
+    from wsquiz.lab import observe
+
+    cache = _reference_cache.setdefault(lab, {})
+    key = (str(spec.path), spec.path.stat().st_mtime_ns, check.name)
+    if key not in cache:
+        cache[key] = await observe(spec, check.scenario, isolated=False)
+    return cache[key]
+
+
+def _unserved(exercise: Exercise, spec: AppSpec, problem: str, detail: str) -> CheckReport:
+    results = tuple(_failed(c, f"not checked: {problem}") for c in exercise.checks)
+    return CheckReport(
+        exercise=exercise.name, app=str(spec), results=results, error=problem,
+        error_detail=detail,
+    )
+
+
+def _failed(check: Check, message: str) -> CheckResult:
+    return CheckResult(
+        name=check.name, passed=False, points=0, max_points=check.points, message=message,
+        description=check.description,
+    )
+
+
+@dataclass
+class _Judgement:
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # message, exp, obs
+
+    def fail(self, message: str, expected: str, observed: str) -> None:
+        self.failures.append((message, expected, observed))
+
+
+def judge_check(check: Check, reference: Transcript, learner: Transcript) -> CheckResult:
+    """Compare the learner's observation of one check with the reference's."""
+    expect = check.expect
+    verdict = _Judgement()
+    clients = list(check.scenario.clients)
+    learner_clients = {c.name: c for c in learner.clients}
+    reference_clients = {c.name: c for c in reference.clients}
+
+    if learner.server.exit_status:
+        verdict.fail(
+            f"the server process ended: {learner.server.exit_status}",
+            "the server keeps running", learner.server.exit_status,
+        )
+    if expect.handshake == "reference":
+        for name in clients:
+            want, got = reference_clients.get(name), learner_clients.get(name)
+            if want is None or got is None:
+                continue
+            if (want.handshake.accepted, want.handshake.status) != (
+                got.handshake.accepted, got.handshake.status
+            ):
+                verdict.fail(
+                    f"{_who(name, clients)}connection to {got.path}: "
+                    f"{_handshake(got.handshake)}, the reference {_handshake(want.handshake)}",
+                    f"{name}: {_handshake(want.handshake)}",
+                    f"{name}: {_handshake(got.handshake)}",
+                )
+    errors = learner.server.errors
+    if expect.server_errors == "none" and errors:
+        verdict.fail(
+            f"the server raised {_error_text(errors[0])}",
+            "no uncaught error in the server log", _error_text(errors[0]),
+        )
+    elif expect.server_errors == "reference":
+        allowed = {e.type for e in reference.server.errors}
+        extra = [e for e in errors if e.type not in allowed]
+        if extra:
+            what = "nothing" if not allowed else ", ".join(sorted(allowed))
+            verdict.fail(
+                f"the server raised {_error_text(extra[0])} (the reference raised {what})",
+                f"server errors: {what}", _error_text(extra[0]),
+            )
+    for name in expect.silent:
+        got_messages = learner.received(name) if name in learner_clients else []
+        if got_messages:
+            verdict.fail(
+                f"{name} should receive nothing but received {_messages(got_messages)}",
+                f"{name}: nothing", f"{name}: {_messages(got_messages)}",
+            )
+    if expect.replies != "ignore":
+        compared = list(expect.clients) if expect.clients is not None else clients
+        exact = expect.replies if isinstance(expect.replies, dict) else None
+        if exact is not None:
+            compared = [n for n in compared if n in exact]
+        want_lines: list[str] = []
+        got_lines: list[str] = []
+        differ: list[tuple[str, list[str], list[str]]] = []
+        for name in compared:
+            if name in expect.silent:
+                continue
+            count = _asked(check.scenario, name)
+            wanted = list(exact[name]) if exact is not None else _received(reference, name)
+            wanted, seen = wanted[:count], _received(learner, name)[:count]
+            want_lines.append(f"{name}: {_messages(wanted)}")
+            got_lines.append(f"{name}: {_messages(seen)}")
+            if wanted != seen:
+                differ.append((name, wanted, seen))
+        if differ:
+            name, wanted, seen = differ[0]
+            source = "expected" if exact is not None else "the reference solution sent"
+            verdict.fail(
+                f"{_subject(name, clients)} received {_messages(seen)}; "
+                f"{source} {_messages(wanted)}",
+                "\n".join(want_lines), "\n".join(got_lines),
+            )
+    if expect.close != "ignore":
+        for name in clients:
+            got_close = learner_clients[name].close if name in learner_clients else None
+            if isinstance(expect.close, dict):
+                if name not in expect.close:
+                    continue
+                want_code: int | None = expect.close[name]
+            elif isinstance(expect.close, int):
+                want_code = expect.close
+            else:
+                want_record = reference_clients.get(name)
+                want_code = want_record.close.code if want_record and want_record.close else None
+            got_code = got_close.code if got_close else None
+            if want_code != got_code:
+                verdict.fail(
+                    f"{_who(name, clients)}connection closed with {got_code}, expected {want_code}",
+                    f"{name}: close {want_code}", f"{name}: close {got_code}",
+                )
+    traceback = errors[0].traceback if errors else ""
+    if not verdict.failures:
+        return CheckResult(
+            name=check.name, passed=True, points=check.points, max_points=check.points,
+            message="passed", transcript=learner, description=check.description,
+            traceback=traceback,
+        )
+    message = "; ".join(f[0] for f in verdict.failures)
+    if learner.timed_out and any("waited" in note for note in learner.timed_out):
+        message += f" (timeout: {learner.timed_out[0]})"
+    return CheckResult(
+        name=check.name, passed=False, points=0, max_points=check.points, message=message,
+        expected="\n".join(f[1] for f in verdict.failures),
+        observed="\n".join(f[2] for f in verdict.failures),
+        transcript=learner, description=check.description, traceback=traceback,
+    )
+
+
+def _asked(scenario: Scenario, name: str) -> int | None:
+    """How many messages the scenario waits for on this client (None: all, until closed).
+
+    Messages past those (arriving while the clients are being closed, say) are not compared:
+    when they arrive is a matter of timing, not of the code.
+    """
+    count = 0
+    for step in scenario.steps:
+        if step.client != name:
+            continue
+        if step.receive_all or step.expect_close:
+            return None
+        count += step.receive or 0
+    return count
+
+
+def _received(transcript: Transcript, name: str) -> list[str]:
+    if not any(c.name == name for c in transcript.clients):
+        return []
+    return transcript.received(name)
+
+
+def _subject(name: str, clients: list[str]) -> str:
+    return "the client" if len(clients) == 1 and name == "client" else name
+
+
+def _who(name: str, clients: list[str]) -> str:
+    return f"{_subject(name, clients)}'s "
+
+
+def _messages(messages: list[str]) -> str:
+    if not messages:
+        return "nothing"
+    shown = ", ".join(repr(m if len(m) <= 80 else m[:77] + "...") for m in messages[:6])
+    more = f" and {len(messages) - 6} more" if len(messages) > 6 else ""
+    return f"[{shown}]{more}"
+
+
+def _handshake(handshake: Any) -> str:
+    if handshake.accepted:
+        return "accepted"
+    if handshake.status:
+        return f"rejected with HTTP {handshake.status}"
+    return "no answer to the handshake"
+
+
+def _error_text(error: Any) -> str:
+    where = f" at line {error.line}" if error.line else ""
+    message = f": {error.message}" if error.message else ""
+    return f"{error.name}{where}{message}"
