@@ -1,0 +1,160 @@
+"""The course as one path (lessons, quizzes, exercises in order) with the learner's progress on it.
+
+Each lesson is followed by the exercises it links, and each quiz comes after the last lesson that
+links it (a quiz asks about everything those lessons teach); content nobody links comes last.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from wsquiz.errors import WsquizError
+from wsquiz.lessons import Lesson, load_lessons
+from wsquiz.store import Progress, Summary
+
+Kind = Literal["lesson", "quiz", "exercise"]
+
+
+@dataclass(frozen=True)
+class Item:
+    kind: Kind
+    name: str
+    title: str
+    done: bool
+    started: bool
+    status: str
+    command: str
+    total: int = 0
+    answered: int = 0
+    correct: int = 0
+
+
+@dataclass(frozen=True)
+class Menu:
+    root: Path
+    items: tuple[Item, ...]
+    next: Item | None
+    summary: Summary
+    problems: tuple[str, ...] = ()
+
+    @property
+    def new(self) -> bool:
+        return not any(item.started for item in self.items)
+
+    def of(self, kind: Kind) -> list[Item]:
+        return [item for item in self.items if item.kind == kind]
+
+
+def build_menu(root: Path, progress: Progress) -> Menu:
+    """Everything the welcome screen and `wsquiz progress` show. Content that does not load is
+    reported in `problems`, not raised: the menu still shows the rest."""
+    summary = progress.summary()
+    problems: list[str] = []
+
+    lessons = _lessons(root, problems)
+    quizzes = _quizzes(root, progress, problems)
+    exercises = _exercises(root, summary, problems)
+
+    order: list[Item] = []
+    quiz_after: dict[str, str] = {}
+    for lesson in lessons:
+        if lesson.quiz:
+            quiz_after[lesson.quiz] = lesson.name
+    for lesson in lessons:
+        read = lesson.name in summary.lessons
+        order.append(
+            Item("lesson", lesson.name, lesson.title, read, read, "read" if read else "new",
+                 f"wsquiz learn {lesson.name}")
+        )
+        order += [q for q in quizzes.values() if quiz_after.get(q.name) == lesson.name]
+        order += [exercises[name] for name in lesson.exercises if name in exercises]
+    placed = {(item.kind, item.name) for item in order}
+    order += [q for q in quizzes.values() if ("quiz", q.name) not in placed]
+    order += [e for e in exercises.values() if ("exercise", e.name) not in placed]
+    unique: dict[tuple[str, str], Item] = {}
+    for item in order:
+        unique.setdefault((item.kind, item.name), item)
+    items = tuple(unique.values())
+    return Menu(root, items, _next(items, summary.last), summary, tuple(problems))
+
+
+def _next(items: tuple[Item, ...], last: tuple[str, str] | None) -> Item | None:
+    """Where to go on: the item last worked on if unfinished, else the next unfinished one."""
+    start = 0
+    if last is not None:
+        for index, item in enumerate(items):
+            if (item.kind, item.name) == last:
+                if not item.done:
+                    return item
+                start = index + 1
+                break
+    for item in (*items[start:], *items[:start]):
+        if not item.done:
+            return item
+    return None
+
+
+def _lessons(root: Path, problems: list[str]) -> tuple[Lesson, ...]:
+    try:
+        return load_lessons(root)
+    except WsquizError as exc:
+        problems.append(exc.message)
+        return ()
+
+
+def _quizzes(root: Path, progress: Progress, problems: list[str]) -> dict[str, Item]:
+    try:
+        from wsquiz.content import load_course
+
+        course = load_course(root)
+    except ImportError:
+        return {}
+    except WsquizError as exc:
+        problems.append(exc.message)
+        return {}
+    found: dict[str, Item] = {}
+    for quiz in course.quizzes:
+        rows = progress.answers(quiz.name)
+        ids = set(quiz.ids)
+        answered = sum(1 for qid in rows if qid in ids)
+        correct = sum(1 for qid, row in rows.items() if qid in ids and row.ever_correct)
+        total = len(quiz.ids)
+        done = total > 0 and answered >= total
+        if answered == 0:
+            status = f"new, {total} questions"
+        else:
+            status = f"{answered}/{total} answered, {correct} right"
+        found[quiz.name] = Item(
+            "quiz", quiz.name, quiz.title, done, answered > 0, status, f"wsquiz quiz {quiz.name}",
+            total=total, answered=answered, correct=correct,
+        )
+    return found
+
+
+def _exercises(root: Path, summary: Summary, problems: list[str]) -> dict[str, Item]:
+    try:
+        from wsquiz.exercises import load_exercises
+
+        loaded = load_exercises(root)
+    except (ImportError, SyntaxError):
+        return {}
+    except WsquizError as exc:
+        problems.append(exc.message)
+        return {}
+    found: dict[str, Item] = {}
+    for exercise in loaded:
+        row = summary.exercises.get(exercise.name)
+        if row is None:
+            status = "new"
+        elif row.ever_passed:
+            status = "passed"
+        else:
+            status = f"tried: {row.score:g}/{row.max_score:g} points"
+        found[exercise.name] = Item(
+            "exercise", exercise.name, exercise.title,
+            row is not None and row.ever_passed, row is not None, status,
+            f"wsquiz exercise start {exercise.name}",
+        )
+    return found
