@@ -1,0 +1,478 @@
+"""Grade a class: find each student's submission, grade them in parallel, keep every result.
+
+A submissions folder holds one entry per student: `<student>.py`, or a folder `<student>/`
+with one `.py` (exercises), or `<student>.json` / `<student>.toml` answer sheets (quizzes).
+Code is checked by the exercise's checks, each against a server of its own in a sandbox
+(`sandbox.py`); answer sheets are judged against the quiz's questions observed live once per
+run. Grading runs on the lab's event loop, `jobs` students at a time; each result is handed
+to `on_result` (the gradebook) the moment it is known.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import queue
+import re
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from wsquiz.errors import UsageError, WsquizError
+from wsquiz.gradebook import CheckOutcome, Kind, StudentResult
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found, no-redef]
+
+if TYPE_CHECKING:
+    from wsquiz.appfile import AppSpec
+    from wsquiz.content import Quiz
+    from wsquiz.exercises import Exercise
+    from wsquiz.lab import Lab, Limits
+
+MAX_SOURCE = 1024 * 1024  # a submission larger than this is not source code
+SHEET_SUFFIXES = (".json", ".toml")
+STUDENT = re.compile(r"^[^\x00-\x1f/\\]{1,200}$")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's entry: the file to grade, or why there is none to grade."""
+
+    student: str
+    path: Path | None
+    problem: str | None = None
+
+
+# ---- finding submissions -------------------------------------------------------------------
+
+
+def discover(folder: Path, kind: Kind) -> list[Submission]:
+    """Every student's submission in `folder`, sorted by student name."""
+    if not folder.is_dir():
+        raise UsageError(
+            f"{folder}: no such folder" if not folder.exists() else f"{folder}: not a folder",
+            fix="give the folder holding one submission per student",
+        )
+    found: dict[str, list[Submission]] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith((".", "_")):
+            continue
+        submission: Submission | None = None
+        if entry.is_symlink():
+            submission = Submission(entry.stem, None, f"{entry.name} is a symbolic link")
+        elif kind == "exercise" and entry.is_file() and entry.suffix == ".py":
+            submission = _source(entry.stem, entry)
+        elif kind == "exercise" and entry.is_dir():
+            submission = single(entry, kind, entry.name)
+        elif kind == "quiz" and entry.is_file() and entry.suffix in SHEET_SUFFIXES:
+            submission = _source(entry.stem, entry)
+        if submission is not None:
+            found.setdefault(submission.student, []).append(submission)
+    if not found:
+        what = "<student>.py or <student>/ folders" if kind == "exercise" else (
+            "<student>.json or <student>.toml answer sheets"
+        )
+        raise UsageError(f"{folder}: holds no submissions", fix=f"put {what} in it")
+    result = []
+    for student, entries in sorted(found.items()):
+        if len(entries) > 1:
+            names = ", ".join(e.path.name for e in entries if e.path) or student
+            result.append(
+                Submission(student, None, f"several submissions for {student} ({names})")
+            )
+        else:
+            result.append(entries[0])
+    return result
+
+
+def single(folder: Path, kind: Kind, student: str | None = None) -> Submission:
+    """`folder` as the submission of one student (Gradescope's /autograder/submission)."""
+    student = student or folder.name
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: no such folder", fix="give the student's submission folder")
+    suffixes = (".py",) if kind == "exercise" else SHEET_SUFFIXES
+    files = sorted(
+        p for p in folder.iterdir()
+        if p.suffix in suffixes and p.is_file() and not p.name.startswith((".", "_"))
+    )
+    wanted = "one .py file" if kind == "exercise" else "one .json or .toml answer sheet"
+    if not files:
+        return Submission(student, None, f"{folder.name}/ holds no {suffixes[0]} file")
+    if len(files) > 1:
+        names = ", ".join(p.name for p in files)
+        return Submission(student, None, f"{folder.name}/ holds several files ({names}): "
+                          f"a submission is {wanted}")
+    if files[0].is_symlink():
+        return Submission(student, None, f"{files[0].name} is a symbolic link")
+    return _source(student, files[0])
+
+
+def _source(student: str, path: Path) -> Submission:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return Submission(student, None, f"{path.name}: cannot read it ({exc.strerror})")
+    if size > MAX_SOURCE:
+        return Submission(student, path, f"{path.name} is {size // 1024} KiB: too large "
+                          f"(the limit is {MAX_SOURCE // 1024} KiB)")
+    return Submission(student, path)
+
+
+# ---- shards --------------------------------------------------------------------------------
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`K/N` (1 <= K <= N): this machine grades the K-th of N shards."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise UsageError(
+            f"--shard {text!r}: expected K/N with 1 <= K <= N",
+            fix="e.g. --shard 1/3 on the first of three machines, 2/3 on the second",
+        )
+    return int(match.group(1)), int(match.group(2))
+
+
+def shard_of(student: str, count: int) -> int:
+    """The shard (1..count) a student belongs to: stable across machines and runs."""
+    digest = hashlib.sha256(student.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
+
+
+def in_shard(submissions: Sequence[Submission], shard: tuple[int, int] | None) -> list[Submission]:
+    if shard is None:
+        return list(submissions)
+    number, count = shard
+    return [s for s in submissions if shard_of(s.student, count) == number]
+
+
+# ---- grading one submission ----------------------------------------------------------------
+
+
+class ReportLike(Protocol):
+    """What a check function returns (`wsquiz.exercises.CheckReport`)."""
+
+    @property
+    def results(self) -> Sequence[Any]: ...
+
+    @property
+    def error(self) -> str | None: ...
+
+
+CheckFn = Callable[["AppSpec"], Awaitable[ReportLike]]
+
+
+class Assignment(Protocol):
+    kind: Kind
+    name: str
+
+    async def grade(self, submission: Submission) -> StudentResult: ...
+
+    def unchecked(self, submission: Submission, problem: str) -> StudentResult: ...
+
+
+def _number(value: Any) -> float:
+    return float(value)
+
+
+def result_of(submission: Submission, report: ReportLike, elapsed_s: float) -> StudentResult:
+    checks = tuple(
+        CheckOutcome(
+            name=r.name,
+            passed=bool(r.passed),
+            points=_number(r.points),
+            max_points=_number(r.max_points),
+            message=r.message,
+        )
+        for r in report.results
+    )
+    return StudentResult(
+        student=submission.student,
+        score=sum(c.points for c in checks),
+        max_score=sum(c.max_points for c in checks),
+        checks=checks,
+        error=report.error,
+        source=str(submission.path or ""),
+        elapsed_s=elapsed_s,
+    )
+
+
+class ExerciseAssignment:
+    """Grades code: every check of the exercise, the student's server sandboxed."""
+
+    kind: Kind = "exercise"
+
+    def __init__(
+        self,
+        exercise: Exercise,
+        lab: Lab,
+        limits: Limits,
+        check: CheckFn | None = None,
+    ) -> None:
+        self.exercise = exercise
+        self.name = exercise.name
+        self.limits = limits
+        self._lab = lab
+        self._check = check or self._run_checks
+        self.checks = tuple((c.name, float(c.points)) for c in exercise.checks)
+
+    async def _run_checks(self, spec: AppSpec) -> ReportLike:
+        from wsquiz.exercises import check_app
+
+        return await check_app(self.exercise, spec, self._lab, self.limits)
+
+    @property
+    def deadline_s(self) -> float:
+        """Past this the student's grading is stopped: every check at its limits, and slack."""
+        per_check = self.limits.startup_s + self.limits.wall_s + 5.0
+        return per_check * max(1, len(self.checks)) + 10.0
+
+    async def grade(self, submission: Submission) -> StudentResult:
+        from wsquiz.appfile import AppSpec
+
+        start = time.perf_counter()
+        if submission.problem is not None or submission.path is None:
+            return self.unchecked(submission, submission.problem or "no submission")
+        try:
+            report = await asyncio.wait_for(
+                self._check(AppSpec(submission.path.resolve())), self.deadline_s
+            )
+        except asyncio.TimeoutError:
+            return self.unchecked(
+                submission, f"grading took longer than {self.deadline_s:g}s and was stopped"
+            )
+        return result_of(submission, report, time.perf_counter() - start)
+
+    def unchecked(self, submission: Submission, problem: str) -> StudentResult:
+        checks = tuple(
+            CheckOutcome(name, False, 0.0, points, f"not checked: {problem}")
+            for name, points in self.checks
+        )
+        return StudentResult(
+            student=submission.student,
+            score=0.0,
+            max_score=sum(points for _, points in self.checks),
+            checks=checks,
+            error=problem,
+            source=str(submission.path or ""),
+        )
+
+
+# ---- quizzes -------------------------------------------------------------------------------
+
+
+def load_sheet(path: Path, quiz: str) -> dict[str, str]:
+    """A learner's answer sheet: `{"quiz": ..., "answers": {id: answer}}` or just `{id: answer}`.
+
+    JSON or TOML. Raises UsageError naming what is wrong with it.
+    """
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path.name}: cannot read the answer sheet ({exc})") from None
+    try:
+        data: Any = json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        kind = "JSON" if path.suffix == ".json" else "TOML"
+        raise UsageError(f"{path.name}: not valid {kind} ({exc})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path.name}: the answer sheet is not an object of answers")
+    named = data.get("quiz")
+    if isinstance(named, str) and named not in (quiz, "") and not named.endswith(f"-{quiz}"):
+        raise UsageError(f"{path.name}: the sheet answers the quiz {named!r}, not {quiz!r}")
+    answers = data.get("answers", data if "quiz" not in data else None)
+    if isinstance(answers, list):  # [{"id": ..., "answer": ...}, ...], as --json prints them
+        answers = {str(a.get("id")): a.get("answer") for a in answers if isinstance(a, dict)}
+    if not isinstance(answers, dict):
+        raise UsageError(
+            f"{path.name}: no answers in the sheet", fix='write "answers": {"<id>": "<answer>"}'
+        )
+    return {str(k): _answer_text(v) for k, v in answers.items() if v is not None}
+
+
+def _answer_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+Judge = Callable[[Any, str, Any], Any]
+
+
+class QuizAssignment:
+    """Grades answer sheets: each answer judged against the question observed live."""
+
+    kind: Kind = "quiz"
+
+    def __init__(self, quiz: Quiz, observations: dict[str, Any], judge: Judge) -> None:
+        self.quiz = quiz
+        self.name = quiz.name
+        self.observations = observations
+        self._judge = judge
+        self.checks = tuple((q.id, 1.0) for q in quiz.questions)
+
+    @classmethod
+    def observe(cls, quiz: Quiz, lab: Lab) -> QuizAssignment:
+        """Observe every question live (once for the whole class: it is the same server)."""
+        from wsquiz.judge import judge, observe_question
+
+        observations = {q.id: observe_question(q, lab) for q in quiz.questions}
+        return cls(quiz, observations, judge)
+
+    async def grade(self, submission: Submission) -> StudentResult:
+        start = time.perf_counter()
+        if submission.problem is not None or submission.path is None:
+            return self.unchecked(submission, submission.problem or "no answer sheet")
+        try:
+            answers = load_sheet(submission.path, self.quiz.name)
+        except UsageError as exc:
+            return self.unchecked(submission, exc.message)
+        checks = []
+        for question in self.quiz.questions:
+            answer = answers.get(question.id)
+            if answer is None or not answer.strip():
+                checks.append(CheckOutcome(question.id, False, 0.0, 1.0, "not answered"))
+                continue
+            verdict = self._judge(question, answer, self.observations[question.id])
+            correct = bool(verdict.correct)
+            message = str(getattr(verdict, "message", "") or "")
+            if not message:
+                observed = getattr(verdict, "observed", "")
+                message = "correct" if correct else f"answered {answer!r}; observed {observed!r}"
+            checks.append(
+                CheckOutcome(question.id, correct, 1.0 if correct else 0.0, 1.0, message)
+            )
+        unknown = sorted(set(answers) - {q.id for q in self.quiz.questions})
+        error = f"answers to unknown questions ignored: {', '.join(unknown)}" if unknown else None
+        return StudentResult(
+            student=submission.student,
+            score=sum(c.points for c in checks),
+            max_score=float(len(checks)),
+            checks=tuple(checks),
+            error=error,
+            source=str(submission.path),
+            elapsed_s=time.perf_counter() - start,
+        )
+
+    def unchecked(self, submission: Submission, problem: str) -> StudentResult:
+        checks = tuple(
+            CheckOutcome(q.id, False, 0.0, 1.0, f"not graded: {problem}")
+            for q in self.quiz.questions
+        )
+        return StudentResult(
+            student=submission.student, score=0.0, max_score=float(len(checks)),
+            checks=checks, error=problem, source=str(submission.path or ""),
+        )
+
+
+# ---- the batch -----------------------------------------------------------------------------
+
+
+async def grade_batch(
+    assignment: Assignment,
+    submissions: Sequence[Submission],
+    jobs: int,
+    on_result: Callable[[StudentResult], None],
+) -> None:
+    """Grade `jobs` students at a time on the running loop; report each as it finishes.
+
+    No student's failure stops the batch: a bug met while grading one is that student's error.
+    """
+    gate = asyncio.Semaphore(max(1, jobs))
+
+    async def one(submission: Submission) -> None:
+        async with gate:
+            try:
+                result = await assignment.grade(submission)
+            except WsquizError as exc:
+                result = assignment.unchecked(submission, exc.message)
+            except Exception as exc:  # one student must not stop the class
+                result = assignment.unchecked(
+                    submission, f"internal error while grading: {exc!r}"
+                )
+        on_result(result)
+
+    await asyncio.gather(*(one(s) for s in submissions))
+
+
+def run(
+    lab: Lab,
+    assignment: Assignment,
+    submissions: Sequence[Submission],
+    jobs: int,
+) -> Iterator[StudentResult]:
+    """Grade on the lab's loop; yield each result in the calling thread as it is known.
+
+    Stopping the iteration early (Ctrl-C, an error while recording) cancels the rest; the
+    lab's close then stops every server still running.
+    """
+    done: queue.SimpleQueue[StudentResult | None] = queue.SimpleQueue()
+    failure: list[BaseException] = []
+
+    async def batch() -> None:
+        try:
+            await grade_batch(assignment, submissions, jobs, done.put)
+        except BaseException as exc:
+            failure.append(exc)
+            raise
+        finally:
+            done.put(None)
+
+    future = lab.submit(batch())
+    try:
+        while True:
+            try:
+                item = done.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if item is None:
+                break
+            yield item
+    finally:
+        if not future.done():
+            future.cancel()
+    if failure and not isinstance(failure[0], asyncio.CancelledError):
+        raise failure[0]
+
+
+# ---- summaries -----------------------------------------------------------------------------
+
+
+def histogram(results: Sequence[StudentResult], buckets: int = 10) -> list[tuple[str, int]]:
+    """How many students scored in each band of the percentage (the last band includes 100)."""
+    width = 100 // buckets
+    counts = [0] * buckets
+    for result in results:
+        index = min(int(result.percent // width), buckets - 1)
+        counts[max(index, 0)] += 1
+    labels = [
+        f"{i * width:>3}-{(i + 1) * width - 1 if i < buckets - 1 else 100:>3}%"
+        for i in range(buckets)
+    ]
+    return list(zip(labels, counts, strict=True))
+
+
+@dataclass(frozen=True)
+class Summary:
+    graded: int
+    mean_percent: float
+    full_marks: int
+    errors: int
+
+
+def summarize(results: Sequence[StudentResult]) -> Summary:
+    count = len(results)
+    return Summary(
+        graded=count,
+        mean_percent=sum(r.percent for r in results) / count if count else 0.0,
+        full_marks=sum(1 for r in results if r.max_score and r.score >= r.max_score),
+        errors=sum(1 for r in results if r.error),
+    )
