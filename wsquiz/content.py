@@ -329,16 +329,28 @@ def _load(root: Path) -> tuple[list[Quiz], list[Problem]]:
             continue
         rel = _rel(path, root)
         if quiz.name in names:
-            problems.append(Problem(rel, "", "", f"quiz name {_q(quiz.name)} is also used by "
-                                    f"{_rel(names[quiz.name], root)}",
-                                    "rename one of the files (the name is the stem after NN-)"))
+            problems.append(
+                Problem(
+                    rel,
+                    "",
+                    "",
+                    f"quiz name {_q(quiz.name)} is also used by {_rel(names[quiz.name], root)}",
+                    "rename one of the files (the name is the stem after NN-)",
+                )
+            )
         names[quiz.name] = path
         for question in quiz.questions:
             other = seen_ids.get(question.id)
             if other is not None:
-                problems.append(Problem(rel, f"question {_q(question.id)}", "id",
-                                        f"id {_q(question.id)} is already used in {other}",
-                                        "question ids are unique in a course: choose another"))
+                problems.append(
+                    Problem(
+                        rel,
+                        f"question {_q(question.id)}",
+                        "id",
+                        f"id {_q(question.id)} is already used in {other}",
+                        "question ids are unique in a course: choose another",
+                    )
+                )
             seen_ids[question.id] = rel
         quizzes.append(quiz)
     return quizzes, problems
@@ -352,8 +364,15 @@ def load_quiz(path: Path, root: Path | None = None) -> tuple[Quiz | None, list[P
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(rel, "", "", f"cannot read the file ({exc})", "check the file")]
     except tomllib.TOMLDecodeError as exc:
-        return None, [Problem(rel, "", "", f"not valid TOML: {exc}",
-                              "correct the TOML syntax at that line and column")]
+        return None, [
+            Problem(
+                rel,
+                "",
+                "",
+                f"not valid TOML: {exc}",
+                "correct the TOML syntax at that line and column",
+            )
+        ]
     try:
         parsed = QuizFile.model_validate(data)
     except ValidationError as exc:
@@ -363,8 +382,13 @@ def load_quiz(path: Path, root: Path | None = None) -> tuple[Quiz | None, list[P
         return None, problems
     name = quiz_name(path)
     questions = tuple(_resolve(q, path, name) for q in parsed.questions)
-    quiz = Quiz(name=name, title=parsed.title, path=path, questions=questions,
-                description=parsed.description)
+    quiz = Quiz(
+        name=name,
+        title=parsed.title,
+        path=path,
+        questions=questions,
+        description=parsed.description,
+    )
     return quiz, []
 
 
@@ -462,9 +486,7 @@ def _model_at(loc: Sequence[int | str]) -> type[BaseModel] | None:
     for part in loc[:-1]:
         if isinstance(part, int) or model is None:
             continue
-        field = next(
-            (f for n, f in model.model_fields.items() if (f.alias or n) == part), None
-        )
+        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
         model = _inner_model(field.annotation) if field else None
     return model
 
@@ -505,26 +527,50 @@ def _schema_problems(exc: ValidationError, data: Any, rel: str) -> list[Problem]
         if kind == "extra_forbidden":
             model = _model_at(loc)
             known = _keys_of(model) if model else []
-            problems.append(Problem(
-                rel, where, key, f"unknown key {_q(last)}{_did_you_mean(last, known)}",
-                f"the keys allowed here are: {', '.join(known)}" if known else "remove it",
-            ))
+            problems.append(
+                Problem(
+                    rel,
+                    where,
+                    key,
+                    f"unknown key {_q(last)}{_did_you_mean(last, known)}",
+                    f"the keys allowed here are: {', '.join(known)}" if known else "remove it",
+                )
+            )
         elif kind == "missing":
-            problems.append(Problem(rel, where, key, f"missing key {_q(last)}",
-                                    f"add {last} = ... (see docs/authoring.md)"))
+            problems.append(
+                Problem(
+                    rel,
+                    where,
+                    key,
+                    f"missing key {_q(last)}",
+                    f"add {last} = ... (see docs/authoring.md)",
+                )
+            )
         elif kind == "literal_error":
             allowed = [a.strip("'") for a in re.findall(r"'[^']*'", error["ctx"]["expected"])]
             given = str(error.get("input"))
             fix = f"use one of: {', '.join(allowed)}"
             if last in ("from", "of"):
                 fix += " (docs/authoring.md lists what each one reads)"
-            problems.append(Problem(
-                rel, where, key, f"{key or last} = {_q(given)} is not allowed"
-                f"{_did_you_mean(given, allowed)}", fix,
-            ))
+            problems.append(
+                Problem(
+                    rel,
+                    where,
+                    key,
+                    f"{key or last} = {_q(given)} is not allowed{_did_you_mean(given, allowed)}",
+                    fix,
+                )
+            )
         else:
-            problems.append(Problem(rel, where, key, f"{key or 'the file'}: {error['msg']}",
-                                    "see docs/authoring.md for the format"))
+            problems.append(
+                Problem(
+                    rel,
+                    where,
+                    key,
+                    f"{key or 'the file'}: {error['msg']}",
+                    "see docs/authoring.md for the format",
+                )
+            )
     return problems
 
 
@@ -533,8 +579,15 @@ def _deep_problems(data: Any, path: Path, rel: str) -> list[Problem]:
     problems: list[Problem] = []
     questions = data.get("questions") if isinstance(data, dict) else None
     if isinstance(questions, list) and not questions:
-        problems.append(Problem(rel, "", "questions", "the quiz has no questions",
-                                "add at least one [[questions]] table"))
+        problems.append(
+            Problem(
+                rel,
+                "",
+                "questions",
+                "the quiz has no questions",
+                "add at least one [[questions]] table",
+            )
+        )
     if not isinstance(questions, list):
         return problems
     seen: set[str] = set()
@@ -549,11 +602,17 @@ def _deep_problems(data: Any, path: Path, rel: str) -> list[Problem]:
         qid = raw.get("id")
         if isinstance(qid, str):
             if not ID_PATTERN.match(qid):
-                add("id", f"id {_q(qid)} is not a slug",
-                    "use lowercase letters, digits and dashes, e.g. echo-reply")
+                add(
+                    "id",
+                    f"id {_q(qid)} is not a slug",
+                    "use lowercase letters, digits and dashes, e.g. echo-reply",
+                )
             if qid in seen:
-                add("id", f"id {_q(qid)} appears twice in this quiz",
-                    "give each question its own id")
+                add(
+                    "id",
+                    f"id {_q(qid)} appears twice in this quiz",
+                    "give each question its own id",
+                )
             seen.add(qid)
         kind = raw.get("kind")
         app = raw.get("app")
@@ -571,65 +630,111 @@ def _deep_problems(data: Any, path: Path, rel: str) -> list[Problem]:
             clients = _check_scenario(scenario, raw.get("timeout"), add)
         option_apps = [o for o in options if isinstance(o, dict) and o.get("app")]
         if scenario is not None and app is None and not option_apps:
-            add("app", "a scenario needs an app to run against",
-                'add app = "name.py" (a file in quizzes/apps/)')
+            add(
+                "app",
+                "a scenario needs an app to run against",
+                'add app = "name.py" (a file in quizzes/apps/)',
+            )
         if (app is not None or option_apps) and scenario is None:
-            add("scenario", "the question runs an app but has no scenario",
-                'add scenario = [{ connect = "/ws" }, ...] (see docs/authoring.md)')
+            add(
+                "scenario",
+                "the question runs an app but has no scenario",
+                'add scenario = [{ connect = "/ws" }, ...] (see docs/authoring.md)',
+            )
         for key, claim in _claims_in(raw):
             client = claim.get("client")
             if isinstance(client, str) and clients and client not in clients:
-                add(key + ".client", f"client {_q(client)} never connects in the scenario"
+                add(
+                    key + ".client",
+                    f"client {_q(client)} never connects in the scenario"
                     f"{_did_you_mean(client, clients)}",
-                    f"the scenario's clients are: {', '.join(clients)}")
+                    f"the scenario's clients are: {', '.join(clients)}",
+                )
         if raw.get("claims") and scenario is None:
-            add("claims", "claims are checked against the live server, but there is no scenario",
-                "add an app and a scenario, or move the statement into the explanation")
+            add(
+                "claims",
+                "claims are checked against the live server, but there is no scenario",
+                "add an app and a scenario, or move the statement into the explanation",
+            )
 
         if kind == "predict":
             if answer is None:
-                add("answer", "a predict question needs an answer source",
-                    'add answer = { from = "reply" } (or close_code, server_error, ...)')
+                add(
+                    "answer",
+                    "a predict question needs an answer source",
+                    'add answer = { from = "reply" } (or close_code, server_error, ...)',
+                )
             elif answer.get("from") == "option":
-                add("answer.from", "a predict question has no options to pick from",
-                    'read a value instead, e.g. answer = { from = "reply" }')
+                add(
+                    "answer.from",
+                    "a predict question has no options to pick from",
+                    'read a value instead, e.g. answer = { from = "reply" }',
+                )
             if options:
-                add("options", "a predict question takes a free answer, not options",
-                    'remove the options, or make it kind = "choice"')
+                add(
+                    "options",
+                    "a predict question takes a free answer, not options",
+                    'remove the options, or make it kind = "choice"',
+                )
             if scenario is None:
-                add("scenario", "a predict question is answered by the live server",
-                    "add an app and a scenario whose observation holds the answer")
+                add(
+                    "scenario",
+                    "a predict question is answered by the live server",
+                    "add an app and a scenario whose observation holds the answer",
+                )
         elif kind in ("choice", "concept"):
             if len(options) < 2:
-                add("options", f"a {kind} question needs at least two options",
-                    "add [[questions.options]] tables with text = ...")
+                add(
+                    "options",
+                    f"a {kind} question needs at least two options",
+                    "add [[questions.options]] tables with text = ...",
+                )
             if len(options) > len(LETTERS):
                 add("options", f"at most {len(LETTERS)} options", "remove some options")
         if kind == "choice":
             where_claims = answer.get("where") if answer else None
             if answer is not None and answer.get("from") not in (None, "option"):
-                add("answer.from", "a choice question is answered by its options",
-                    'use answer = { from = "option", where = [...] } or leave answer out')
+                add(
+                    "answer.from",
+                    "a choice question is answered by its options",
+                    'use answer = { from = "option", where = [...] } or leave answer out',
+                )
             for i, option in enumerate(options):
                 if not isinstance(option, dict):
                     continue
                 if option.get("correct"):
-                    add(f"options[{i}].correct", "a choice question's key is observed live, "
-                        "not stored", "give each option a claim (or use kind = \"concept\")")
+                    add(
+                        f"options[{i}].correct",
+                        "a choice question's key is observed live, not stored",
+                        'give each option a claim (or use kind = "concept")',
+                    )
                 if not option.get("claim") and not where_claims:
-                    add(f"options[{i}]", "this option has no claim to check against the server",
-                        'add claim = { of = "...", is = "..." }, or answer.where for variants')
+                    add(
+                        f"options[{i}]",
+                        "this option has no claim to check against the server",
+                        'add claim = { of = "...", is = "..." }, or answer.where for variants',
+                    )
             if scenario is None:
-                add("scenario", "a choice question is checked against the live server",
-                    'add an app and a scenario, or make it kind = "concept"')
+                add(
+                    "scenario",
+                    "a choice question is checked against the live server",
+                    'add an app and a scenario, or make it kind = "concept"',
+                )
         if kind == "concept":
             correct = [o for o in options if isinstance(o, dict) and o.get("correct")]
             if len(correct) != 1:
-                add("options", f"a concept question needs exactly one option with correct = true "
-                    f"(found {len(correct)})", "mark the right option with correct = true")
+                add(
+                    "options",
+                    f"a concept question needs exactly one option with correct = true "
+                    f"(found {len(correct)})",
+                    "mark the right option with correct = true",
+                )
             if answer is not None:
-                add("answer", "a concept question's answer is its correct option",
-                    "remove answer, or make it a choice/predict question checked live")
+                add(
+                    "answer",
+                    "a concept question's answer is its correct option",
+                    "remove answer, or make it a choice/predict question checked live",
+                )
     return problems
 
 
@@ -665,31 +770,43 @@ def _check_app(name: str, quiz_path: Path, key: str, add: Any) -> None:
         return
     folder = apps_dir(quiz_path)
     present = sorted(p.name for p in folder.glob("*.py")) if folder.is_dir() else []
-    add(key, f"app file {_q(target)} not found in {folder.name}/{_did_you_mean(target, present)}",
-        f"create quizzes/apps/{target} or name one of: {', '.join(present) or '(none yet)'}")
+    add(
+        key,
+        f"app file {_q(target)} not found in {folder.name}/{_did_you_mean(target, present)}",
+        f"create quizzes/apps/{target} or name one of: {', '.join(present) or '(none yet)'}",
+    )
 
 
 def _check_scenario(steps: Any, timeout: Any, add: Any) -> list[str]:
     from wsquiz.scenario import ACTIONS, Step
 
     if not isinstance(steps, list) or not steps:
-        add("scenario", "scenario must be a non-empty list of steps",
-            'write scenario = [{ connect = "/ws" }, { send = "hi" }, { receive = 1 }]')
+        add(
+            "scenario",
+            "scenario must be a non-empty list of steps",
+            'write scenario = [{ connect = "/ws" }, { send = "hi" }, { receive = 1 }]',
+        )
         return []
     step_keys = _keys_of(Step)
     for i, step in enumerate(steps, 1):
         if not isinstance(step, dict):
-            add(f"scenario[{i - 1}]", f"scenario step {i} is not a table",
-                'write each step as { action = value }, e.g. { send = "hi" }')
+            add(
+                f"scenario[{i - 1}]",
+                f"scenario step {i} is not a table",
+                'write each step as { action = value }, e.g. { send = "hi" }',
+            )
             continue
         for key in step:
             if key not in step_keys:
-                add(f"scenario[{i - 1}].{key}", f"scenario step {i}: unknown key {_q(key)}"
-                    f"{_did_you_mean(key, step_keys)}",
-                    f"a step has one action of: {', '.join(ACTIONS)}")
+                add(
+                    f"scenario[{i - 1}].{key}",
+                    f"scenario step {i}: unknown key {_q(key)}{_did_you_mean(key, step_keys)}",
+                    f"a step has one action of: {', '.join(ACTIONS)}",
+                )
     try:
-        scenario = Scenario.from_steps(steps, timeout=timeout if isinstance(timeout, (int, float))
-                                       else None)
+        scenario = Scenario.from_steps(
+            steps, timeout=timeout if isinstance(timeout, (int, float)) else None
+        )
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(error["loc"])
@@ -698,7 +815,10 @@ def _check_scenario(steps: Any, timeout: Any, add: Any) -> list[str]:
             step = f"step {loc[1] + 1}" if len(loc) > 1 and isinstance(loc[1], int) else ""
             field = ".".join(str(p) for p in loc[2:])
             message = error["msg"].removeprefix("Value error, ")
-            add("scenario", f"scenario {step} {field}: {message}".replace("  ", " "),
-                "see the scenario steps in docs/authoring.md")
+            add(
+                "scenario",
+                f"scenario {step} {field}: {message}".replace("  ", " "),
+                "see the scenario steps in docs/authoring.md",
+            )
         return []
     return scenario.clients
