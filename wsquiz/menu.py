@@ -158,3 +158,35 @@ def _exercises(root: Path, summary: Summary, problems: list[str]) -> dict[str, I
             f"wsquiz exercise start {exercise.name}",
         )
     return found
+
+
+def menu_to_dict(menu: Menu, store: Path | None = None) -> dict[str, object]:
+    """The JSON of `wsquiz progress --json`."""
+
+    def base(item: Item) -> dict[str, object]:
+        return {"name": item.name, "title": item.title, "done": item.done, "status": item.status}
+
+    exercises = []
+    for item in menu.of("exercise"):
+        row = menu.summary.exercises.get(item.name)
+        exercises.append({
+            **base(item),
+            "passed": bool(row and row.ever_passed),
+            "score": row.score if row else None,
+            "max_score": row.max_score if row else None,
+            "attempts": row.attempts if row else 0,
+        })
+    return {
+        "store": str(store) if store else None,
+        "lessons": [{**base(i), "read": i.done} for i in menu.of("lesson")],
+        "quizzes": [
+            {**base(i), "questions": i.total, "answered": i.answered, "correct": i.correct}
+            for i in menu.of("quiz")
+        ],
+        "exercises": exercises,
+        "next": (
+            {"kind": menu.next.kind, "name": menu.next.name, "command": menu.next.command}
+            if menu.next
+            else None
+        ),
+    }
