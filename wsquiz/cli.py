@@ -48,7 +48,18 @@ def welcome(ctx: typer.Context) -> None:
     """With no command: the welcome screen, your progress and what to do next."""
     if ctx.invoked_subcommand is not None:
         return
-    _console().print(ctx.get_help())
+    from wsquiz.menu import build_menu
+    from wsquiz.paths import content_root
+    from wsquiz.render import welcome_view
+    from wsquiz.store import Progress
+
+    try:
+        root = content_root()
+        with Progress() as progress:
+            menu = build_menu(root, progress)
+    except WsquizError as exc:
+        fail(exc)
+    _console().print(welcome_view(menu))
 
 
 @app.command()
@@ -92,6 +103,368 @@ def probe(
     from wsquiz.render import transcript_view
 
     _console().print(transcript_view(transcript, title=f"probe {Path(app_file).name} {path}"))
+
+
+ContentOption = Annotated[
+    str | None,
+    typer.Option(
+        "--content",
+        metavar="DIR",
+        help="a course folder (default: $WSQUIZ_CONTENT, else the bundled course)",
+    ),
+]
+
+
+@app.command()
+def learn(
+    lesson: Annotated[
+        str | None, typer.Argument(help="a lesson's name or number; none lists the lessons")
+    ] = None,
+    content: ContentOption = None,
+) -> None:
+    """Read a lesson: its text, each example exactly as it runs, and what to do next."""
+    from wsquiz.errors import StoreError
+    from wsquiz.lessons import find_lesson, load_lessons
+    from wsquiz.paths import content_root
+    from wsquiz.render import lesson_view, lessons_table
+    from wsquiz.store import Progress
+
+    console = _console()
+    try:
+        root = content_root(content)
+        lessons = load_lessons(root)
+        if not lessons:
+            raise WsquizError(
+                f"{root}: this course has no lessons",
+                fix="a lesson is a file lessons/NN-slug.md (see docs/authoring.md)",
+            )
+        if lesson is None:
+            with Progress() as progress:
+                read = progress.lessons()
+            console.print(lessons_table(lessons, read))
+            console.print("\nread one: [bold green]wsquiz learn NAME[/]", markup=True)
+            return
+        chosen = find_lesson(lesson, lessons)
+    except WsquizError as exc:
+        fail(exc)
+    following = lessons[lessons.index(chosen) + 1] if chosen != lessons[-1] else None
+    console.print(lesson_view(chosen, following))
+    try:
+        with Progress() as progress:
+            progress.record_lesson(chosen.name)
+    except StoreError as exc:
+        _console(stderr=True).print(f"warning: not recorded as read: {exc.message}")
+
+
+@app.command("progress")
+def progress_command(
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    content: ContentOption = None,
+) -> None:
+    """Where you stand: lessons read, quiz answers, exercises passed, and what comes next."""
+    from wsquiz.menu import build_menu, menu_to_dict
+    from wsquiz.paths import content_root
+    from wsquiz.render import progress_view
+    from wsquiz.store import Progress
+
+    try:
+        root = content_root(content)
+        with Progress() as progress:
+            menu = build_menu(root, progress)
+            store = progress.path
+    except WsquizError as exc:
+        fail(exc)
+    if as_json:
+        emit_json(menu_to_dict(menu, store))
+        return
+    _console().print(progress_view(menu))
+    _console().print(f"[dim]kept in {store}[/]", markup=True)
+
+
+@app.command()
+def reset(
+    quiz: Annotated[
+        str | None, typer.Argument(help="forget only this quiz's answers; none: everything")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+    content: ContentOption = None,
+) -> None:
+    """Start over: forget one quiz's answers, or all your progress."""
+    from wsquiz.errors import UsageError
+    from wsquiz.store import Progress
+
+    console = _console()
+    try:
+        with Progress() as progress:
+            if quiz is not None:
+                recorded = len(progress.answers(quiz))
+                known = _quiz_names(content)
+                if quiz not in known and not recorded:
+                    raise UsageError(f"no quiz named {quiz!r}", fix=_did_you_mean(quiz, known))
+                what = f"your {recorded} answer(s) to quiz {quiz}"
+            else:
+                summary = progress.summary()
+                recorded = sum(q.answered for q in summary.quizzes.values())
+                recorded += len(summary.exercises) + len(summary.lessons)
+                what = "all your progress (quiz answers, exercises, lessons read)"
+            if not recorded:
+                console.print("Nothing to reset: nothing is recorded yet.")
+                return
+            if not yes:
+                try:
+                    agreed = typer.confirm(f"Forget {what}?", default=False)
+                except typer.Abort:
+                    agreed = False
+                if not agreed:
+                    console.print("Nothing reset.")
+                    raise typer.Exit(1)
+            progress.reset(quiz)
+    except WsquizError as exc:
+        fail(exc)
+    console.print(f"Reset: forgot {what}.")
+
+
+def _quiz_names(content: str | None) -> list[str]:
+    try:
+        from wsquiz.content import load_course
+        from wsquiz.paths import content_root
+
+        return [q.name for q in load_course(content_root(content)).quizzes]
+    except (ImportError, WsquizError):
+        return []
+
+
+def _did_you_mean(name: str, names: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"{hint}the quizzes are: {', '.join(names) or 'none'}"
+
+
+# ---- exercises: wsquiz exercise list|start|verify, wsquiz check ---------------------------
+
+exercise_app = typer.Typer(
+    help="Exercises: write an endpoint, then check it against a live reference solution.",
+    no_args_is_help=True,
+)
+app.add_typer(exercise_app, name="exercise")
+
+@exercise_app.command("list")
+def exercise_list(
+    content: ContentOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """The exercises, in order, with what you scored on each."""
+    from wsquiz.exercises import load_exercises
+    from wsquiz.paths import content_root
+
+    try:
+        exercises = load_exercises(content_root(content))
+    except WsquizError as exc:
+        fail(exc)
+    if as_json:
+        emit_json({"exercises": [{"name": e.name, "title": e.title} for e in exercises]})
+        return
+    from rich.table import Table
+
+    done = _exercise_progress()
+    table = Table(box=None, pad_edge=False)
+    for column in ("#", "name", "title", "points", "you"):
+        table.add_column(column)
+    for number, exercise in enumerate(exercises, 1):
+        row = done.get(exercise.name)
+        status = "-" if row is None else (
+            "passed" if row.passed else f"{row.score:g}/{row.max_score:g}"
+        )
+        table.add_row(str(number), exercise.name, exercise.title, str(exercise.max_score), status)
+    console = _console()
+    console.print(table)
+    console.print("start one: wsquiz exercise start NAME", style="dim")
+
+
+def _exercise_progress() -> dict[str, Any]:
+    try:
+        from wsquiz.store import Progress
+
+        with Progress(quiet=True) as progress:
+            return dict(progress.exercises())
+    except (ImportError, WsquizError):
+        return {}
+
+
+@exercise_app.command("start")
+def exercise_start(
+    name: Annotated[str, typer.Argument(help="the exercise (see wsquiz exercise list)")],
+    directory: Annotated[
+        Path, typer.Option("--dir", "-d", help="where to write NAME.py")
+    ] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
+    content: ContentOption = None,
+) -> None:
+    """Write the exercise's starter file (with TODOs) as DIR/NAME.py and show the statement."""
+    from wsquiz.errors import UsageError
+    from wsquiz.exercises import find_exercise
+    from wsquiz.paths import content_root
+
+    try:
+        exercise = find_exercise(name, content_root(content))
+        target = directory.expanduser() / f"{exercise.name}.py"
+        if target.exists() and not force:
+            raise UsageError(
+                f"{target} already exists (your work?): not overwritten",
+                fix=f"check it with `wsquiz check {target}`, or add --force to start over",
+            )
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(exercise.starter.read_text(encoding="utf-8"), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{target}: cannot write it ({exc.strerror})",
+                             fix="choose another folder with --dir") from None
+    except WsquizError as exc:
+        fail(exc)
+    from wsquiz.feedback import statement_view
+
+    console = _console()
+    console.print(statement_view(exercise))
+    console.print(f"wrote [bold]{target}[/]: fill in its TODOs, then run")
+    console.print(f"  wsquiz check {target}          (add --watch to re-check on every save)")
+
+
+@exercise_app.command("verify")
+def exercise_verify(
+    content: ContentOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """For teachers: prove every exercise, live: valid, its solution passes, its starter fails."""
+    from wsquiz.exercises import load_exercises, prove, validate_exercises
+    from wsquiz.lab import Lab
+    from wsquiz.paths import content_root
+
+    try:
+        root = content_root(content)
+        problems = validate_exercises(root)
+        proofs = []
+        if not problems:
+            with Lab() as lab:
+                proofs = [prove(exercise, lab) for exercise in load_exercises(root)]
+    except WsquizError as exc:
+        fail(exc)
+    ok = not problems and all(p.ok for p in proofs)
+    if as_json:
+        emit_json({
+            "ok": ok,
+            "problems": [str(p) for p in problems],
+            "exercises": [{"name": p.name, "ok": p.ok, "problems": list(p.problems)}
+                          for p in proofs],
+        })
+        raise typer.Exit(0 if ok else 1)
+    console = _console()
+    for problem in problems:
+        console.print(f"[red]problem:[/] {problem}", soft_wrap=True)
+    for proof in proofs:
+        if proof.ok:
+            console.print(f"[green]ok[/]      {proof.name}: the solution passes, the starter fails")
+        for problem in proof.problems:
+            console.print(f"[red]bad[/]     {proof.name}: {problem}", soft_wrap=True)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def check(
+    file: Annotated[str, typer.Argument(metavar="FILE", help="your app: path/app.py[:attr]")],
+    exercise_name: Annotated[
+        str | None,
+        typer.Option("--exercise", "-e", help="the exercise (default: from the file's header)"),
+    ] = None,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="re-check on every save")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    content: ContentOption = None,
+) -> None:
+    """Check your endpoint live, against the exercise's reference solution, check by check.
+
+    Exit 0 when every check passes, 1 when one fails (or the file does not load), 2 for
+    unusable input.
+    """
+    from wsquiz.appfile import AppSpec
+    from wsquiz.errors import UsageError
+    from wsquiz.exercises import exercise_of_file, find_exercise
+    from wsquiz.paths import content_root
+
+    try:
+        if watch and as_json:
+            raise UsageError("--watch and --json do not go together",
+                             fix="use --json for one run, --watch at the terminal")
+        spec = AppSpec.parse(file)
+        name = exercise_name or exercise_of_file(spec.path)
+        if name is None:
+            raise UsageError(
+                f"{spec.path}: which exercise does it answer? it has no header line",
+                fix="add --exercise NAME, or make its first line `# wsquiz exercise: NAME`",
+            )
+        exercise = find_exercise(name, content_root(content))
+    except WsquizError as exc:
+        fail(exc)
+    from wsquiz.lab import Lab
+
+    with Lab() as lab:
+        if not watch:
+            raise typer.Exit(_check_once(exercise, spec, lab, as_json))
+        _watch(exercise, spec, lab)
+
+
+def _check_once(exercise: Any, spec: Any, lab: Any, as_json: bool) -> int:
+    from wsquiz.exercises import run_checks
+
+    try:
+        report = run_checks(exercise, spec, lab)
+    except WsquizError as exc:
+        fail(exc)
+    try:
+        from wsquiz.store import Progress
+
+        with Progress() as progress:
+            progress.record_exercise(exercise.name, report.passed, report.score, report.max_score)
+    except (ImportError, WsquizError) as exc:
+        _console(stderr=True).print(f"note: progress not saved: {exc}", style="yellow")
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        from wsquiz.feedback import report_view
+
+        _console().print(report_view(report, exercise))
+    return 0 if report.passed else 1
+
+
+def _watch(exercise: Any, spec: Any, lab: Any) -> None:
+    """Check, then re-check on every save of the file, until Ctrl-C."""
+    import datetime
+
+    from watchfiles import watch as watch_files
+
+    console = _console()
+    target = spec.path
+
+    def saved(_: Any, path: str) -> bool:
+        return bool(Path(path) == target)
+
+    try:
+        while True:
+            if target.exists():
+                _check_once(exercise, spec, lab, as_json=False)
+            else:
+                console.print(f"{target} is gone: waiting for it to be saved again")
+            console.print(
+                f"watching {target.name}: save it to check again, Ctrl-C to stop", style="dim"
+            )
+            for _ in watch_files(target.parent, watch_filter=saved, raise_interrupt=True,
+                                 rust_timeout=0, yield_on_timeout=False):
+                break
+            stamp = datetime.datetime.now().strftime("%H:%M:%S")
+            console.rule(f"{target.name} saved at {stamp}: checking again")
+    except KeyboardInterrupt:
+        console.print("stopped watching")
+    raise typer.Exit(0)
 
 
 def main() -> None:

@@ -342,12 +342,27 @@ def find_example(name: str, root: Path) -> Path:
             if candidate.is_file():
                 return candidate
     available = example_names(root)
-    close = difflib.get_close_matches(stem, available, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    close = suggest(stem, available)
+    hint = f"did you mean {close!r}? " if close else ""
     listing = ", ".join(available) if available else "none"
     raise UsageError(
         f"no example named {name!r} in {root}", fix=f"{hint}the examples are: {listing}"
     )
+
+
+def suggest(word: str, names: list[str]) -> str | None:
+    """The likeliest name meant by a mistyped `word`: close as a whole, or to one of its parts."""
+    word = word.lower()
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    best: tuple[float, str] | None = None
+    for name in names:
+        for part in re.split(r"[-_]", name):
+            score = difflib.SequenceMatcher(None, word, part).ratio()
+            if score >= 0.75 and (best is None or score > best[0]):
+                best = (score, name)
+    return best[1] if best else None
 
 
 def find_lesson(name: str, lessons: tuple[Lesson, ...]) -> Lesson:
@@ -358,8 +373,8 @@ def find_lesson(name: str, lessons: tuple[Lesson, ...]) -> Lesson:
         ):
             return lesson
     available = [lesson.name for lesson in lessons]
-    close = difflib.get_close_matches(name, available, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    close = suggest(name, available)
+    hint = f"did you mean {close!r}? " if close else ""
     listing = ", ".join(available) if available else "none"
     raise UsageError(f"no lesson named {name!r}", fix=f"{hint}the lessons are: {listing}")
 

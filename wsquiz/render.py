@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.syntax import Syntax
@@ -10,6 +13,15 @@ from rich.text import Text
 
 from wsquiz.errors import AppLoadError
 from wsquiz.transcript import Close, Handshake, Transcript
+
+if TYPE_CHECKING:
+    from wsquiz.lessons import Lesson
+    from wsquiz.session import Event as SessionEvent
+    from wsquiz.menu import Item, Menu
+
+if TYPE_CHECKING:
+    from wsquiz.content import Problem, Question, Quiz
+    from wsquiz.judge import Observation, Run, Verdict
 
 MAX_SHOWN = 40
 
@@ -97,3 +109,359 @@ def load_error_view(error: AppLoadError) -> Panel:
     if error.fix:
         parts.append(Text(f"fix: {error.fix}", "green"))
     return Panel(Group(*parts), title="the app did not load", border_style="red")
+
+
+# ---- lessons, the welcome menu, progress ----------------------------------------------------
+
+MARKS = {"done": ("✓", "green"), "started": ("•", "yellow"), "new": (" ", "dim")}
+KIND_STYLE = {"lesson": "cyan", "quiz": "magenta", "exercise": "blue"}
+
+
+def _mark(item: Item) -> Text:
+    mark, style = MARKS["done" if item.done else "started" if item.started else "new"]
+    return Text(mark, style)
+
+
+def example_panel(name: str, path: Path, command: str, shown_path: str = "") -> Panel:
+    """An example exactly as the file on disk reads, with the command that runs it."""
+    source = path.read_text(encoding="utf-8").rstrip("\n")
+    code = Syntax(source, "python", theme="ansi_dark", line_numbers=True, word_wrap=True)
+    return Panel(
+        code,
+        title=f"[bold]{name}[/] [dim]{shown_path or path.name}[/]",
+        title_align="left",
+        subtitle=f"run it: [bold]{command}[/]",
+        subtitle_align="left",
+        border_style="cyan",
+    )
+
+
+def lesson_view(lesson: Lesson, next_lesson: Lesson | None = None) -> Group:
+    from rich.markdown import Markdown
+    from rich.rule import Rule
+
+    root = lesson.path.parent.parent
+    parts: list[RenderableType] = [
+        Rule(f"[bold]lesson {lesson.number}: {lesson.title}[/]", style="cyan"),
+        Text(""),
+    ]
+    for kind, value in lesson.segments():
+        if kind == "markdown":
+            parts.append(Markdown(value, code_theme="ansi_dark"))
+            parts.append(Text(""))
+            continue
+        path = lesson.examples[value]
+        try:
+            shown = str(path.relative_to(root))
+        except ValueError:
+            shown = str(path)
+        parts.append(example_panel(value, path, lesson.run_command(value), shown))
+        parts.append(Text(""))
+    parts.append(lesson_next_view(lesson, next_lesson))
+    return Group(*parts)
+
+
+def lesson_next_view(lesson: Lesson, next_lesson: Lesson | None) -> Panel:
+    lines: list[Text] = []
+    if lesson.quiz:
+        lines.append(Text.assemble(("next: ", "bold"), (f"wsquiz quiz {lesson.quiz}", "bold green"),
+                                   "   test what you just read against a live server"))
+    for name in lesson.exercises:
+        lines.append(Text.assemble(("exercise: ", "bold"),
+                                   (f"wsquiz exercise start {name}", "bold blue"),
+                                   "   write it yourself; wsquiz check runs it live"))
+    if next_lesson is not None:
+        lines.append(Text.assemble(("next lesson: ", "bold"),
+                                   (f"wsquiz learn {next_lesson.name}", "bold cyan"),
+                                   f"   {next_lesson.title}"))
+    if not lines:
+        lines.append(Text("That was the last lesson. `wsquiz` shows where you stand.", "bold"))
+    return Panel(Group(*lines), title="what next", title_align="left", border_style="green")
+
+
+def lessons_table(lessons: tuple[Lesson, ...], read: dict[str, str]) -> Table:
+    table = Table(show_edge=False, pad_edge=False, box=None, title_justify="left")
+    table.add_column("", width=1)
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("lesson", style="bold cyan", no_wrap=True)
+    table.add_column("title", ratio=1)
+    table.add_column("examples", style="dim")
+    table.add_column("quiz", style="magenta")
+    for lesson in lessons:
+        done = lesson.name in read
+        table.add_row(
+            Text("✓", "green") if done else "",
+            str(lesson.number),
+            lesson.name,
+            lesson.title,
+            ", ".join(lesson.examples),
+            lesson.quiz or "",
+        )
+    return table
+
+
+def menu_table(menu: Menu) -> Table:
+    table = Table(show_edge=False, pad_edge=False, box=None)
+    table.add_column("", width=1)
+    table.add_column("", style="dim", no_wrap=True)
+    table.add_column("name", style="bold", no_wrap=True)
+    table.add_column("title", ratio=1)
+    table.add_column("progress", no_wrap=True)
+    for item in menu.items:
+        here = menu.next is not None and item == menu.next
+        table.add_row(
+            _mark(item),
+            Text(item.kind, KIND_STYLE[item.kind]),
+            Text(item.name, "bold reverse" if here else "bold"),
+            item.title,
+            Text(item.status, "green" if item.done else "yellow" if item.started else "dim"),
+        )
+    return table
+
+
+def next_text(menu: Menu) -> Text:
+    if menu.next is None:
+        if not menu.items:
+            return Text("This course is empty: add lessons/ or quizzes/ to it.", "bold")
+        return Text.assemble(
+            ("All done. ", "bold green"),
+            "Retry a quiz any time, or start over with ", ("wsquiz reset", "bold"), ".",
+        )
+    lead = "start here: " if menu.new else "next: "
+    return Text.assemble((lead, "bold"), (menu.next.command, "bold green"),
+                         f"   ({menu.next.kind}: {menu.next.title})")
+
+
+def welcome_view(menu: Menu) -> Group:
+    done = sum(1 for item in menu.items if item.done)
+    greeting = (
+        "Welcome! Every answer here is checked against a real FastAPI server on your machine: "
+        "read a lesson, predict what the server does, then watch it."
+        if menu.new
+        else f"Welcome back: {done} of {len(menu.items)} steps done."
+    )
+    parts: list[RenderableType] = [
+        Panel(Text(greeting), title="[bold]wsquiz[/]: FastAPI WebSockets, checked live",
+              title_align="left", border_style="cyan"),
+        menu_table(menu),
+        Text(""),
+        next_text(menu),
+    ]
+    for problem in menu.problems:
+        parts.append(Text(f"warning: {problem}", "yellow"))
+    parts += [
+        Text(""),
+        Text("more: wsquiz learn · wsquiz quiz --list · wsquiz run EXAMPLE · wsquiz progress · "
+             "wsquiz --help", "dim"),
+    ]
+    return Group(*parts)
+
+
+def _bar(part: int, whole: int, width: int = 10) -> Text:
+    filled = round(width * part / whole) if whole else 0
+    return Text.assemble(("█" * filled, "green"), ("░" * (width - filled), "dim"))
+
+
+def progress_view(menu: Menu) -> Group:
+    table = Table(show_edge=False, pad_edge=False, box=None)
+    table.add_column("", width=1)
+    table.add_column("", style="dim", no_wrap=True)
+    table.add_column("name", style="bold", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    table.add_column("progress", ratio=1)
+    for item in menu.items:
+        if item.kind == "quiz":
+            bar = _bar(item.correct, item.total)
+        elif item.kind == "exercise":
+            bar = _bar(1 if item.done else 0, 1)
+        else:
+            bar = Text("")
+        table.add_row(_mark(item), Text(item.kind, KIND_STYLE[item.kind]), item.name, bar,
+                      item.status)
+    done = sum(1 for item in menu.items if item.done)
+    parts: list[RenderableType] = [
+        Text(f"{done} of {len(menu.items)} steps done", "bold"),
+        Text(""),
+        table,
+        Text(""),
+        next_text(menu),
+    ]
+    parts += [Text(f"warning: {problem}", "yellow") for problem in menu.problems]
+    return Group(*parts)
+
+
+def session_line(event: SessionEvent, spec: str = "") -> Text:
+    """One line of `wsquiz run`, wscat style: `>` sent, `<` received, the rest described."""
+    kind = event.kind
+    if kind == "serving":
+        routes = ", ".join(event.data) if isinstance(event.data, tuple) and event.data else "none"
+        return Text(f"serving {spec} at {event.text} (sandboxed); WebSocket routes: {routes}", "dim")
+    if kind == "connected":
+        sub = f", subprotocol {event.text}" if event.text else ""
+        return Text(f"connected to {event.data} (101{sub})", "green")
+    if kind == "rejected":
+        if event.status:
+            return Text(f"rejected: HTTP {event.status} ({event.text})", "bold red")
+        return Text(f"no handshake: {event.text}", "bold red")
+    if kind in ("sent", "received"):
+        arrow, style = (">", "cyan") if kind == "sent" else ("<", "yellow")
+        data = event.data
+        if isinstance(data, bytes):
+            shown = data.decode("utf-8", "backslashreplace")
+            return Text(f"{arrow} <{len(data)} bytes> {shown}", style)
+        return Text(f"{arrow} {data}", style)
+    if kind == "closed":
+        style = "red" if event.close is not None and event.close.code == 1006 else "magenta"
+        return Text(f"closed {close_text(event.close)}", style)
+    if kind == "error" and event.error is not None:
+        error = event.error
+        where = f" at line {error.line}" if error.line else ""
+        return Text(f"server raised {error.type}{where}: {error.message}", "bold red")
+    if kind == "warning":
+        return Text(f"server warning: {event.text}", "yellow")
+    if kind == "log":
+        return Text(f"server: {event.text}", "dim")
+    if kind == "exited":
+        return Text(f"server: {event.text}", "bold red")
+    return Text(event.text, "dim")
+
+
+# ---- quizzes --------------------------------------------------------------------------------
+
+
+def code_panel(path: Path, title: str = "", style: str = "cyan") -> Panel:
+    """The exact file a question runs, syntax highlighted."""
+    try:
+        source = path.read_text(encoding="utf-8").rstrip("\n")
+    except OSError as exc:
+        return Panel(Text(f"cannot read {path}: {exc}", "red"), title=title or path.name)
+    code = Syntax(source, "python", theme="ansi_dark", line_numbers=True, word_wrap=True)
+    return Panel(code, title=title or path.name, title_align="left", border_style=style)
+
+
+def question_view(question: Question, number: int, total: int) -> Group:
+    """A question as the learner first sees it: prompt, code, options."""
+    head = Text.assemble(
+        (f"{question.quiz} {number}/{total}", "bold magenta"),
+        ("  ", ""),
+        (question.id, "dim"),
+        ("  ", ""),
+        (question.kind, "dim italic"),
+    )
+    parts: list[RenderableType] = [head, Text(question.prompt, "bold")]
+    if question.app is not None:
+        parts.append(code_panel(question.app))
+    for option in question.options:
+        label = f"{option.letter}) {option.text}"
+        if option.app is not None:
+            parts.append(code_panel(option.app, title=f"{label}  [dim]{option.app.name}[/]"))
+        else:
+            parts.append(Text(f"  {label}"))
+    return Group(*parts)
+
+
+def answer_help(question: Question, hint_shown: bool = False) -> Text:
+    if question.options:
+        letters = ", ".join(o.letter for o in question.options)
+        ask = f"answer with a letter ({letters})"
+    else:
+        ask = "type your prediction"
+    keys = "q quit" if hint_shown or not question.hint else "h hint, q quit"
+    return Text(f"{ask}; {keys}", "dim")
+
+
+def run_view(run: Run, title: str) -> RenderableType:
+    if run.load_error is not None:
+        view = load_error_view(run.load_error)
+        view.title = f"{title}: the app did not load"
+        return view
+    if run.transcript is None:
+        return Panel(Text(run.failure or "not run", "red"), title=title, border_style="red")
+    return transcript_view(run.transcript, title=title)
+
+
+def live_check_view(question: Question, observation: Observation) -> Group:
+    """What the server(s) really did for this question."""
+    parts: list[RenderableType] = []
+    if observation.main is not None:
+        parts.append(run_view(observation.main, f"live check: {observation.main.app.name}"))
+    for option, run in zip(question.options, observation.variants, strict=True):
+        if run is not None:
+            parts.append(run_view(run, f"live check {option.letter}) {run.app.name}"))
+    return Group(*parts)
+
+
+def verdict_view(
+    question: Question, verdict: Verdict, observation: Observation, chosen: str = ""
+) -> Group:
+    """The live check, the verdict, the explanation (and what the original text got wrong)."""
+    parts: list[RenderableType] = [live_check_view(question, observation)]
+    mark, style = ("✔", "bold green") if verdict.correct else ("✘", "bold red")
+    parts.append(Text(f"{mark} {verdict.message}", style))
+    if question.kind == "concept" and not verdict.correct:
+        right = next((o for o in question.options if o.correct), None)
+        if right is not None:
+            parts.append(Text(f"  {right.letter}) {right.text}", "green"))
+    from wsquiz.judge import check_quote, letters_of
+
+    picked = letters_of(chosen) or frozenset()
+    for option in question.options:
+        if option.explanation and (option.letter in picked or option.app is not None):
+            parts.append(Text(f"  {option.letter}) {option.explanation}", "dim"))
+    quote = check_quote(question, observation)
+    if quote is not None and not quote.same:
+        shown = quote.observed if quote.observed is not None else "(nothing)"
+        parts.append(
+            Panel(
+                Text.assemble(
+                    (f"{quote.source.capitalize()} quotes:\n  ", ""),
+                    (quote.quoted, "italic"),
+                    (f"\nThe installed server ({quote.versions}) printed:\n  ", ""),
+                    (shown, "bold"),
+                ),
+                title="versions differ",
+                border_style="yellow",
+                title_align="left",
+            )
+        )
+    if question.explanation:
+        parts.append(
+            Panel(Text(question.explanation), title="why", title_align="left", border_style="green")
+        )
+    return Group(*parts)
+
+
+def hint_view(question: Question) -> Text:
+    return Text(f"hint: {question.hint or 'no hint for this one'}", "yellow")
+
+
+def quiz_summary_view(quiz: Quiz, results: dict[str, bool], answered_now: int) -> Group:
+    table = Table(title=f"{quiz.title}: summary", title_justify="left", expand=False)
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("question")
+    table.add_column("result")
+    for number, question in enumerate(quiz.questions, 1):
+        state = results.get(question.id)
+        cell = (
+            Text("not answered", "dim")
+            if state is None
+            else Text("✔ right", "green")
+            if state
+            else Text("✘ wrong", "red")
+        )
+        table.add_row(str(number), question.id, cell)
+    right = sum(1 for q in quiz.questions if results.get(q.id))
+    total = len(quiz.questions)
+    line = Text(f"{right}/{total} right ({answered_now} answered in this session).", "bold")
+    return Group(table, line)
+
+
+def problems_view(problems: list[Problem], root: str) -> Group:
+    parts: list[RenderableType] = []
+    for problem in problems:
+        parts.append(Text(str(problem).split("\n")[0], "red"))
+        if problem.fix:
+            parts.append(Text(f"  fix: {problem.fix}", "green"))
+    noun = "problem" if len(problems) == 1 else "problems"
+    parts.append(Text(f"{len(problems)} {noun} in {root}", "bold red"))
+    return Group(*parts)
