@@ -476,3 +476,42 @@ def summarize(results: Sequence[StudentResult]) -> Summary:
         full_marks=sum(1 for r in results if r.max_score and r.score >= r.max_score),
         errors=sum(1 for r in results if r.error),
     )
+
+
+# ---- one grading run, as the command line does it ------------------------------------------
+
+
+def assignment_for(
+    kind: Kind, name: str, lab: Lab, limits: Limits, root: Path | None = None
+) -> Assignment:
+    """The exercise or quiz named, from the course in use (`root`, else the bundled one)."""
+    if kind == "exercise":
+        from wsquiz.exercises import find_exercise
+
+        return ExerciseAssignment(find_exercise(name, root), lab, limits)
+    from wsquiz.content import load_course
+
+    return QuizAssignment.observe(load_course(root).quiz(name), lab)
+
+
+def select(
+    submissions: Sequence[Submission], graded: set[str], resume: bool
+) -> tuple[list[Submission], list[str]]:
+    """With `resume`, the students still to grade and those skipped (already graded)."""
+    if not resume:
+        return list(submissions), []
+    todo = [s for s in submissions if s.student not in graded]
+    skipped = [s.student for s in submissions if s.student in graded]
+    return todo, skipped
+
+
+def find_assignment(kind: Kind, name: str, root: Path | None = None) -> None:
+    """Raise (naming the available ones) unless the exercise or quiz exists."""
+    if kind == "exercise":
+        from wsquiz.exercises import find_exercise
+
+        find_exercise(name, root)
+    else:
+        from wsquiz.content import load_course
+
+        load_course(root).quiz(name)
