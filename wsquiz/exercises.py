@@ -46,7 +46,7 @@ class Expect:
     silent: tuple[str, ...] = ()
     handshake: Compare = "reference"
     close: Compare | int | dict[str, int] = "ignore"
-    server_errors: Literal["reference", "none", "ignore"] = "reference"
+    server_errors: Literal["reference", "none", "ignore"] = "ignore"
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,7 @@ class CheckReport:
     results: tuple[CheckResult, ...]
     error: str | None = None  # the app never served (did not load, did not start)
     error_detail: str = ""  # for a load error: the trimmed traceback or the syntax error
+    error_fix: str = ""
 
     @property
     def score(self) -> int:
@@ -133,6 +134,7 @@ class CheckReport:
             "max_score": self.max_score,
             "error": self.error,
             "error_detail": self.error_detail,
+            "error_fix": self.error_fix,
             "checks": [r.to_dict() for r in self.results],
         }
 
@@ -462,7 +464,7 @@ def _expect(raw: Any, where: str, scenario: Scenario, problem: Any) -> Expect | 
     only = names("clients", raw["clients"]) if "clients" in raw else None
     silent = names("silent", raw.get("silent", [])) or ()
     handshake = choice("handshake", ("reference", "ignore"), "reference")
-    errors = choice("server_errors", ("reference", "none", "ignore"), "reference")
+    errors = choice("server_errors", ("reference", "none", "ignore"), "ignore")
     if not ok:
         return None
     return Expect(
@@ -510,10 +512,10 @@ async def check_app(
     results: list[CheckResult] = []
     for index, (check, outcome) in enumerate(zip(exercise.checks, observed, strict=True)):
         if isinstance(outcome, AppLoadError):
-            return _unserved(exercise, spec, outcome.message, outcome.detail)
+            return _unserved(exercise, spec, outcome)
         if isinstance(outcome, WsquizError):
             if index == 0:
-                return _unserved(exercise, spec, outcome.message, outcome.fix)
+                return _unserved(exercise, spec, outcome)
             results.append(_failed(check, f"the server did not start: {outcome.message}"))
             continue
         results.append(judge_check(check, expected[index], outcome))
@@ -584,11 +586,13 @@ async def _reference(lab: Lab, spec: AppSpec, check: Check) -> Transcript:
     return cache[key]
 
 
-def _unserved(exercise: Exercise, spec: AppSpec, problem: str, detail: str) -> CheckReport:
-    results = tuple(_failed(c, f"not checked: {problem}") for c in exercise.checks)
+def _unserved(exercise: Exercise, spec: AppSpec, error: WsquizError) -> CheckReport:
+    """Every check failed with 0 points: the app never served."""
+    results = tuple(_failed(c, f"not checked: {error.message}") for c in exercise.checks)
+    detail = error.detail if isinstance(error, AppLoadError) else ""
     return CheckReport(
-        exercise=exercise.name, app=str(spec), results=results, error=problem,
-        error_detail=detail,
+        exercise=exercise.name, app=str(spec), results=results, error=error.message,
+        error_detail=detail, error_fix=error.fix,
     )
 
 
@@ -768,3 +772,41 @@ def _error_text(error: Any) -> str:
     where = f" at line {error.line}" if error.line else ""
     message = f": {error.message}" if error.message else ""
     return f"{error.name}{where}{message}"
+
+
+# ---- proving an exercise ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proof:
+    """`wsquiz exercise verify` for one exercise: its solution passes, its starter fails."""
+
+    name: str
+    problems: tuple[str, ...]
+    solution: CheckReport | None = None
+    starter: CheckReport | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def prove(exercise: Exercise, lab: Lab) -> Proof:
+    from wsquiz.appfile import AppSpec as Spec
+
+    problems: list[str] = []
+    try:
+        solution = run_checks(exercise, Spec(exercise.solution), lab)
+        starter = run_checks(exercise, Spec(exercise.starter), lab)
+    except WsquizError as exc:
+        return Proof(exercise.name, (exc.message,))
+    if solution.error:
+        problems.append(f"the solution did not serve: {solution.error}")
+    for result in solution.results:
+        if not result.passed and not solution.error:
+            problems.append(f"the solution fails check {result.name!r}: {result.message}")
+    if starter.error:
+        problems.append(f"the starter must run (to show the learner a transcript): {starter.error}")
+    elif starter.passed:
+        problems.append("the starter passes every check: it must leave something to do")
+    return Proof(exercise.name, tuple(problems), solution, starter)
