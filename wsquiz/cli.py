@@ -684,6 +684,242 @@ def autograder(
     _console().print("upload that zip as the Gradescope autograder (see docs/grading.md)")
 
 
+# ---- quizzes and content validation (wsquiz validate, wsquiz quiz) -------------------------------
+
+
+@app.command()
+def validate(
+    directory: Annotated[
+        Path | None,
+        typer.Argument(metavar="DIR", help="the course folder (default: the one in use)"),
+    ] = None,
+    live: Annotated[
+        bool, typer.Option("--live", help="also play every question against the installed server")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Check a course folder: every problem with file, question, key and fix. Exit 1 on any."""
+    from wsquiz.content import Problem, load_quizzes
+    from wsquiz.paths import content_root
+
+    try:
+        root = content_root(directory)
+    except WsquizError as exc:
+        fail(exc)
+    quizzes, problems = load_quizzes(root)
+    problems += _other_problems(root)
+    counts = {"quizzes": len(quizzes), "questions": sum(len(q.questions) for q in quizzes)}
+    if live and quizzes:
+        from wsquiz.judge import audit
+        from wsquiz.lab import Lab
+        from wsquiz.quiz import observe_all
+
+        try:
+            with Lab() as lab:
+                for quiz in quizzes:
+                    observed = observe_all(quiz, lab)
+                    rel = _relative(quiz.path, root)
+                    for question in quiz.questions:
+                        problems += audit(question, observed[question.id], rel)
+        except WsquizError as exc:
+            fail(exc)
+        counts["played"] = counts["questions"]
+    if as_json:
+        emit_json(
+            {
+                "root": str(root),
+                "ok": not problems,
+                **counts,
+                "problems": [p.to_dict() for p in problems if isinstance(p, Problem)],
+            }
+        )
+        raise typer.Exit(1 if problems else 0)
+    console = _console()
+    if problems:
+        from wsquiz.render import problems_view
+
+        console.print(problems_view(problems, str(root)), soft_wrap=True)
+        raise typer.Exit(1)
+    played = " and played live" if live else ""
+    console.print(
+        f"[green]ok:[/] {counts['quizzes']} quizzes, {counts['questions']} questions "
+        f"checked{played} in {root}"
+    )
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _other_problems(root: Path) -> list[Any]:
+    """Lessons' and exercises' own validation, where those parts provide it."""
+    found: list[Any] = []
+    try:
+        from wsquiz.lessons import validate_lessons
+
+        found += validate_lessons(root)
+    except ImportError:
+        pass
+    try:
+        from wsquiz.exercises import validate_exercises
+
+        found += validate_exercises(root)
+    except ImportError:
+        pass
+    return found
+
+
+@app.command()
+def quiz(
+    name: Annotated[
+        str | None, typer.Argument(metavar="NAME", help="the quiz to take (see --list)")
+    ] = None,
+    list_quizzes: Annotated[
+        bool, typer.Option("--list", help="list the quizzes and their question ids")
+    ] = False,
+    key: Annotated[
+        bool, typer.Option("--key", help="print the answer key, as the live server shows it now")
+    ] = False,
+    answers: Annotated[
+        Path | None,
+        typer.Option("--answers", metavar="FILE", help="answers from a JSON/TOML {id: answer}"),
+    ] = None,
+    record: Annotated[
+        Path | None,
+        typer.Option("--record", metavar="SHEET", help="also write the answer sheet for grading"),
+    ] = None,
+    no_save: Annotated[bool, typer.Option("--no-save", help="do not record progress")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    content: ContentOption = None,
+) -> None:
+    """Take a quiz: predict, then see a real server answer. Scriptable with --key and --answers."""
+    from wsquiz.content import load_course
+    from wsquiz.paths import content_root
+
+    try:
+        course = load_course(content_root(content))
+        if list_quizzes or name is None:
+            _list_quizzes(course, as_json)
+            return
+        chosen = course.quiz(name)
+        if key:
+            _print_key(chosen, as_json)
+        elif answers is not None:
+            _score_answers(chosen, answers, record, not no_save, as_json)
+        else:
+            _play(chosen, record, not no_save)
+    except WsquizError as exc:
+        fail(exc)
+
+
+def _list_quizzes(course: Any, as_json: bool) -> None:
+    if as_json:
+        emit_json(
+            {"quizzes": [{"name": q.name, "questions": list(q.ids)} for q in course.quizzes]}
+        )
+        return
+    from rich.table import Table
+
+    table = Table(title="quizzes", title_justify="left")
+    table.add_column("name", style="bold")
+    table.add_column("title")
+    table.add_column("questions", justify="right")
+    for q in course.quizzes:
+        table.add_row(q.name, q.title, str(len(q.questions)))
+    console = _console()
+    console.print(table)
+    console.print("take one: [bold]wsquiz quiz NAME[/]")
+
+
+def _print_key(chosen: Any, as_json: bool) -> None:
+    from wsquiz.lab import Lab
+    from wsquiz.quiz import answer_key
+
+    with Lab() as lab:
+        found = answer_key(chosen, lab)
+    if as_json:
+        emit_json({"quiz": chosen.name, "questions": found})
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{chosen.name}: the key, observed live", title_justify="left")
+    table.add_column("id", style="bold")
+    table.add_column("answer")
+    for row in found:
+        table.add_row(row["id"], row["answer"])
+    _console().print(table)
+
+
+def _open_progress(save: bool) -> Any:
+    if not save:
+        return None
+    from wsquiz.store import Progress
+
+    return Progress()
+
+
+def _score_answers(
+    chosen: Any, answers: Path, record: Path | None, save: bool, as_json: bool
+) -> None:
+    from wsquiz.lab import Lab
+    from wsquiz.quiz import read_sheet, score, write_sheet
+
+    sheet = read_sheet(answers)
+    if sheet.quiz is not None and sheet.quiz != chosen.name:
+        raise WsquizError(
+            f"{answers}: this answer sheet is for quiz {sheet.quiz!r}, not {chosen.name!r}",
+            fix=f"run wsquiz quiz {sheet.quiz} --answers {answers}",
+        )
+    progress = _open_progress(save)
+    try:
+        with Lab() as lab:
+            report = score(chosen, sheet.answers, lab, progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    if record is not None:
+        write_sheet(record, chosen, sheet.answers, report)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        from rich.table import Table
+
+        table = Table(title=f"{chosen.name}: checked live", title_justify="left")
+        table.add_column("id", style="bold")
+        table.add_column("your answer")
+        table.add_column("server")
+        table.add_column("")
+        for v in report.verdicts:
+            mark = "[green]✔[/]" if v.correct else "[red]✘[/]"
+            table.add_row(v.question, v.answer or "[dim](none)[/]", v.observed, mark)
+        console = _console()
+        console.print(table)
+        console.print(f"score: {report.score}/{report.max_score}")
+    raise typer.Exit(0 if report.passed else 1)
+
+
+def _play(chosen: Any, record: Path | None, save: bool) -> None:
+    from wsquiz.lab import Lab
+    from wsquiz.quizmaster import play
+
+    progress = _open_progress(save)
+    console = _console()
+    try:
+        with Lab() as lab:
+            given = play(chosen, lab, console, progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    if record is not None:
+        from wsquiz.quiz import write_sheet
+
+        write_sheet(record, chosen, given, None)
+        console.print(f"answer sheet written to {record}")
+
+
 def main() -> None:
     try:
         app()

@@ -58,7 +58,7 @@ SOURCE_HELP: dict[str, str] = {
     "option": "choice: the letter of each option whose claim holds",
 }
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-LETTERS = "ABCDEFGHIJ"
+LETTERS = "ABCDEFG"  # h and q are keys of the interactive quiz
 
 
 class _Model(BaseModel):
@@ -301,7 +301,7 @@ def load_course(root: Path | None = None) -> Course:
     from wsquiz.paths import content_root
 
     root = content_root(root) if root is None else Path(root)
-    quizzes, problems = _load(root)
+    quizzes, problems = load_quizzes(root)
     if problems:
         shown = "\n".join(str(p) for p in problems[:5])
         more = f"\n(and {len(problems) - 5} more)" if len(problems) > 5 else ""
@@ -314,10 +314,10 @@ def load_course(root: Path | None = None) -> Course:
 
 def validate_course(root: Path) -> list[Problem]:
     """Every problem in the course's quizzes (the schema and the files they name)."""
-    return _load(root)[1]
+    return load_quizzes(root)[1]
 
 
-def _load(root: Path) -> tuple[list[Quiz], list[Problem]]:
+def load_quizzes(root: Path) -> tuple[list[Quiz], list[Problem]]:
     quizzes: list[Quiz] = []
     problems: list[Problem] = []
     seen_ids: dict[str, str] = {}

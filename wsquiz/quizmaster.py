@@ -1,0 +1,126 @@
+"""The interactive quiz at a terminal: a question at a time, checked live, saved after each answer.
+
+Input is plain line input (Rich's `console.input`), so it works in a terminal and from a pipe.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.rule import Rule
+from rich.text import Text
+
+from wsquiz.content import Question, Quiz
+from wsquiz.judge import letters_of
+from wsquiz.quiz import Session
+from wsquiz.render import answer_help, hint_view, question_view, quiz_summary_view, verdict_view
+
+if TYPE_CHECKING:
+    from wsquiz.lab import Lab
+    from wsquiz.store import Progress
+
+QUIT = {"q", "quit", "exit"}
+HINT = {"h", "hint", "?"}
+
+
+class Quit(Exception):
+    """The learner asked to stop (q, Ctrl-D or Ctrl-C)."""
+
+
+def _ask(console: Console, prompt: str) -> str:
+    try:
+        return console.input(prompt).strip()
+    except (EOFError, KeyboardInterrupt):
+        console.print()
+        raise Quit from None
+
+
+def _invalid(question: Question, text: str) -> str | None:
+    if not question.options:
+        return None
+    letters = letters_of(text)
+    valid = {o.letter for o in question.options}
+    if letters is None or not letters <= valid:
+        return f"answer with a letter: {', '.join(sorted(valid))}"
+    return None
+
+
+def play(
+    quiz: Quiz, lab: Lab, console: Console, progress: Progress | None = None
+) -> dict[str, str]:
+    """Run the quiz; return the answers given in this session (question id -> last answer)."""
+    session = Session(quiz, lab, progress)
+    start = session.start_index()
+    total = len(quiz.questions)
+    previous = session.previous()
+    if start > 0:
+        console.print(
+            Text(
+                f"Resuming {quiz.title} at question {start + 1} of {total} "
+                f"({len(previous)} answered before).",
+                "cyan",
+            )
+        )
+    else:
+        console.print(Text(quiz.title, "bold magenta"))
+        if quiz.description:
+            console.print(Text(quiz.description, "dim"))
+    answered = 0
+    results = dict(previous)
+    questions = quiz.questions
+    if len(questions) > start:
+        session.prepare(questions[start])
+    try:
+        for index in range(start, total):
+            question = questions[index]
+            session.prepare(question)
+            if index + 1 < total:
+                # the next server starts while the learner reads this one
+                session.prepare(questions[index + 1])
+            console.print(Rule(style="dim"))
+            console.print(question_view(question, index + 1, total))
+            correct = _ask_until_done(question, session, console)
+            answered += 1
+            results[question.id] = correct
+    except Quit:
+        console.print(Text(f"Saved. Go on later with: wsquiz quiz {quiz.name}", "cyan"))
+        console.print(quiz_summary_view(quiz, results, answered))
+        return {k: v.answer for k, v in session.verdicts.items()}
+    console.print(Rule(style="dim"))
+    console.print(quiz_summary_view(quiz, results, answered))
+    return {k: v.answer for k, v in session.verdicts.items()}
+
+
+def _ask_until_done(question: Question, session: Session, console: Console) -> bool:
+    """Ask, judge, show; retry on request. Returns whether the last answer was right."""
+    hint_shown = False
+    while True:
+        console.print(answer_help(question, hint_shown))
+        text = _ask(console, "answer> ")
+        if not text:
+            continue
+        lowered = text.casefold()
+        if lowered in QUIT:
+            raise Quit
+        if lowered in HINT:
+            console.print(hint_view(question))
+            hint_shown = True
+            continue
+        problem = _invalid(question, text)
+        if problem is not None:
+            console.print(Text(problem, "yellow"))
+            continue
+        verdict, observation = session.answer(question, text)
+        console.print(verdict_view(question, verdict, observation, chosen=text))
+        choice = "r retry, Enter next, q quit" if not verdict.correct else "Enter next, q quit"
+        while True:
+            after = _ask(console, f"[dim]{choice}[/] > ").casefold()
+            if after in QUIT:
+                raise Quit
+            if after in ("r", "retry") and not verdict.correct:
+                break
+            if after in HINT:
+                console.print(hint_view(question))
+                continue
+            return verdict.correct
