@@ -24,6 +24,9 @@ Sink = Callable[[str, Any], None]
 ASGIApp = Callable[..., Any]
 
 MAX_OUTPUT = 64 * 1024
+# Whatever a server sends (a sandbox may send anything), the observer keeps at most this much.
+MAX_ITEMS = 200
+MAX_RECORDED = 4 * MAX_OUTPUT
 _current: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar(
     "wsquiz_recorder", default=None
 )
@@ -76,9 +79,11 @@ class Recorder:
         self.warnings: list[str] = []
         self.logs: list[str] = []
         self.output_size = 0
+        self.recorded_size = 0
         self.truncated = False
         self.active = 0
         self._idle: asyncio.Event | None = None
+        self.listener: Sink | None = None  # told of each event as it is recorded (`wsquiz run`)
 
     def emit(self, kind: str, value: Any) -> None:
         if self._sink is not None:
@@ -88,13 +93,26 @@ class Recorder:
 
     def record(self, kind: str, value: Any) -> None:
         """Take one event, in-process or as relayed from a child process."""
-        if kind == "error":
-            error = value if isinstance(value, ServerError) else ServerError.from_dict(value)
-            self.errors.append(error)
-        elif kind == "warning":
-            self.warnings.append(value)
-        elif kind == "log":
-            self.logs.append(value)
+        if kind in ("error", "warning", "log"):
+            if kind == "error":
+                value = value if isinstance(value, ServerError) else ServerError.from_dict(value)
+                size = len(value.message) + len(value.traceback)
+            else:
+                value = str(value)
+                size = len(value)
+            self.recorded_size += size
+            items = len(self.errors) + len(self.warnings)
+            if self.recorded_size > MAX_RECORDED or (kind != "log" and items >= MAX_ITEMS):
+                if not self.truncated:
+                    self.truncated = True
+                    self._tell("truncated", True)
+                return
+            if isinstance(value, ServerError):
+                self.errors.append(value)
+            elif kind == "warning":
+                self.warnings.append(value)
+            else:
+                self.logs.append(value)
         elif kind == "truncated":
             self.truncated = True
         elif kind == "begin":
@@ -104,6 +122,11 @@ class Recorder:
             self.active = max(0, self.active - 1)
             if self.active == 0:
                 self._idle_event().set()
+        self._tell(kind, value)
+
+    def _tell(self, kind: str, value: Any) -> None:
+        if self.listener is not None:
+            self.listener(kind, value)
 
     def _idle_event(self) -> asyncio.Event:
         if self._idle is None:

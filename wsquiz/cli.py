@@ -467,6 +467,88 @@ def _watch(exercise: Any, spec: Any, lab: Any) -> None:
     raise typer.Exit(0)
 
 
+@app.command()
+def run(
+    app_file: Annotated[
+        str, typer.Argument(metavar="APP", help="path/app.py[:attr], or an example's name")
+    ],
+    path: Annotated[
+        str | None,
+        typer.Option("--path", "-p", help="WebSocket path, with query (default: /ws or the app's)"),
+    ] = None,
+    wait: Annotated[
+        float,
+        typer.Option(help="when input is piped: seconds to keep listening after its last line"),
+    ] = 1.0,
+) -> None:
+    """Serve APP and talk to it like wscat: type to send; `<` shows what comes back.
+
+    Commands: /close [CODE [REASON]], /json VALUE, /bytes TEXT, /connect [PATH], /quit.
+    Ctrl-D, Ctrl-C or /quit stop the server. Piped lines are sent one by one.
+    """
+    from wsquiz.errors import AppLoadError
+    from wsquiz.lab import Lab
+    from wsquiz.paths import content_root
+    from wsquiz.render import LivePrinter, load_error_view
+    from wsquiz.session import HELP, Session, resolve_app
+
+    interactive = sys.stdin.isatty()
+    if interactive:
+        import readline  # noqa: F401  (line editing and history for input())
+    code = 0
+    try:
+        if not 0 <= wait <= 60:
+            raise WsquizError("--wait must be between 0 and 60 seconds")
+        spec = resolve_app(app_file, content_root())
+        printer = LivePrinter(_console(), spec.path.name, interactive)
+        with Lab() as lab:
+            session = Session(lab, spec, printer.show, path=path)
+            try:
+                session.start()
+                if interactive:
+                    printer.note(HELP)
+                code = _run_loop(session, printer, interactive, wait)
+            finally:
+                session.stop()
+    except AppLoadError as exc:
+        _console(stderr=True).print(load_error_view(exc))
+        raise typer.Exit(2) from None
+    except WsquizError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        code = 130
+    raise typer.Exit(code)
+
+
+def _run_loop(session: Any, printer: Any, interactive: bool, wait: float) -> int:
+    """Feed input lines to the session until /quit, end of input (Ctrl-D) or Ctrl-C."""
+    try:
+        while True:
+            try:
+                if interactive:
+                    printer.reading = True
+                    try:
+                        line = input(printer.prompt)
+                    finally:
+                        printer.reading = False
+                else:
+                    raw = sys.stdin.readline()
+                    if not raw:
+                        raise EOFError
+                    line = raw.rstrip("\r\n")
+            except EOFError:
+                if interactive:
+                    printer.console.print()
+                else:
+                    session.linger(wait)
+                return 0
+            if line.strip() and not session.handle(line):
+                return 0
+    except KeyboardInterrupt:
+        printer.console.print()
+        return 130
+
+
 # ---- grading a class (wsquiz grade, wsquiz autograder) -------------------------------------
 
 

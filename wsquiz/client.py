@@ -22,6 +22,19 @@ CLOSE_TIMEOUT = 1.0
 TRUNCATED_REASON = f"wsquiz stops reading after {MAX_FRAMES} frames or {MAX_BYTES} bytes"
 
 
+def describe_close(conn: ClientConnection, by_client: bool, at_ms: float) -> Close:
+    """How a closed connection ended, as its client saw it."""
+    rcvd, sent = conn.protocol.close_rcvd, conn.protocol.close_sent
+    # Our own 1009 (too much to keep), not an echo of a server that closed with 1009 itself.
+    if sent is not None and sent.code == 1009 and not conn.protocol.close_rcvd_then_sent:
+        return Close(1009, sent.reason, "client", at_ms)
+    if rcvd is None:
+        by: ClosedBy = "client" if by_client else "abnormal"
+        return Close(1006, "", by, at_ms)
+    by = "client" if by_client and sent is not None else "server"
+    return Close(rcvd.code, rcvd.reason, by, at_ms)
+
+
 @dataclass
 class _Client:
     name: str
@@ -160,18 +173,9 @@ class Player:
     def _record_close(self, client: _Client) -> None:
         if client.close is not None or client.conn is None:
             return
-        conn = client.conn
-        rcvd, sent = conn.protocol.close_rcvd, conn.protocol.close_sent
-        if sent is not None and sent.code == 1009:
+        client.close = describe_close(client.conn, client.closing_by_client, self._now())
+        if client.close.code == 1009 and client.close.by == "client":
             client.truncated = True  # too many frames, or one over MAX_FRAME_SIZE
-            client.close = Close(1009, sent.reason, "client", self._now())
-            return
-        if rcvd is None:
-            by: ClosedBy = "client" if client.closing_by_client else "abnormal"
-            client.close = Close(1006, "", by, self._now())
-            return
-        by = "client" if client.closing_by_client and sent is not None else "server"
-        client.close = Close(rcvd.code, rcvd.reason, by, self._now())
 
     async def _send(self, client: _Client, step: Step) -> None:
         assert client.conn is not None

@@ -59,6 +59,19 @@ def uvicorn_config(app: Any) -> Any:
     return config
 
 
+def websocket_routes(app: Any, prefix: str = "") -> tuple[str, ...]:
+    """The WebSocket paths an app (Starlette or FastAPI, mounts included) declares."""
+    from starlette.routing import Mount, WebSocketRoute
+
+    found: list[str] = []
+    for route in getattr(app, "routes", None) or ():
+        if isinstance(route, WebSocketRoute):
+            found.append(prefix + route.path)
+        elif isinstance(route, Mount) and route.routes:
+            found += websocket_routes(route, prefix + route.path)
+    return tuple(found)
+
+
 _warm = False
 
 
@@ -89,6 +102,7 @@ class Served:
     recorder: Recorder
     spec: AppSpec
     loop: asyncio.AbstractEventLoop | None = None
+    routes: tuple[str, ...] = ()  # the app's WebSocket paths, as declared ("/chat/{room}")
 
     async def stop(self) -> None:
         raise NotImplementedError
@@ -111,6 +125,7 @@ class InProcess(Served):
         install_hooks()
         activate(self.recorder)
         app, self._module = load_app(self.spec)
+        self.routes = websocket_routes(app)
         self._sock = listening_socket()
         self.port = self._sock.getsockname()[1]
         config = uvicorn_config(self.recorder.wrap(app))

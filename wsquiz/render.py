@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
@@ -16,8 +18,8 @@ from wsquiz.transcript import Close, Handshake, Transcript
 
 if TYPE_CHECKING:
     from wsquiz.lessons import Lesson
-    from wsquiz.session import Event as SessionEvent
     from wsquiz.menu import Item, Menu
+    from wsquiz.session import Event as SessionEvent
 
 if TYPE_CHECKING:
     from wsquiz.content import Problem, Question, Quiz
@@ -295,10 +297,10 @@ def session_line(event: SessionEvent, spec: str = "") -> Text:
     kind = event.kind
     if kind == "serving":
         routes = ", ".join(event.data) if isinstance(event.data, tuple) and event.data else "none"
-        return Text(f"serving {spec} at {event.text} (sandboxed); WebSocket routes: {routes}", "dim")
+        return Text(f"serving {spec} at {event.text} (sandboxed); routes: {routes}", "dim")
     if kind == "connected":
         sub = f", subprotocol {event.text}" if event.text else ""
-        return Text(f"connected to {event.data} (101{sub})", "green")
+        return Text(f"connected to {event.data!s} (101{sub})", "green")
     if kind == "rejected":
         if event.status:
             return Text(f"rejected: HTTP {event.status} ({event.text})", "bold red")
@@ -320,6 +322,8 @@ def session_line(event: SessionEvent, spec: str = "") -> Text:
     if kind == "warning":
         return Text(f"server warning: {event.text}", "yellow")
     if kind == "log":
+        return Text(f"server: {event.text}", "dim")
+    if kind == "truncated":
         return Text(f"server: {event.text}", "dim")
     if kind == "exited":
         return Text(f"server: {event.text}", "bold red")
@@ -465,3 +469,49 @@ def problems_view(problems: list[Problem], root: str) -> Group:
     noun = "problem" if len(problems) == 1 else "problems"
     parts.append(Text(f"{len(problems)} {noun} in {root}", "bold red"))
     return Group(*parts)
+
+
+class LivePrinter:
+    """Prints `wsquiz run` events as they come (from the lab's thread) without garbling the
+    line being typed: at a terminal the prompt and the typed text are redrawn below."""
+
+    def __init__(self, console: Console, spec: str, interactive: bool, prompt: str = "> ") -> None:
+        self.console = console
+        self.spec = spec
+        self.interactive = interactive
+        self.prompt = prompt
+        self.reading = False
+        self._lock = threading.Lock()
+
+    def show(self, event: SessionEvent) -> None:
+        if self.interactive and event.kind == "sent" and event.text == "text":
+            return  # the terminal already shows what was typed
+        if event.kind == "log" and _UVICORN_CHATTER.match(event.text):
+            return  # said better by the lines about the handshake, the close and the error
+        with self._lock:
+            redraw = self.interactive and self.reading
+            if redraw:
+                self.console.file.write("\r\x1b[K")
+            self.console.print(session_line(event, self.spec), soft_wrap=True)
+            if redraw:
+                self.console.file.write(self.prompt + _typed())
+                self.console.file.flush()
+
+    def note(self, text: str) -> None:
+        with self._lock:
+            self.console.print(Text(text, "dim"), soft_wrap=True)
+
+
+_UVICORN_CHATTER = re.compile(
+    r'INFO: (connection (open|closed)|connection rejected \(.*\)|.* - "WebSocket .*" \[\w+\]'
+    r"|(Waiting for application|Application) (startup|shutdown).*)$"
+    r"|ERROR: Exception in ASGI application$"
+)
+
+
+def _typed() -> str:
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - not on every platform
+        return ""
+    return readline.get_line_buffer()

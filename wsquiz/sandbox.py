@@ -31,7 +31,7 @@ from typing import Any
 from wsquiz.appfile import AppSpec, load_app
 from wsquiz.capture import Recorder, activate, install_hooks
 from wsquiz.errors import AppLoadError, LabError
-from wsquiz.lab import Limits, Served, listening_socket, uvicorn_config
+from wsquiz.lab import Limits, Served, listening_socket, uvicorn_config, websocket_routes
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
@@ -159,6 +159,8 @@ class Sandboxed(Served):
         assert self._ready is not None
         try:
             if kind == "ready":
+                if isinstance(value, list):
+                    self.routes = tuple(str(v) for v in value[:100])
                 if not self._ready.done():
                     self._ready.set_result(None)
             elif kind == "load_error":
@@ -179,6 +181,7 @@ class Sandboxed(Served):
             self._status = "the server process exited"
         for _ in range(self.recorder.active):
             self.recorder.record("end", None)
+        self.recorder.record("exit", self._status)
         if self._ready is not None and not self._ready.done():
             self._ready.set_exception(
                 LabError(
@@ -380,21 +383,24 @@ def _server_main(sandboxed: Sandboxed, sock: Any, events_w: int) -> None:  # pra
             send("load_error", exc.to_dict())
             os._exit(3)
         asyncio.events._set_running_loop(None)
-        asyncio.run(_serve_forever(recorder.wrap(app), sock, send))
+        routes = list(websocket_routes(app))
+        asyncio.run(_serve_forever(recorder.wrap(app), sock, send, routes))
     except BaseException:
         status = SERVE_FAILED
     finally:
         os._exit(status)
 
 
-async def _serve_forever(app: Any, sock: Any, send: Any) -> None:  # pragma: no cover
+async def _serve_forever(  # pragma: no cover
+    app: Any, sock: Any, send: Any, routes: list[str]
+) -> None:
     import uvicorn
 
     config = uvicorn_config(app)
     server = uvicorn.Server(config)
     server.lifespan = config.lifespan_class(config)
     await server.startup(sockets=[sock])
-    send("ready", None)
+    send("ready", routes)
     await asyncio.Event().wait()
 
 
