@@ -1,0 +1,21 @@
+# wsquiz exercise: reject-before-accept
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+
+app = FastAPI()
+
+ROOMS = {"lobby", "games"}
+
+
+@app.websocket("/rooms/{room}")
+async def join_room(websocket: WebSocket, room: str):
+    if room not in ROOMS:
+        await websocket.close()  # before accept(): the handshake is refused
+        return
+    await websocket.accept()
+    await websocket.send_text(f"joined {room}")
+    try:
+        while True:
+            text = await websocket.receive_text()
+            await websocket.send_text(f"[{room}] {text}")
+    except WebSocketDisconnect:
+        pass
