@@ -174,6 +174,8 @@ def load_exercises(root: Path | None = None) -> tuple[Exercise, ...]:
     """Every exercise of the course, in order. Raises ContentError at the first problem."""
     exercises = []
     for _, name, folder in _folders(root):
+        if not (folder / "exercise.toml").is_file():
+            continue  # not (yet) an exercise: `wsquiz exercise verify` says so
         exercise, problems = _load(folder, name)
         if problems:
             first = problems[0]
