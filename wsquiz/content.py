@@ -402,6 +402,18 @@ def resolve_app(name: str, quiz_path: Path) -> Path:
     return (apps_dir(quiz_path) / file).resolve()
 
 
+def reflow(text: str) -> str:
+    """Join the hard-wrapped lines of each paragraph; keep blank lines and indented lines."""
+    paragraphs: list[str] = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines = block.split("\n")
+        if any(line.startswith(("    ", "\t", "- ", "* ")) for line in lines):
+            paragraphs.append(block)
+        else:
+            paragraphs.append(" ".join(line.strip() for line in lines))
+    return "\n\n".join(paragraphs)
+
+
 def _resolve(raw: QuestionFile, path: Path, quiz: str) -> Question:
     options = tuple(
         Option(
@@ -420,13 +432,13 @@ def _resolve(raw: QuestionFile, path: Path, quiz: str) -> Question:
     return Question(
         id=raw.id,
         kind=raw.kind,
-        prompt=raw.prompt.strip(),
+        prompt=reflow(raw.prompt),
         app=resolve_app(raw.app, path) if raw.app else None,
         scenario=scenario,
         answer=raw.answer,
         options=options,
-        hint=raw.hint.strip(),
-        explanation=raw.explanation.strip(),
+        hint=reflow(raw.hint),
+        explanation=reflow(raw.explanation),
         claims=raw.claims,
         quote=raw.quote,
         quiz=quiz,

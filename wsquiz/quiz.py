@@ -229,6 +229,16 @@ class Session:
             self.progress.record_answer(self.quiz.name, question.id, text, verdict.correct)
         return verdict, observation
 
+    def settle(self, timeout: float = 5.0) -> None:
+        """Let observations still running finish, so the lab can close cleanly."""
+        import contextlib
+        from concurrent.futures import wait
+
+        pending = [f for f in self._pending.values() if not f.done()]
+        if pending:
+            with contextlib.suppress(Exception):
+                wait(pending, timeout)
+
     def fresh(self, question: Question) -> None:
         """Forget an observation so a retry observes the server again."""
         self._pending.pop(question.id, None)

@@ -84,9 +84,11 @@ def play(
             answered += 1
             results[question.id] = correct
     except Quit:
+        session.settle()
         console.print(Text(f"Saved. Go on later with: wsquiz quiz {quiz.name}", "cyan"))
         console.print(quiz_summary_view(quiz, results, answered))
         return {k: v.answer for k, v in session.verdicts.items()}
+    session.settle()
     console.print(Rule(style="dim"))
     console.print(quiz_summary_view(quiz, results, answered))
     return {k: v.answer for k, v in session.verdicts.items()}
