@@ -107,6 +107,13 @@ def load_lessons(root: Path) -> tuple[Lesson, ...]:
     lessons: list[Lesson] = []
     for path in lesson_files(root):
         lesson, problems = parse_lesson(path, root)
+        taken = next((other for other in lessons if lesson and other.name == lesson.name), None)
+        if taken is not None:
+            raise ContentError(
+                f"{_shown(path, root)}: lesson name {taken.name!r} is taken by "
+                f"{_shown(taken.path, root)}",
+                fix="give each lesson its own slug",
+            )
         if problems:
             first = problems[0]
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -205,8 +212,11 @@ def parse_lesson(path: Path, root: Path) -> tuple[Lesson | None, list[Problem]]:
             problem(exc.message, exc.fix, "examples")
             continue
         problems += _example_problems(examples[example], root)
+    fenced = False
     for line_no, line in enumerate(lines[end + 1 :], end + 2):
-        found_example = EXAMPLE_RE.match(line)
+        if FENCE_RE.match(line):
+            fenced = not fenced
+        found_example = None if fenced else EXAMPLE_RE.match(line)
         if found_example and found_example.group(1) not in names:
             problem(
                 f"@example {found_example.group(1)} is not in the front matter's examples",
