@@ -823,9 +823,11 @@ def validate(
         console.print(problems_view(problems, str(root)), soft_wrap=True)
         raise typer.Exit(1)
     played = " and played live" if live else ""
+    quizzes_n, questions_n = counts["quizzes"], counts["questions"]
     console.print(
-        f"[green]ok:[/] {counts['quizzes']} quizzes, {counts['questions']} questions "
-        f"checked{played} in {root}"
+        f"[green]ok:[/] {quizzes_n} quiz{'zes' if quizzes_n != 1 else ''}, "
+        f"{questions_n} question{'s' if questions_n != 1 else ''} checked{played} in {root}",
+        soft_wrap=True,
     )
 
 
