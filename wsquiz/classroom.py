@@ -942,3 +942,118 @@ def open_classroom(
     if session is None:
         session = store.create_session(material.mode, material.name, material.content)
     return Classroom(material, store, session), resumed
+
+
+# ---- the commands' core --------------------------------------------------------------------
+
+
+def load_material(
+    content: str | None, quiz: str | None, exercise: str | None, lab: Any
+) -> Material:
+    from wsquiz.classroom_material import ExerciseMaterial, QuizMaterial
+    from wsquiz.paths import content_root
+
+    if (quiz is None) == (exercise is None):
+        raise UsageError(
+            "a class works on one quiz or one exercise",
+            fix="pass --quiz NAME or --exercise NAME (wsquiz quiz --list, wsquiz exercise list)",
+        )
+    root = content_root(content)
+    if quiz is not None:
+        return QuizMaterial(root, quiz, lab)
+    assert exercise is not None
+    return ExerciseMaterial(root, exercise, lab)
+
+
+def run_host(
+    console: Any,
+    *,
+    quiz: str | None,
+    exercise: str | None,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    content: str | None = None,
+    db: Path | None = None,
+    new: bool = False,
+    live: bool = True,
+) -> None:
+    """`wsquiz classroom host`: serve the class and run the teacher's board until `q`."""
+    from rich.text import Text
+
+    from wsquiz.classroom_client import TeacherConsole
+    from wsquiz.lab import Lab
+
+    store = ClassroomStore(db)
+    lab = Lab()
+    try:
+        material = load_material(content, quiz, exercise, lab)
+        room, resumed = open_classroom(material, store, new=new)
+        with Host(room, host, port) as served:
+            session = room.session
+            what = f"{material.mode} {material.name}"
+            if resumed:
+                console.print(Text(
+                    f"resuming session {session.id} ({what}): {len(room.seats)} student(s), "
+                    f"{sum(len(a) for a in room.answers.values())} answer(s) kept "
+                    "(--new starts a fresh one)", "yellow"))
+            else:
+                console.print(Text(f"new session {session.id} ({what})", "green"))
+            console.print(Text.assemble(
+                ("students join with:  ", "bold"),
+                (f"wsquiz classroom join {served.url} --code {session.code} --name NAME",
+                 "bold cyan"),
+            ))
+            console.print(f"join code: {session.code}")
+            console.print(f"projector board: {served.url}/board")
+            console.print(f"your board (answers before the reveal): "
+                          f"{served.local_url}/board?key={session.host_key}")
+            if host in ("127.0.0.1", "::1", "localhost"):
+                console.print(Text("listening on this machine only: pass --host 0.0.0.0 to let "
+                                   "a classroom network in", "dim"))
+            teacher = TeacherConsole(served.local_url, session.host_key, console, live=live)
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(teacher.run())
+            if not room.ended:
+                console.print(
+                    f"session {session.id} stays open: run the same command to resume it, "
+                    f"`e` on the board ends it; export it with "
+                    f"`wsquiz classroom export --session {session.id}`"
+                )
+    finally:
+        lab.close()
+        store.close()
+
+
+def export_session(
+    *, session_id: str | None, db: Path | None, fmt: str, out: Path | None
+) -> tuple[str, list[Any], list[Path]]:
+    """The session's results in the formats of `wsquiz grade` (written to `out`, or returned)."""
+    from wsquiz import exports
+
+    store = ClassroomStore(db)
+    try:
+        session = store.session(session_id) if session_id else store.latest_session()
+        if session is None:
+            raise UsageError(
+                f"no classroom session {session_id!r} in {store.path}" if session_id
+                else f"no classroom session in {store.path} yet",
+                fix="host one with `wsquiz classroom host`, or pass --db/--session",
+            )
+        material = load_material(
+            session.content,
+            session.target if session.mode == "quiz" else None,
+            session.target if session.mode == "exercise" else None,
+            None,
+        )
+        room = Classroom(material, store, session)
+        results = room.results()
+        written = (
+            exports.write(results, fmt, out, kind=session.mode, name=session.target)
+            if out is not None
+            else []
+        )
+        if out is None and fmt == "gradescope":
+            raise UsageError("--format gradescope needs --out", fix="add --out DIR")
+        return session.id, results, written
+    finally:
+        store.close()

@@ -102,7 +102,7 @@ def _options(question: Question) -> tuple[tuple[str, str], ...]:
 class QuizMaterial:
     mode: Mode = "quiz"
 
-    def __init__(self, root: Path, quiz_name: str, lab: Lab) -> None:
+    def __init__(self, root: Path, quiz_name: str, lab: Lab | None) -> None:
         from wsquiz.content import load_course
 
         course = load_course(root)
@@ -129,6 +129,8 @@ class QuizMaterial:
     def observe(self, item_id: str) -> Any:
         from wsquiz.judge import observe_question
 
+        if self.lab is None:
+            raise ContentError("no lab: this material was loaded only to export results")
         return observe_question(self.question(item_id), self.lab)
 
     def judge(self, item_id: str, answer: str, observation: Any) -> HostVerdict:
@@ -172,7 +174,7 @@ class QuizMaterial:
 class ExerciseMaterial:
     mode: Mode = "exercise"
 
-    def __init__(self, root: Path, exercise_name: str, lab: Lab) -> None:
+    def __init__(self, root: Path, exercise_name: str, lab: Lab | None) -> None:
         from wsquiz.exercises import find_exercise
 
         self.exercise: Exercise = find_exercise(exercise_name, root)
@@ -180,7 +182,7 @@ class ExerciseMaterial:
         self.name = self.exercise.name
         self.title = self.exercise.title
         self.content = str(root)
-        self.items = (
+        self.items: tuple[Item, ...] = (
             Item(self.exercise.name, "exercise", self.exercise.statement.strip(),
                  title=self.exercise.title),
         )
@@ -221,6 +223,8 @@ class ExerciseMaterial:
         folder = Path(tempfile.mkdtemp(prefix="check-", dir=self._work))
         path = folder / f"{safe_file(student)}.py"
         path.write_text(source, encoding="utf-8")
+        if self.lab is None:
+            raise ContentError("no lab: this material was loaded only to export results")
         try:
             report = run_checks(self.exercise, AppSpec.parse(str(path)), self.lab)
         except WsquizError as exc:
@@ -305,3 +309,37 @@ def _toml_table(name: str, table: dict[str, Any]) -> str:
     lines = [f"[[{name}]]"]
     lines += [f"{_toml_key(str(k))} = {_toml_value(v)}" for k, v in table.items()]
     return "\n".join(lines) + "\n"
+
+
+def observe_sandboxed(question: Question, lab: Lab) -> Any:
+    """`judge.observe_question`, but each app served in a sandboxed process.
+
+    On a student's machine the apps come from the host over the network: they are shown to the
+    student and run like any code that is not the student's own, isolated.
+    """
+
+    from wsquiz.appfile import AppSpec
+    from wsquiz.errors import AppLoadError, LabError
+    from wsquiz.judge import Observation, Run
+    from wsquiz.lab import observe
+
+    async def run(app: Path) -> Run:
+        assert question.scenario is not None
+        try:
+            transcript = await observe(AppSpec.parse(str(app)), question.scenario, isolated=True)
+        except AppLoadError as exc:
+            return Run(app=app, load_error=exc)
+        except LabError as exc:
+            return Run(app=app, failure=exc.message)
+        return Run(app=app, transcript=transcript)
+
+    async def everything() -> Observation:
+        if question.scenario is None:
+            return Observation(question.id, None, tuple(None for _ in question.options))
+        main = await run(question.app) if question.app is not None else None
+        variants = tuple(
+            [await run(o.app) if o.app is not None else None for o in question.options]
+        )
+        return Observation(question=question.id, main=main, variants=variants)
+
+    return lab.call(everything())

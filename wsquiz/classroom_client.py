@@ -1,0 +1,634 @@
+"""The two terminals of a classroom: the student's (join, answer, check) and the teacher's board.
+
+Both are WebSocket clients of the host (`classroom.py`). Neither needs FastAPI to talk; the
+student's side starts a lab only to check answers live on the student's own machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from wsquiz.errors import UsageError, WsquizError
+
+if TYPE_CHECKING:
+    from wsquiz.lab import Lab
+
+# Closes that mean "do not come back": the join was refused, or a limit was broken.
+FINAL_CLOSES = {1003, 1008, 1009, 4001, 4002}
+OPEN_TIMEOUT = 5.0
+MAX_INCOMING = 4 * 1024 * 1024
+TOKENS_FILE = "classroom-tokens.json"
+
+
+def endpoint(url: str, path: str) -> str:
+    """`http://host:port` (what the host prints) -> `ws://host:port/<path>`."""
+    text = url.strip()
+    if "://" not in text:
+        text = "http://" + text
+    parts = urlsplit(text)
+    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme)
+    if scheme is None or not parts.netloc:
+        raise UsageError(
+            f"{url!r} is not a classroom address",
+            fix="give the address the host printed, e.g. http://192.168.1.20:8765",
+        )
+    return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
+
+
+class Refused(WsquizError):
+    """The host closed the connection for good (bad code, name taken, a limit broken...)."""
+
+
+class Lines:
+    """stdin lines, read by a thread, delivered to the event loop; None at end of input."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, read: Callable[[], str] | None = None):
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._loop = loop
+        self._read = read or sys.stdin.readline
+        threading.Thread(target=self._pump, name="wsquiz-stdin", daemon=True).start()
+
+    def _pump(self) -> None:
+        while True:
+            try:
+                line = self._read()
+            except (OSError, ValueError):
+                line = ""
+            if self._loop.is_closed():
+                return
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self.queue.put_nowait, line.rstrip("\n") if line
+                                                else None)
+            if not line:
+                return
+
+
+def _tokens_path() -> Path:
+    from wsquiz.paths import data_home
+
+    return data_home() / TOKENS_FILE
+
+
+def load_token(address: str, name: str) -> str | None:
+    try:
+        data = json.loads(_tokens_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    token = data.get(f"{address} {name}") if isinstance(data, dict) else None
+    return token if isinstance(token, str) else None
+
+
+def save_token(address: str, name: str, token: str) -> None:
+    path = _tokens_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            data = {}
+    except (OSError, ValueError):
+        data = {}
+    data[f"{address} {name}"] = token
+    with contextlib.suppress(OSError):
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        partial.replace(path)
+
+
+# ---- the student --------------------------------------------------------------------------
+
+
+@dataclass
+class Current:
+    message: dict[str, Any]
+    question: Any = None  # content.Question rebuilt from the bundle, when it can be checked here
+    observation: asyncio.Future[Any] | None = None
+    answered: bool = False
+    revealed: bool = False
+
+
+@dataclass
+class StudentClient:
+    url: str
+    name: str
+    code: str
+    console: Console
+    lab: Lab | None = None
+    file: Path | None = None
+    retry_s: float = 60.0
+    lines: Lines | None = None
+    token: str | None = None
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    current: Current | None = None
+    mode: str = "quiz"
+    _work: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="wsquiz-class-")))
+    _local_exercise: Any = None
+    _done: bool = False
+    _eof: bool = False
+
+    async def run(self) -> int:
+        address = endpoint(self.url, "/ws/student")
+        self.token = self.token or load_token(address, self.name)
+        if self.lines is None:
+            self.lines = Lines(asyncio.get_running_loop())
+        waited_since: float | None = None
+        while not self._done:
+            try:
+                async with connect(
+                    address, open_timeout=OPEN_TIMEOUT, max_size=MAX_INCOMING, ping_interval=20
+                ) as ws:
+                    await self._join(ws, address)
+                    waited_since = None
+                    await self._session(ws)
+            except Refused:
+                raise
+            except (OSError, InvalidHandshake, TimeoutError, ConnectionClosed) as exc:
+                if isinstance(exc, ConnectionClosed) and exc.rcvd and exc.rcvd.code in FINAL_CLOSES:
+                    raise Refused(
+                        f"the host closed the connection: {exc.rcvd.reason or exc.rcvd.code}",
+                        fix=_refusal_fix(exc.rcvd.code),
+                    ) from None
+                if self._done:
+                    break
+                now = time.monotonic()
+                waited_since = waited_since or now
+                if now - waited_since > self.retry_s:
+                    raise UsageError(
+                        f"cannot reach the classroom at {self.url}",
+                        fix="check the address and that the teacher's host is running",
+                    ) from None
+                self.console.print(
+                    Text(f"connection to the host lost ({_why(exc)}); rejoining…", "yellow")
+                )
+                await asyncio.sleep(min(2.0, 0.2 + (now - waited_since) / 5))
+            except InvalidURI as exc:
+                raise UsageError(f"{self.url!r} is not a classroom address ({exc})") from None
+        return 0
+
+    async def _join(self, ws: ClientConnection, address: str) -> None:
+        hello: dict[str, Any] = {"type": "join", "code": self.code, "name": self.name}
+        if self.token:
+            hello["token"] = self.token
+        await ws.send(json.dumps(hello))
+        try:
+            welcome = json.loads(await ws.recv())
+        except ConnectionClosed as exc:
+            code = exc.rcvd.code if exc.rcvd else 1006
+            reason = exc.rcvd.reason if exc.rcvd else ""
+            if code in FINAL_CLOSES:
+                raise Refused(f"the host refused to let you join: {reason or code}",
+                              fix=_refusal_fix(code)) from None
+            raise
+        self.token = welcome["token"]
+        save_token(address, self.name, welcome["token"])
+        self.mode = welcome["mode"]
+        self.answers = dict(welcome.get("answers", {}))
+        if welcome.get("rejoined"):
+            restored = len(self.answers)
+            self.console.print(Text(
+                f"welcome back, {self.name}: your place and {restored} answer(s) are restored",
+                "green"))
+        else:
+            self.console.print(Text.assemble(
+                ("joined ", "green"), (welcome["title"], "bold"), (f" as {self.name}", "green")))
+            self.console.print(Text("wait for the teacher to push a question; q to leave", "dim"))
+
+    async def _session(self, ws: ClientConnection) -> None:
+        assert self.lines is not None
+        incoming = asyncio.ensure_future(ws.recv())
+        line: asyncio.Future[str | None] | None = None
+        try:
+            while True:
+                if line is None and not self._eof and self._wants_input():
+                    line = asyncio.ensure_future(self.lines.queue.get())
+                waiting: set[asyncio.Future[Any]] = {incoming} | ({line} if line else set())
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                if line is not None and line.done():
+                    text, line = line.result(), None
+                    if text is None:
+                        self._eof = True  # piped answers ran out: keep listening until the end
+                    elif text.strip().lower() in ("q", "quit", "/quit"):
+                        self._done = True
+                        await ws.close(1000, "left")
+                        return
+                    else:
+                        await self._input(ws, text)
+                if incoming.done():
+                    message = json.loads(incoming.result())
+                    await self._message(ws, message)
+                    if self._done:
+                        await ws.close(1000, "session ended")
+                        return
+                    incoming = asyncio.ensure_future(ws.recv())
+        finally:
+            for pending in (incoming, line):
+                if pending is not None and not pending.done():
+                    pending.cancel()
+
+    def _wants_input(self) -> bool:
+        current = self.current
+        if current is None:
+            return False
+        if self.mode == "exercise":
+            return True
+        return not current.answered and not current.revealed
+
+    # what the host sends
+
+    async def _message(self, ws: ClientConnection, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "question":
+            await self._question(message)
+        elif kind == "verdict":
+            self.answers[message["item"]] = message
+            mark, style = ("✔", "green") if message["correct"] else ("✘", "red")
+            self.console.print(Text(
+                f"{mark} recorded by the host: {message['answer']!r} is "
+                f"{'right' if message['correct'] else 'not right'} "
+                f"(the live server gives {message['observed']})", style))
+            if self.current is not None and self.current.question is None and message.get(
+                "explanation"
+            ):
+                self.console.print(Panel(Text(message["explanation"]), title="why",
+                                         title_align="left", border_style="green"))
+            self.console.print(Text("wait for the next question", "dim"))
+        elif kind == "reveal":
+            if self.current is not None and self.current.message["item"]["id"] == message["item"]:
+                self.current.revealed = True
+            spread = ", ".join(f"{s['answer']}: {s['count']}" for s in message.get("spread", []))
+            self.console.print(Text(f"the teacher revealed the answer: {message['key']}",
+                                    "bold magenta"))
+            if spread:
+                self.console.print(Text(f"the class answered {spread}", "magenta"))
+        elif kind == "checked":
+            score = f"{message['score']:g}/{message['max_score']:g}"
+            style = "green" if message["passed"] else "yellow"
+            self.console.print(Text(f"the host checked your file too: {score} recorded", style))
+            if message.get("error"):
+                self.console.print(Text(f"  {message['error']}", "red"))
+        elif kind == "ended":
+            self.console.print(Text("the teacher ended the session. Thank you!", "bold"))
+            self._done = True
+        elif kind == "error":
+            self.console.print(Text(f"host: {message.get('message')}", "red"))
+
+    async def _question(self, message: dict[str, Any]) -> None:
+        item = message["item"]
+        self.current = Current(message, revealed=bool(message.get("revealed")))
+        if self.mode == "exercise":
+            await self._exercise(message)
+            return
+        from rich.rule import Rule
+
+        self.console.print(Rule(f"question {message['index'] + 1} of {message['total']}"))
+        bundle = message.get("bundle") or {}
+        if bundle and self.lab is not None:
+            try:
+                from wsquiz.classroom_material import observe_sandboxed, question_from_bundle
+
+                folder = self._work / f"q{message['index']}-{time.monotonic_ns()}"
+                question = question_from_bundle(bundle, folder)
+                self.current.question = question
+                self.current.observation = asyncio.ensure_future(
+                    asyncio.to_thread(observe_sandboxed, question, self.lab)
+                )
+            except WsquizError as exc:
+                self.console.print(Text(f"cannot check this one here: {exc.message}", "yellow"))
+        if self.current.question is not None:
+            from wsquiz.render import question_view
+
+            self.console.print(question_view(self.current.question, message["index"] + 1,
+                                             message["total"]))
+        else:
+            self.console.print(Text(item["prompt"], "bold"))
+            for option in item["options"]:
+                self.console.print(f"  {option['letter']}) {option['text']}")
+        given = self.answers.get(item["id"])
+        if given is not None:
+            self.current.answered = True
+            state = "right" if given.get("correct") else "not right"
+            self.console.print(Text(f"you answered {given['answer']!r} ({state})", "dim"))
+        elif self.current.revealed:
+            self.console.print(Text("the teacher has revealed this one: answers are closed",
+                                    "dim"))
+        else:
+            letters = ", ".join(o["letter"] for o in item["options"])
+            ask = f"answer with a letter ({letters})" if letters else "type your prediction"
+            self.console.print(Text(f"{ask}; q to leave", "dim"))
+
+    async def _input(self, ws: ClientConnection, text: str) -> None:
+        if self.mode == "exercise":
+            await self._check(ws)
+            return
+        current = self.current
+        if current is None or current.answered or not text.strip():
+            return
+        item = current.message["item"]
+        claimed: bool | None = None
+        if current.question is not None and current.observation is not None:
+            from wsquiz.judge import judge
+            from wsquiz.render import verdict_view
+
+            try:
+                observation = await current.observation
+            except WsquizError as exc:
+                self.console.print(Text(f"the live check failed here: {exc.message}", "yellow"))
+            else:
+                verdict = judge(current.question, text, observation)
+                self.console.print(verdict_view(current.question, verdict, observation, text))
+                claimed = verdict.correct
+        current.answered = True
+        answer: dict[str, Any] = {"type": "answer", "item": item["id"], "answer": text.strip()}
+        if claimed is not None:
+            answer["correct"] = claimed
+        await ws.send(json.dumps(answer))
+
+    # exercises
+
+    async def _exercise(self, message: dict[str, Any]) -> None:
+        bundle = message.get("bundle") or {}
+        name = str(bundle.get("exercise", message["item"]["id"]))
+        from rich.markdown import Markdown
+
+        body: list[RenderableType] = []
+        if bundle.get("endpoint"):
+            body.append(Text(f"endpoint: {bundle['endpoint']}", "cyan"))
+        body.append(Markdown(message["item"]["prompt"]))
+        checks = ", ".join(f"{c['name']} ({c['points']})" for c in bundle.get("checks", []))
+        if checks:
+            body.append(Text(f"checks: {checks}", "dim"))
+        self.console.print(Panel(Group(*body), title=f"{name}: {bundle.get('title', '')}",
+                                 border_style="blue"))
+        if self.file is None:
+            self.file = Path(f"{name.replace('-', '_')}.py")
+        if not self.file.exists() and bundle.get("starter"):
+            self.file.write_text(str(bundle["starter"]), encoding="utf-8")
+            self.console.print(Text(f"wrote the starter to {self.file}", "green"))
+        self._local_exercise = _local_exercise(name, [c["name"] for c in bundle.get("checks", [])])
+        self.console.print(Text(
+            f"edit {self.file}, then press Enter to check it (it is checked here and on the "
+            "host); q to leave", "dim"))
+
+    async def _check(self, ws: ClientConnection) -> None:
+        assert self.file is not None
+        try:
+            source = self.file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.console.print(Text(f"cannot read {self.file}: {exc}", "red"))
+            return
+        if self._local_exercise is not None and self.lab is not None:
+            from wsquiz.appfile import AppSpec
+            from wsquiz.exercises import run_checks
+            from wsquiz.feedback import report_view
+
+            try:
+                report = await asyncio.to_thread(
+                    run_checks, self._local_exercise, AppSpec.parse(str(self.file)), self.lab
+                )
+                self.console.print(report_view(report, self._local_exercise))
+            except WsquizError as exc:
+                self.console.print(Text(f"the check failed here: {exc.message}", "yellow"))
+        else:
+            self.console.print(Text("sending your file to the host to be checked…", "dim"))
+        await ws.send(json.dumps({"type": "check", "source": source}))
+
+
+def _local_exercise(name: str, checks: list[str]) -> Any:
+    """The same exercise from this machine's course, if it has it (with the same checks)."""
+    try:
+        from wsquiz.exercises import find_exercise
+
+        exercise = find_exercise(name)
+    except WsquizError:
+        return None
+    return exercise if [c.name for c in exercise.checks] == checks else None
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionClosed) and exc.rcvd is not None:
+        return f"{exc.rcvd.code} {exc.rcvd.reason}".strip()
+    return type(exc).__name__ if not str(exc) else str(exc)[:80]
+
+
+def _refusal_fix(code: int) -> str:
+    return {
+        1008: "check the join code and pick a name no one else uses (names are unique)",
+        1009: "a message was too large for the host",
+        4001: "you joined again from another terminal; use that one",
+        4002: "ask the teacher for the new session's address and code",
+    }.get(code, "ask the teacher")
+
+
+# ---- the teacher's board ------------------------------------------------------------------
+
+
+def bar_text(count: int, most: int, width: int = 24) -> str:
+    filled = round(width * count / most) if most else 0
+    return "█" * filled + "·" * (width - filled)
+
+
+def board_view(board: dict[str, Any], events: deque[str] | None = None) -> Group:
+    """The teacher's live board: who joined, who answered or passed what, the spread."""
+    head = Text.assemble(
+        (board["title"], "bold"), "  ",
+        (f"join: wsquiz classroom join {board['join']} --code {board['code']}", "cyan"),
+    )
+    parts: list[RenderableType] = [head]
+    question = board.get("question")
+    if board.get("ended"):
+        parts.append(Text("the session has ended", "bold red"))
+    if question is None:
+        parts.append(Text("no question yet: press Enter (or n) to push the first one", "yellow"))
+    else:
+        if board["mode"] == "quiz":
+            state = "revealed" if board["revealed"] else "open"
+            parts.append(Text.assemble(
+                (f"question {board['index'] + 1}/{board['total']} ", "bold magenta"),
+                (question["id"], "dim"), f"  {state}; ",
+                f"{board['answered']} of {board['joined']} answered",
+                ("" if board.get("key") is None else f"; key: {board['key']}", "green"),
+            ))
+        else:
+            parts.append(Text.assemble(
+                (f"exercise {question['id']}", "bold magenta"),
+                f": {board['answered']} of {board['joined']} passed every check",
+            ))
+        prompt = question["prompt"].strip().splitlines()
+        parts.append(Text(prompt[0][:200] + (" …" if len(prompt) > 1 else ""), "bold"))
+    spread = board.get("spread") or []
+    if spread:
+        most = max(s["count"] for s in spread) or 1
+        table = Table(box=None, show_header=False, pad_edge=False)
+        table.add_column("answer", max_width=30, no_wrap=True)
+        table.add_column("bar")
+        table.add_column("n", justify="right")
+        for row in spread:
+            style = "green" if row.get("correct") else "blue"
+            mark = " ✔" if row.get("correct") else ""
+            table.add_row(row["answer"], Text(bar_text(row["count"], most), style),
+                          f"{row['count']}{mark}")
+        parts.append(table)
+    students = Table(title=f"students ({board['online']} online, {board['joined']} joined)",
+                     title_justify="left", expand=False, box=None, pad_edge=False)
+    students.add_column("name")
+    if board["mode"] == "quiz":
+        students.add_column("now")
+        students.add_column("answered", justify="right")
+        students.add_column("right", justify="right")
+    else:
+        students.add_column("best", justify="right")
+        students.add_column("checks", justify="right")
+    for row in board["students"]:
+        name = Text(row["name"], "" if row["online"] else "dim")
+        if board["mode"] == "quiz":
+            now = row.get("answer", "✔" if row.get("done") else "…")
+            style = "green" if row.get("right") else ("red" if row.get("right") is False else "")
+            students.add_row(name, Text(str(now), style), str(row["answered"]),
+                             str(row["correct"]))
+        else:
+            best = f"{row['score']:g}/{row['max_score']:g}" if "score" in row else "-"
+            students.add_row(name, Text(best, "green" if row.get("done") else ""),
+                             str(row["attempts"]))
+    parts.append(students)
+    if events:
+        parts.append(Text("\n".join(events), "dim"))
+    keys = "Enter/n next · p previous · r reveal · N go to question N · e end · q quit"
+    parts.append(Text(keys, "dim italic"))
+    return Group(*parts)
+
+
+def event_text(event: dict[str, Any]) -> str:
+    kind = event.get("event")
+    if kind == "join":
+        return f"{event['name']} {'rejoined' if event.get('rejoined') else 'joined'}"
+    if kind == "leave":
+        return f"{event['name']} left"
+    if kind == "answer":
+        verdict = "right" if event["correct"] else "wrong"
+        return f"{event['name']} answered {event['item']} ({verdict})"
+    if kind == "check":
+        return f"{event['name']} checked: {event['score']:g}/{event['max_score']:g}"
+    if kind == "push":
+        return f"question {event['index'] + 1} pushed"
+    if kind == "reveal":
+        return f"revealed {event['item']}: {event['key']}"
+    if kind == "end":
+        return "session ended"
+    return str(event)
+
+
+COMMANDS = {"": "next", "n": "next", "next": "next", "p": "prev", "prev": "prev",
+            "r": "reveal", "reveal": "reveal", "e": "end", "end": "end"}
+
+
+@dataclass
+class TeacherConsole:
+    """Renders the private board and sends the teacher's commands (lines typed on stdin)."""
+
+    url: str
+    key: str
+    console: Console
+    live: bool = True
+    lines: Lines | None = None
+    board: dict[str, Any] | None = None
+    events: deque[str] = field(default_factory=lambda: deque(maxlen=8))
+    _show_spread: bool = False
+
+    async def run(self) -> None:
+        address = endpoint(self.url, "/ws/teacher") + f"?key={self.key}"
+        if self.lines is None:
+            self.lines = Lines(asyncio.get_running_loop())
+        async with connect(address, open_timeout=OPEN_TIMEOUT, max_size=MAX_INCOMING) as ws:
+            if self.live and self.console.is_terminal:
+                from rich.live import Live
+
+                with Live(console=self.console, auto_refresh=False, transient=False) as live:
+                    await self._loop(ws, lambda: live.update(self._view(), refresh=True))
+            else:
+                await self._loop(ws, None)
+
+    def _view(self) -> RenderableType:
+        if self.board is None:
+            return Text("connecting…")
+        return board_view(self.board, self.events)
+
+    async def _loop(self, ws: ClientConnection, redraw: Callable[[], None] | None) -> None:
+        assert self.lines is not None
+        incoming: asyncio.Future[Any] = asyncio.ensure_future(ws.recv())
+        line: asyncio.Future[Any] = asyncio.ensure_future(self.lines.queue.get())
+        try:
+            while True:
+                await asyncio.wait({incoming, line}, return_when=asyncio.FIRST_COMPLETED)
+                if line.done():
+                    text = line.result()
+                    if text is None or text.strip().lower() in ("q", "quit"):
+                        return
+                    command = self._command(text.strip().lower())
+                    if command is None:
+                        self._say(f"unknown command {text.strip()!r}: n, p, r, NUMBER, e, q",
+                                  redraw)
+                    else:
+                        await ws.send(json.dumps(command))
+                    line = asyncio.ensure_future(self.lines.queue.get())
+                if incoming.done():
+                    try:
+                        message = json.loads(incoming.result())
+                    except ConnectionClosed:
+                        return
+                    self._message(message, redraw)
+                    incoming = asyncio.ensure_future(ws.recv())
+        finally:
+            incoming.cancel()
+            line.cancel()
+
+    def _command(self, text: str) -> dict[str, Any] | None:
+        if text.isdigit():
+            return {"type": "push", "index": int(text) - 1}
+        kind = COMMANDS.get(text)
+        return {"type": kind} if kind else None
+
+    def _say(self, text: str, redraw: Callable[[], None] | None) -> None:
+        self.events.append(text)
+        if redraw is None:
+            self.console.print(text)
+        else:
+            redraw()
+
+    def _message(self, message: dict[str, Any], redraw: Callable[[], None] | None) -> None:
+        kind = message.get("type")
+        if kind == "board":
+            first = self.board is None
+            self.board = message
+            if redraw is not None:
+                redraw()
+            elif first:
+                self.console.print(board_view(message))
+            elif self._show_spread:
+                self._show_spread = False
+                for row in message.get("spread") or []:
+                    mark = " (right)" if row.get("correct") else ""
+                    self.console.print(f"  {row['answer']}: {row['count']}{mark}")
+        elif kind == "event":
+            text = event_text(message)
+            self._say(text, redraw)
+            if redraw is None and message.get("event") == "reveal":
+                self._show_spread = True  # a plain log prints the spread the next board shows
+        elif kind == "error":
+            self._say(f"host: {message.get('message')}", redraw)
