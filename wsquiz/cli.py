@@ -19,7 +19,9 @@ app = typer.Typer(
     help="Learn FastAPI WebSockets: predict what a server does, then watch a real one.",
     no_args_is_help=False,
     add_completion=False,
-    rich_markup_mode="rich",
+    # Plain (click) help: Rich help costs ~120 ms of imports and layout, which would make
+    # `wsquiz --help` 2.5x slower than importing typer and rich (bench/startup.py).
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
 
@@ -481,7 +483,7 @@ def run(
         typer.Option(help="when input is piped: seconds to keep listening after its last line"),
     ] = 1.0,
 ) -> None:
-    """Serve APP and talk to it like wscat: type to send; `<` shows what comes back.
+    """Serve APP and talk to it, like wscat: lines typed are sent, replies shown.
 
     Commands: /close [CODE [REASON]], /json VALUE, /bytes TEXT, /connect [PATH], /quit.
     Ctrl-D, Ctrl-C or /quit stop the server. Piped lines are sent one by one.
@@ -571,8 +573,8 @@ grade_app = typer.Typer(
     cls=_grade_group(),
     no_args_is_help=True,
     help="Grade a class: every submission checked live, results kept in a SQLite gradebook.\n\n"
-    "[bold]wsquiz grade DIR --exercise NAME[/] (or [bold]--quiz NAME[/]) grades; "
-    "[bold]wsquiz grade export[/] and [bold]wsquiz grade merge[/] work on gradebooks.",
+    "`wsquiz grade DIR --exercise NAME` (or `--quiz NAME`) grades; "
+    "`wsquiz grade export` and `wsquiz grade merge` work on gradebooks.",
 )
 app.add_typer(grade_app)
 
@@ -605,7 +607,7 @@ def grade_run(
     memory: Annotated[int, typer.Option(help="MiB of memory per server")] = 512,
     content: Annotated[Path | None, typer.Option(help="a course folder")] = None,
 ) -> None:
-    """Grade every submission in DIR: [bold]wsquiz grade DIR --exercise NAME[/]."""
+    """Grade every submission in DIR: `wsquiz grade DIR --exercise NAME`."""
     import os
 
     from wsquiz import exports, grading
@@ -1002,6 +1004,107 @@ def _play(chosen: Any, record: Path | None, save: bool) -> None:
 
         write_sheet(record, chosen, given, None)
         console.print(f"answer sheet written to {record}")
+
+
+classroom_app = typer.Typer(
+    help="A live class over WebSockets: the teacher hosts, students join, answers checked live.",
+    no_args_is_help=True,
+)
+app.add_typer(classroom_app, name="classroom")
+
+
+@classroom_app.command("host")
+def classroom_host(
+    quiz_name: Annotated[
+        str | None, typer.Option("--quiz", help="the quiz the class takes")
+    ] = None,
+    exercise_name: Annotated[
+        str | None, typer.Option("--exercise", help="the exercise the class works on")
+    ] = None,
+    port: Annotated[int, typer.Option(help="the port to listen on (0: a free one)")] = 8765,
+    host: Annotated[
+        str, typer.Option(help="the address to listen on; 0.0.0.0 lets the classroom network in")
+    ] = "127.0.0.1",
+    content: ContentOption = None,
+    db: Annotated[Path | None, typer.Option(help="the classroom store (SQLite)")] = None,
+    new: Annotated[bool, typer.Option("--new", help="start a new session, not resume")] = False,
+    plain: Annotated[
+        bool, typer.Option("--plain", help="print events as lines instead of a live board")
+    ] = False,
+) -> None:
+    """Host a class: print the join address and code, then show the live board.
+
+    On the board: Enter or n pushes the next question, p the previous, a number that
+    question, r reveals the answers, e ends the session, q stops hosting (it resumes).
+    """
+    from wsquiz.classroom import run_host
+
+    try:
+        run_host(_console(), quiz=quiz_name, exercise=exercise_name, host=host, port=port,
+                 content=content, db=db, new=new, live=not plain)
+    except WsquizError as exc:
+        fail(exc)
+
+
+@classroom_app.command("join")
+def classroom_join(
+    url: Annotated[str, typer.Argument(help="the address the host printed")],
+    name: Annotated[str, typer.Option(help="your name in the class (unique)")],
+    code: Annotated[str | None, typer.Option(help="the join code (asked for if not given)")] = None,
+    file: Annotated[
+        Path | None, typer.Option(help="exercise: your app file (default: the exercise's name)")
+    ] = None,
+    retry: Annotated[
+        float, typer.Option(help="seconds to keep trying to reach the host")
+    ] = 60.0,
+) -> None:
+    """Join a class: answer each question the teacher pushes, checked live on this machine."""
+    import asyncio
+
+    from wsquiz.classroom_client import StudentClient
+    from wsquiz.lab import Lab
+
+    if code is None:
+        code = typer.prompt("join code")
+    try:
+        with Lab() as lab:
+            client = StudentClient(url, name, code, _console(), lab=lab, file=file, retry_s=retry)
+            raise typer.Exit(asyncio.run(client.run()))
+    except WsquizError as exc:
+        fail(exc)
+
+
+@classroom_app.command("export")
+def classroom_export(
+    session: Annotated[
+        str | None, typer.Option(help="the session id (default: the latest)")
+    ] = None,
+    db: Annotated[Path | None, typer.Option(help="the classroom store (SQLite)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv, json or gradescope")] = "json",
+    out: Annotated[
+        Path | None, typer.Option(help="where the export goes (default: stdout)")
+    ] = None,
+) -> None:
+    """Export a session's results in the formats of `wsquiz grade`."""
+    from wsquiz import exports
+    from wsquiz.classroom import export_session
+
+    try:
+        if fmt not in exports.FORMATS:
+            raise WsquizError(f"unknown --format {fmt!r}", fix="use csv, json or gradescope")
+        session_id, results, written = export_session(
+            session_id=session, db=db, fmt=fmt, out=out
+        )
+    except WsquizError as exc:
+        fail(exc)
+    if out is None:
+        if fmt == "csv":
+            sys.stdout.write(exports.to_csv(results))
+        else:
+            emit_json(exports.to_json(results))
+        return
+    _console().print(f"{fmt}: session {session_id}, {len(results)} students written to {out} "
+                     f"({len(written)} files)")
 
 
 def main() -> None:
