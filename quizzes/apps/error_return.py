@@ -1,0 +1,13 @@
+from fastapi import FastAPI, WebSocket
+
+app = FastAPI()
+
+
+@app.websocket("/ws")
+async def websocket_endpoint(websocket: WebSocket):
+    await websocket.accept()
+    data = await websocket.receive_text()
+    try:
+        raise RuntimeError(f"cannot handle {data!r}")
+    except RuntimeError:
+        return
