@@ -193,3 +193,13 @@ def test_help_imports_neither_fastapi_nor_uvicorn() -> None:
     assert done.returncode == 0
     assert "probe" in done.stdout
     assert "HEAVY=\n" in done.stderr
+
+
+def test_docs_describe_every_field() -> None:
+    """docs/transcript.md names every key that `--json` prints."""
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "transcript.md").read_text()
+    data = probe_json(str(APPS / "receive_after_close.py"), "-s", "a")
+    keys = set(data) | set(data["handshake"]) | set(data["close"]) | set(data["clients"][0])
+    keys |= set(data["frames"][0]) | set(data["server_errors"][0])
+    missing = sorted(k for k in keys if f"`{k}`" not in doc)
+    assert missing == []

@@ -55,6 +55,10 @@ class Close:
     at_ms: float
 
 
+def _close_dict(close: Close) -> dict[str, Any]:
+    return {**asdict(close), "at_ms": round(close.at_ms, 3)}
+
+
 @dataclass(frozen=True)
 class ServerError:
     """An exception raised by the endpoint, as the server saw it."""
@@ -125,7 +129,7 @@ class ClientRecord:
             "handshake": asdict(self.handshake),
             "sent": [f.text for f in mine if f.direction == "sent"],
             "received": [f.text for f in mine if f.direction == "received"],
-            "close": asdict(self.close) if self.close else None,
+            "close": _close_dict(self.close) if self.close else None,
             "truncated": self.truncated,
         }
 
@@ -158,7 +162,7 @@ class Transcript:
             "app": self.app,
             "handshake": asdict(first.handshake) if first else None,
             "received": self.received() if first else [],
-            "close": asdict(first.close) if first and first.close else {"code": None},
+            "close": _close_dict(first.close) if first and first.close else {"code": None},
             "clients": [c.to_dict(self.frames) for c in self.clients],
             "frames": [f.to_dict() for f in self.frames],
             "server_errors": [e.to_dict() for e in self.server.errors],
