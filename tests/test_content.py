@@ -40,8 +40,15 @@ def test_bundled_course_is_valid() -> None:
     course = load_course(ROOT)
     ids = [q.id for quiz in course.quizzes for q in quiz.questions]
     assert len(ids) == len(set(ids))
-    for seed in ("connection-open", "echo-reply", "accept-receive-syntax", "count-messages",
-                 "receive-after-close", "first-call", "disconnect-exception"):
+    for seed in (
+        "connection-open",
+        "echo-reply",
+        "accept-receive-syntax",
+        "count-messages",
+        "receive-after-close",
+        "first-call",
+        "disconnect-exception",
+    ):
         assert seed in ids
     for quiz in course.quizzes:
         for question in quiz.questions:
@@ -76,8 +83,9 @@ def test_fixture_course_validates(tmp_path: Path) -> None:
 def test_unknown_key_with_suggestion(tmp_path: Path) -> None:
     root = course_copy(tmp_path)
     path = root / "quizzes" / "01-mini.toml"
-    path.write_text(path.read_text().replace('answer = { from = "reply" }',
-                                             'anwser = { from = "reply" }'))
+    path.write_text(
+        path.read_text().replace('answer = { from = "reply" }', 'anwser = { from = "reply" }')
+    )
     code, output = validate(root)
     assert code == 1
     assert 'quizzes/01-mini.toml: question "mini-shout": unknown key "anwser" ' in output
@@ -111,8 +119,9 @@ def test_missing_app_file(tmp_path: Path) -> None:
 def test_bad_scenario(tmp_path: Path) -> None:
     root = course_copy(tmp_path)
     path = root / "quizzes" / "01-mini.toml"
-    text = path.read_text().replace('{ send = "hi" }, { receive = 1 }',
-                                    '{ sned = "hi" }, { receive = 0 }', 1)
+    text = path.read_text().replace(
+        '{ send = "hi" }, { receive = 1 }', '{ sned = "hi" }, { receive = 0 }', 1
+    )
     path.write_text(text)
     code, output = validate(root)
     assert code == 1

@@ -32,7 +32,7 @@ def question(qid: str) -> Question:
 def test_bundled_question_live(q: Question, lab: Any) -> None:
     observation = observe_question(q, lab)
     key = key_of(q, observation)
-    assert key and key != "none" or q.source in ("server_error", "warning"), key
+    assert (key and key != "none") or q.source in ("server_error", "warning"), key
     verdict = judge(q, key, observation)
     assert verdict.correct, verdict
     assert audit(q, observation, str(q.file)) == []

@@ -84,8 +84,9 @@ def test_answers_are_saved_unless_no_save(tmp_path: Path) -> None:
 
     answers = tmp_path / "a.json"
     answers.write_text(json.dumps({"mini-shout": "HI"}))
-    code, _ = invoke("quiz", "mini", "--content", str(FIXTURE), "--answers", str(answers),
-                     "--no-save")
+    code, _ = invoke(
+        "quiz", "mini", "--content", str(FIXTURE), "--answers", str(answers), "--no-save"
+    )
     assert code == 1
     with Progress() as progress:
         assert progress.answers("mini") == {}
@@ -99,16 +100,26 @@ def test_record_writes_an_answer_sheet(tmp_path: Path) -> None:
     answers = tmp_path / "a.json"
     answers.write_text(json.dumps({"mini-shout": "HI", "mini-close": "b", "mini-concept": "A"}))
     sheet = tmp_path / "sheets" / "ada.json"
-    code, output = invoke("quiz", "mini", "--content", str(FIXTURE), "--answers", str(answers),
-                          "--record", str(sheet), "--json")
+    code, output = invoke(
+        "quiz",
+        "mini",
+        "--content",
+        str(FIXTURE),
+        "--answers",
+        str(answers),
+        "--record",
+        str(sheet),
+        "--json",
+    )
     assert code == 0, output
     data = json.loads(sheet.read_text())
     assert data["quiz"] == "mini"
     assert data["answers"] == {"mini-shout": "HI", "mini-close": "b", "mini-concept": "A"}
     assert data["when"] and set(data["versions"]) >= {"fastapi", "starlette", "uvicorn"}
     # a recorded sheet is itself an answers file
-    code, output = invoke("quiz", "mini", "--content", str(FIXTURE), "--answers", str(sheet),
-                          "--json")
+    code, output = invoke(
+        "quiz", "mini", "--content", str(FIXTURE), "--answers", str(sheet), "--json"
+    )
     assert code == 0 and json.loads(output)["score"] == 3
 
 
@@ -157,7 +168,8 @@ def test_bad_answers_files(tmp_path: Path) -> None:
 def test_human_answers_report(tmp_path: Path) -> None:
     answers = tmp_path / "a.json"
     answers.write_text(json.dumps({"mini-shout": "hi"}))
-    code, output = invoke("quiz", "mini", "--content", str(FIXTURE), "--answers", str(answers),
-                          "--no-save")
+    code, output = invoke(
+        "quiz", "mini", "--content", str(FIXTURE), "--answers", str(answers), "--no-save"
+    )
     assert code == 1
     assert "HI" in output and "score: 0/3" in output
