@@ -99,15 +99,17 @@ def test_progress_json_for_a_new_learner() -> None:
 
 def test_progress_counts_exercises_and_lessons() -> None:
     with Progress() as progress:
-        progress.record_exercise("echo-loop", False, 1, 3)
-        progress.record_exercise("count-messages", True, 2, 2)
         progress.record_lesson("receive-loop")
+        progress.record_exercise("count-messages", True, 2, 2)
+        progress.record_exercise("echo-loop", False, 1, 3)
     data = progress_json()
     exercises = {e["name"]: e for e in data["exercises"]}
     assert exercises["echo-loop"]["status"] == "tried: 1/3 points"
     assert not exercises["echo-loop"]["passed"]
     assert exercises["count-messages"]["passed"] and exercises["count-messages"]["score"] == 2
     assert [le["name"] for le in data["lessons"] if le["read"]] == ["receive-loop"]
+    # the last thing done, unfinished, is where to go on
+    assert data["next"]["command"] == "wsquiz check echo-loop.py"
     human = invoke("progress").stdout
     assert "tried: 1/3 points" in human and "passed" in human and "2 of" in human
 

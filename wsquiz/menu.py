@@ -155,7 +155,8 @@ def _exercises(root: Path, summary: Summary, problems: list[str]) -> dict[str, I
         found[exercise.name] = Item(
             "exercise", exercise.name, exercise.title,
             row is not None and row.ever_passed, row is not None, status,
-            f"wsquiz exercise start {exercise.name}",
+            # `exercise start` writes NAME.py here; once tried, checking it again is the way on
+            f"wsquiz check {exercise.name}.py" if row else f"wsquiz exercise start {exercise.name}",
         )
     return found
 
