@@ -20,7 +20,7 @@ async def raw(websocket: WebSocket):
 
 
 @app.websocket("/json")
-async def order(websocket: WebSocket):
+async def price(websocket: WebSocket):
     await websocket.accept()
     order = await websocket.receive_json()  # parsed: a dict here
     total = order["qty"] * order["price"]
