@@ -631,8 +631,8 @@ def judge_check(check: Check, reference: Transcript, learner: Transcript) -> Che
             want, got = reference_clients.get(name), learner_clients.get(name)
             if want is None or got is None:
                 continue
-            if (want.handshake.accepted, want.handshake.status) != (
-                got.handshake.accepted, got.handshake.status
+            if (want.handshake.accepted, want.handshake.status, want.handshake.subprotocol) != (
+                got.handshake.accepted, got.handshake.status, got.handshake.subprotocol
             ):
                 verdict.fail(
                     f"{_who(name, clients)}connection to {got.path}: "
@@ -699,7 +699,18 @@ def judge_check(check: Check, reference: Transcript, learner: Transcript) -> Che
                 want_code = expect.close
             else:
                 want_record = reference_clients.get(name)
-                want_code = want_record.close.code if want_record and want_record.close else None
+                want_close = want_record.close if want_record else None
+                want_code = want_close.code if want_close else None
+                # "reference" also compares the reason the reference's server gave
+                if want_close and got_close and want_close.code == got_close.code and (
+                    want_close.by == "server" and want_close.reason != got_close.reason
+                ):
+                    verdict.fail(
+                        f"{_who(name, clients)}connection closed with {got_close.code} and "
+                        f"reason {got_close.reason!r}, expected reason {want_close.reason!r}",
+                        f"{name}: close {want_code} {want_close.reason!r}",
+                        f"{name}: close {got_close.code} {got_close.reason!r}",
+                    )
             got_code = got_close.code if got_close else None
             if want_code != got_code:
                 verdict.fail(
@@ -764,6 +775,8 @@ def _messages(messages: list[str]) -> str:
 
 def _handshake(handshake: Any) -> str:
     if handshake.accepted:
+        if handshake.subprotocol:
+            return f"accepted with subprotocol {handshake.subprotocol!r}"
         return "accepted"
     if handshake.status:
         return f"rejected with HTTP {handshake.status}"
