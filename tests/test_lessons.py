@@ -57,6 +57,18 @@ def play(lab: Lab, example: str, steps: list[dict[str, Any]]) -> Any:
     return lab.observe(AppSpec.parse(find_example(example, ROOT)), scenario)
 
 
+def test_a_handler_that_returns_drops_the_connection_and_close_ends_it_cleanly(lab: Lab) -> None:
+    steps: list[dict[str, Any]] = [{"connect": "/ws"}, {"send": "hi"}, {"receive_all": True}]
+    dropped = play(lab, "first_reply", steps)
+    assert dropped.received() == ["Message received: hi"]
+    close = dropped.client().close
+    assert close is not None and (close.code, close.by) == (1006, "abnormal")
+    polite = play(lab, "first_reply_closed", steps)
+    close = polite.client().close
+    assert close is not None
+    assert (close.code, close.reason, close.by) == (1000, "one message is all I take", "server")
+
+
 def test_message_types_reply_in_their_own_kind(lab: Lab) -> None:
     text = play(lab, "message_types", [{"connect": "/text"}, {"send": "hey"}, {"receive": 1}])
     assert text.received() == ["3 characters, shouted: HEY"]
