@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import json
 import os
+import posix
 import resource
 import select
 import shutil
@@ -41,6 +42,7 @@ _CAP_V3 = 0x20080522
 _CAP_READ = 1 << 2  # CAP_DAC_READ_SEARCH
 CLONE_NEWPID = 0x20000000
 NOBODY = 65534
+SANDBOX_UIDS = 100_000  # + the keeper's pid: one user per sandbox (see _own_uid)
 ENV_ALLOWLIST = ("LANG", "LC_ALL", "LC_CTYPE", "TZ")
 
 STOP_GRACE = 2.0
@@ -62,6 +64,7 @@ class Sandboxed(Served):
         self.limits = limits
         self.recorder = Recorder(None)
         self._workdir = Path(tempfile.mkdtemp(prefix="wsquiz-sandbox-"))
+        self._uid = NOBODY
         target = self._workdir / spec.path.name
         shutil.copyfile(spec.path, target)
         self.spec = spec
@@ -291,8 +294,9 @@ def _keeper_main(  # pragma: no cover
         _prctl(PR_SET_CHILD_SUBREAPER, 1)
         if os.geteuid() == 0:
             _libc.unshare(CLONE_NEWPID)
-            os.chown(sandboxed._workdir, NOBODY, NOBODY)
-            os.chown(sandboxed.target.path, NOBODY, NOBODY)
+            sandboxed._uid = _own_uid()
+            os.chown(sandboxed._workdir, sandboxed._uid, NOBODY)
+            os.chown(sandboxed.target.path, sandboxed._uid, NOBODY)
         server = os.fork()
         if server == 0:
             os.close(ctl_r)
@@ -424,15 +428,16 @@ def _confine(sandboxed: Sandboxed, sock_fd: int, events_w: int) -> None:  # prag
     memory = vsz + limits.memory_mb * 1024 * 1024
     for which, value in (
         (resource.RLIMIT_AS, memory),
-        (resource.RLIMIT_CPU, limits.cpu_s),
         (resource.RLIMIT_FSIZE, 8 * 1024 * 1024),
         (resource.RLIMIT_CORE, 0),
         (resource.RLIMIT_NOFILE, 256),
     ):
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(which, (value, value))
+    with contextlib.suppress(ValueError, OSError):  # SIGXCPU at the limit, SIGKILL 1 s later
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1))
     if os.geteuid() == 0:
-        _become_nobody()
+        _become_nobody(sandboxed._uid)
         nproc = limits.processes
     else:
         nproc = len(_user_processes()) + limits.processes
@@ -443,16 +448,36 @@ def _confine(sandboxed: Sandboxed, sock_fd: int, events_w: int) -> None:  # prag
     sys.argv = [sandboxed.target.path.name]
 
 
-def _become_nobody() -> None:  # pragma: no cover
-    """Drop root for user `nobody`, keeping only the right to read files (to import modules).
+def _own_uid() -> int:  # pragma: no cover
+    """A user id no other sandbox has (derived from this keeper's pid), where the system has
+    one to give; else `nobody`. Sandboxes sharing a user could signal (`kill(-1, 9)`) or
+    rewrite each other: with one user each, a student's code can touch only its own.
+    """
+    uid = SANDBOX_UIDS + os.getpid()
+    try:
+        with open("/proc/self/uid_map") as handle:
+            for line in handle:
+                inside, _, count = (int(v) for v in line.split())
+                if inside <= uid < inside + count:
+                    return uid
+    except (OSError, ValueError):
+        pass
+    return NOBODY
 
-    Python and its packages may live where `nobody` cannot look (a home folder), so the
-    server keeps CAP_DAC_READ_SEARCH; it can write nothing that is not its own.
+
+def _become_nobody(uid: int = NOBODY) -> None:  # pragma: no cover
+    """Drop root for an unprivileged user, keeping only the right to read files.
+
+    Python and its packages may live where that user cannot look (a home folder), so the
+    server keeps CAP_DAC_READ_SEARCH to import them; it can write nothing not its own.
     """
     _prctl(PR_SET_KEEPCAPS, 1)
     os.setgroups([])
     os.setgid(NOBODY)
-    os.setuid(NOBODY)
+    try:
+        os.setuid(uid)
+    except OSError:
+        os.setuid(NOBODY)
     header = (ctypes.c_uint32 * 2)(_CAP_V3, 0)
     data = (ctypes.c_uint32 * 6)(_CAP_READ, _CAP_READ, 0, 0, 0, 0)
     if _libc.capset(header, data) != 0:
@@ -464,6 +489,7 @@ def _scrub_environment(home: str) -> None:  # pragma: no cover
     """Only allowlisted variables survive, and the original environment block is zeroed."""
     kept = {k: os.environ[k] for k in ENV_ALLOWLIST if k in os.environ}
     os.environ.clear()
+    posix.environ.clear()  # the interpreter's own copy of the environment it started with
     os.environ.update(kept, PATH="/usr/local/bin:/usr/bin:/bin", HOME=home, TMPDIR=home)
     with contextlib.suppress(OSError, ValueError, IndexError):
         fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[-1].split()
