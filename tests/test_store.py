@@ -201,3 +201,17 @@ def test_a_folder_in_the_way_is_an_error_that_names_it() -> None:
     assert result.exit_code == 2
     assert "progress.db: cannot use the progress store" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_home_that_cannot_be_a_folder_is_an_error_that_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("WSQUIZ_HOME", str(blocker / "wsquiz"))
+    result = runner.invoke(app, ["progress"])
+    assert result.exit_code == 2
+    assert "cannot create the folder for progress" in result.stderr
+    assert str(blocker) in result.stderr
+    assert "WSQUIZ_HOME" in result.stderr
+    assert "Traceback" not in result.output

@@ -112,9 +112,18 @@ def now() -> str:
 
 
 def default_path() -> Path:
+    import os
+
     from wsquiz.paths import data_home
 
-    return data_home() / FILENAME
+    try:
+        return data_home() / FILENAME
+    except OSError as exc:
+        where = exc.filename or os.environ.get("WSQUIZ_HOME") or "the user data folder"
+        raise StoreError(
+            f"{where}: cannot create the folder for progress ({exc.strerror})",
+            fix="point WSQUIZ_HOME at a folder you can write to",
+        ) from None
 
 
 class Progress:
@@ -191,7 +200,8 @@ class Progress:
         if isinstance(exc, sqlite3.OperationalError):
             text = str(exc)
             # locked or busy is another wsquiz at work; unable to open is permissions or a folder
-            return not any(s in text for s in ("locked", "busy", "unable to open", "readonly"))
+            transient = ("locked", "busy", "unable to open", "readonly", "disk I/O", "full")
+            return not any(s in text for s in transient)
         return True
 
     def _move_aside(self, problem: str) -> None:
