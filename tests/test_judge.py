@@ -107,3 +107,11 @@ def test_numbers_letters_and_nothing() -> None:
     assert letters_of("Option C)") == frozenset("C")
     assert letters_of("a, c") == frozenset("AC")
     assert letters_of("hello") is None
+
+
+def test_only_bundled_content_runs_in_process() -> None:
+    from wsquiz.judge import trusted
+
+    assert all(trusted(q) for q in QUESTIONS)
+    fixture = load_course(Path(__file__).resolve().parent / "fixtures" / "course")
+    assert not any(trusted(q) for quiz in fixture.quizzes for q in quiz.questions)

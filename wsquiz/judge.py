@@ -107,6 +107,17 @@ class Verdict:
 # ---- observing ----------------------------------------------------------------------------
 
 
+def trusted(question: Question) -> bool:
+    """Bundled content runs in-process (fast); a course from elsewhere runs sandboxed."""
+    from wsquiz.paths import bundled_root
+
+    try:
+        question.file.resolve().relative_to((bundled_root() / "quizzes").resolve())
+    except ValueError:
+        return False
+    return True
+
+
 async def _run(app: Path, question: Question) -> Run:
     from wsquiz import lab
     from wsquiz.appfile import AppSpec
@@ -114,7 +125,7 @@ async def _run(app: Path, question: Question) -> Run:
     assert question.scenario is not None
     try:
         spec = AppSpec.parse(app)
-        transcript = await lab.observe(spec, question.scenario, isolated=False)
+        transcript = await lab.observe(spec, question.scenario, isolated=not trusted(question))
     except AppLoadError as exc:
         return Run(app=app, load_error=exc)
     except LabError as exc:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wsquiz.content import Question, Quiz
-from wsquiz.errors import UsageError
+from wsquiz.errors import LabError, UsageError
 from wsquiz.judge import (
     Observation,
     Verdict,
@@ -219,7 +219,16 @@ class Session:
         return future
 
     def observation(self, question: Question) -> Observation:
-        return self.prepare(question).result(OBSERVE_TIMEOUT_S)
+        from concurrent.futures import TimeoutError as FutureTimeout
+
+        try:
+            return self.prepare(question).result(OBSERVE_TIMEOUT_S)
+        except FutureTimeout:
+            self.fresh(question)
+            raise LabError(
+                f"question {question.id!r}: the live check took over {OBSERVE_TIMEOUT_S:.0f} s",
+                fix="run `wsquiz validate --live` on the course; the app or scenario may hang",
+            ) from None
 
     def answer(self, question: Question, text: str) -> tuple[Verdict, Observation]:
         observation = self.observation(question)
