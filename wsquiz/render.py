@@ -392,7 +392,47 @@ def live_check_view(question: Question, observation: Observation) -> Group:
     for option, run in zip(question.options, observation.variants, strict=True):
         if run is not None:
             parts.append(run_view(run, f"live check {option.letter}) {run.app.name}"))
+    if question.kind == "choice":
+        parts.append(options_check_view(question, observation))
     return Group(*parts)
+
+
+def _run_summary(run: Run | None) -> str:
+    from wsquiz.judge import value_of
+
+    if run is None:
+        return "not run"
+    if run.load_error is not None:
+        return f"did not start: {run.load_error.problem}"
+    if run.failure is not None:
+        return run.failure
+    status = value_of("handshake_status", run) or "no handshake"
+    error = value_of("server_error", run)
+    raised = f", raised {error}" if error and error != "none" else ""
+    return f"handshake {status}{raised}"
+
+
+def options_check_view(question: Question, observation: Observation) -> Table:
+    """Each option checked against the server: does its claim hold?"""
+    from wsquiz.judge import claim_holds, option_holds
+
+    table = Table(box=None, show_header=False, pad_edge=False, expand=True)
+    table.add_column("", width=2)
+    table.add_column("option", ratio=2)
+    table.add_column("observed", ratio=3, style="dim")
+    where = question.answer.where if question.answer else ()
+    for option in question.options:
+        run = observation.run_for(option)
+        holds = option_holds(question, option, observation)
+        if option.app is not None:
+            seen = _run_summary(run)
+        else:
+            seen = "; ".join(
+                f"{c.of} = {claim_holds(c, run)[1] or 'nothing'}" for c in option.claims + where
+            )
+        mark = Text("✔", "green") if holds else Text("✘", "red")
+        table.add_row(mark, f"{option.letter}) {option.text}", seen)
+    return table
 
 
 def verdict_view(
