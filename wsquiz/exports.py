@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from wsquiz.errors import UsageError
-from wsquiz.gradebook import StudentResult
+from wsquiz.gradebook import StudentResult, number
 
 Format = Literal["csv", "json", "gradescope"]
 FORMATS: tuple[Format, ...] = ("csv", "json", "gradescope")
@@ -64,8 +64,8 @@ def to_gradescope(result: StudentResult) -> dict[str, Any]:
     tests = [
         {
             "name": check.name,
-            "score": check.points,
-            "max_score": check.max_points,
+            "score": number(check.points),
+            "max_score": number(check.max_points),
             "status": "passed" if check.passed else "failed",
             "output": check.message,
         }
@@ -76,7 +76,7 @@ def to_gradescope(result: StudentResult) -> dict[str, Any]:
     if result.error:
         summary = f"{result.error}\n{summary}" if result.checks else result.error
     return {
-        "score": result.score,
+        "score": number(result.score),
         "execution_time": round(result.elapsed_s, 3),
         "output": summary,
         "tests": tests,

@@ -82,13 +82,27 @@ class StudentResult:
         return 100.0 * self.score / self.max_score if self.max_score else 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """The shape of the JSON export."""
         return {
             "student": self.student,
-            "score": self.score,
-            "max_score": self.max_score,
-            "checks": [c.to_dict() for c in self.checks],
+            "score": number(self.score),
+            "max_score": number(self.max_score),
+            "checks": [
+                {
+                    "name": c.name,
+                    "passed": c.passed,
+                    "points": number(c.points),
+                    "message": c.message,
+                }
+                for c in self.checks
+            ],
             "error": self.error,
         }
+
+
+def number(value: float) -> float | int:
+    """Whole points as integers (5, not 5.0) in what people read."""
+    return int(value) if float(value).is_integer() else value
 
 
 def now() -> str:

@@ -1,0 +1,383 @@
+"""Grading a class: finding submissions, shards, the parallel runner, the gradebook, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from wsquiz import grading
+from wsquiz.cli import app
+from wsquiz.errors import StoreError, UsageError
+from wsquiz.exercises import find_exercise
+from wsquiz.gradebook import Gradebook, StudentResult
+from wsquiz.lab import Lab, Limits
+
+ECHO = find_exercise("echo-loop")
+runner = CliRunner()
+
+WRONG = """\
+from fastapi import FastAPI, WebSocket
+app = FastAPI()
+
+@app.websocket("/ws")
+async def ws(websocket: WebSocket):
+    await websocket.accept()
+    data = await websocket.receive_text()
+    await websocket.send_text(data)
+"""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def class_folder(tmp_path: Path) -> Path:
+    subs = tmp_path / "subs"
+    write(subs, "alice.py", ECHO.solution.read_text())
+    write(subs, "bob.py", WRONG)
+    write(subs, "carol/main.py", ECHO.solution.read_text())
+    write(subs, "carol/notes.txt", "not code")
+    write(subs, "dave.py", "def broken(:\n")
+    return subs
+
+
+# ---- finding submissions ------------------------------------------------------------------
+
+
+def test_discover_files_and_folders(tmp_path: Path) -> None:
+    subs = class_folder(tmp_path)
+    write(subs, ".hidden.py", "")
+    write(subs, "__pycache__/x.py", "")
+    write(subs, "README.md", "")
+    found = grading.discover(subs, "exercise")
+    assert [s.student for s in found] == ["alice", "bob", "carol", "dave"]
+    assert found[2].path == subs / "carol" / "main.py"
+    assert all(s.problem is None for s in found)
+
+
+def test_discover_names_each_problem(tmp_path: Path) -> None:
+    subs = tmp_path / "subs"
+    write(subs, "erin/a.py", "")
+    write(subs, "erin/b.py", "")
+    (subs / "frank").mkdir()
+    write(subs, "gina.py", "")
+    write(subs, "gina/app.py", "")
+    write(subs, "huge.py", "#" * (grading.MAX_SOURCE + 1))
+    (subs / "link.py").symlink_to("/etc/passwd")
+    found = {s.student: s.problem for s in grading.discover(subs, "exercise")}
+    assert "several files (a.py, b.py)" in (found["erin"] or "")
+    assert "holds no .py file" in (found["frank"] or "")
+    assert "several submissions for gina" in (found["gina"] or "")
+    assert "too large" in (found["huge"] or "")
+    assert "symbolic link" in (found["link"] or "")
+
+
+def test_discover_sheets_for_a_quiz(tmp_path: Path) -> None:
+    subs = tmp_path / "sheets"
+    write(subs, "amy.json", "{}")
+    write(subs, "ben.toml", "")
+    write(subs, "code.py", "")
+    assert [s.student for s in grading.discover(subs, "quiz")] == ["amy", "ben"]
+
+
+def test_discover_refuses_a_missing_or_empty_folder(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such folder"):
+        grading.discover(tmp_path / "nope", "exercise")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UsageError, match="holds no submissions"):
+        grading.discover(tmp_path / "empty", "exercise")
+
+
+def test_shards_split_the_class_deterministically() -> None:
+    subs = [grading.Submission(f"student{i:03}", None) for i in range(200)]
+    shards = [grading.in_shard(subs, (k, 3)) for k in (1, 2, 3)]
+    names = [s.student for shard in shards for s in shard]
+    assert sorted(names) == [s.student for s in subs]  # each exactly once
+    assert all(len(shard) > 40 for shard in shards)
+    assert grading.in_shard(subs, (2, 3)) == shards[1]  # the same split every time
+    assert grading.parse_shard("2/3") == (2, 3)
+    for bad in ("0/3", "4/3", "x", "1-3"):
+        with pytest.raises(UsageError, match="expected K/N"):
+            grading.parse_shard(bad)
+
+
+# ---- the runner, with a fake check function -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class FakeCheck:
+    name: str
+    passed: bool
+    points: int
+    max_points: int
+    message: str
+
+
+@dataclass(frozen=True)
+class FakeReport:
+    results: tuple[FakeCheck, ...]
+    error: str | None = None
+
+
+def test_the_runner_grades_everyone_in_parallel_and_survives_a_bug(
+    lab: Lab, tmp_path: Path
+) -> None:
+    subs = tmp_path / "subs"
+    for name in ("a", "b", "c", "d", "boom"):
+        write(subs, f"{name}.py", name)
+    running = {"now": 0, "most": 0}
+
+    async def check(spec: object) -> FakeReport:
+        import asyncio
+
+        running["now"] += 1
+        running["most"] = max(running["most"], running["now"])
+        await asyncio.sleep(0.05)
+        running["now"] -= 1
+        text = spec.path.read_text()  # type: ignore[attr-defined]
+        if text == "boom":
+            raise RuntimeError("a bug in a check")
+        passed = text in ("a", "c")
+        return FakeReport(
+            (FakeCheck("one", passed, 2 if passed else 0, 2, "ok" if passed else "wrong"),)
+        )
+
+    assignment = grading.ExerciseAssignment(ECHO, lab, Limits(), check=check)
+    found = grading.discover(subs, "exercise")
+    results = {r.student: r for r in grading.run(lab, assignment, found, 2)}
+    assert running["most"] == 2
+    assert {s: (r.score, r.max_score) for s, r in results.items()} == {
+        "a": (2, 2), "b": (0, 2), "c": (2, 2), "d": (0, 2), "boom": (0, 5),
+    }
+    assert "internal error while grading: RuntimeError('a bug in a check')" in (
+        results["boom"].error or ""
+    )
+    assert results["b"].checks[0].message == "wrong"
+
+
+def test_histogram_bands() -> None:
+    results = [
+        StudentResult(s, score, 5.0) for s, score in [("a", 0), ("b", 0.4), ("c", 2.5), ("d", 5)]
+    ]
+    bands = dict(grading.histogram(results))
+    assert bands["  0-  9%"] == 2 and bands[" 50- 59%"] == 1 and bands[" 90-100%"] == 1
+    assert sum(bands.values()) == 4
+
+
+# ---- the command, live --------------------------------------------------------------------
+
+
+def grade(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["grade", *args])
+    return result.exit_code, result.output
+
+
+def test_grade_a_class_live(tmp_path: Path) -> None:
+    subs = class_folder(tmp_path)
+    db = tmp_path / "book.sqlite"
+    code, out = grade(str(subs), "--exercise", "echo-loop", "-j", "2", "--db", str(db))
+    assert code == 0, out
+    assert "exercise echo-loop: 4 students" in out
+    assert "alice" in out and "5/5" in out and "0/5" in out
+    assert "SyntaxError" in out
+    assert "score histogram" in out and "90-100% │ " in out
+    assert "4 graded, mean 50%, 2 with full marks, 1 with an error" in out
+    with Gradebook(db) as book:
+        scores = {r.student: r.score for r in book.results()}
+    assert scores == {"alice": 5, "bob": 0, "carol": 5, "dave": 0}
+
+
+def test_grade_json_to_stdout_and_the_default_gradebook(tmp_path: Path) -> None:
+    subs = tmp_path / "subs"
+    write(subs, "zed.py", ECHO.solution.read_text())
+    write(subs, "yan.py", WRONG)
+    code, out = grade(str(subs), "--exercise", "echo-loop", "--format", "json")
+    assert code == 0, out
+    data = json.loads(out[out.index("{"):])
+    assert [r["student"] for r in data["results"]] == ["yan", "zed"]
+    zed = data["results"][1]
+    assert set(zed) == {"student", "score", "max_score", "checks", "error"}
+    assert (zed["score"], zed["max_score"], zed["error"]) == (5, 5, None)
+    assert [c["name"] for c in zed["checks"]] == [c.name for c in ECHO.checks]
+    assert set(zed["checks"][0]) == {"name", "passed", "points", "message"}
+    yan = data["results"][0]
+    assert not yan["checks"][0]["passed"] and "'Echo: hello'" in yan["checks"][0]["message"]
+    home = Path(os.environ["WSQUIZ_HOME"])
+    assert (home / "gradebooks" / "exercise-echo-loop.sqlite").is_file()
+
+
+def test_grade_needs_one_of_exercise_or_quiz(tmp_path: Path) -> None:
+    code, out = grade(str(tmp_path))
+    assert code == 2 and "--exercise NAME or --quiz NAME" in out
+    code, out = grade(str(tmp_path), "--exercise", "echo-lop")
+    assert code == 2 and "did you mean 'echo-loop'" in out
+
+
+def test_a_gradebook_of_another_exercise_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "book.sqlite"
+    Gradebook(db, "exercise", "chat-room").close()
+    with pytest.raises(StoreError, match="holds the exercise 'chat-room'"):
+        Gradebook(db, "exercise", "echo-loop")
+    (tmp_path / "junk.sqlite").write_text("not a database at all" * 100)
+    with pytest.raises(StoreError, match="not a wsquiz gradebook"):
+        Gradebook(tmp_path / "junk.sqlite", "exercise", "echo-loop")
+
+
+def test_resume_skips_the_students_already_graded(tmp_path: Path) -> None:
+    subs = class_folder(tmp_path)
+    db = tmp_path / "book.sqlite"
+    with Gradebook(db, "exercise", "echo-loop") as book:
+        book.record(StudentResult("alice", 1.0, 5.0, graded_at="2000-01-01T00:00:00+00:00"))
+    code, out = grade(str(subs), "--exercise", "echo-loop", "--db", str(db), "--resume")
+    assert code == 0, out
+    assert "1 already in the gradebook (--resume)" in out
+    with Gradebook(db) as book:
+        rows = {r.student: r for r in book.results()}
+    assert rows["alice"].score == 1 and rows["alice"].graded_at.startswith("2000")
+    assert rows["carol"].score == 5
+    code, out = grade(str(subs), "--exercise", "echo-loop", "--db", str(db))
+    with Gradebook(db) as book:
+        assert {r.student: r.score for r in book.results()}["alice"] == 5  # regraded
+
+
+def test_shards_then_merge(tmp_path: Path) -> None:
+    subs = class_folder(tmp_path)
+    books = []
+    for k in (1, 2):
+        db = tmp_path / f"shard{k}.sqlite"
+        code, out = grade(
+            str(subs), "--exercise", "echo-loop", "--shard", f"{k}/2", "--db", str(db)
+        )
+        assert code == 0, out
+        books.append(db)
+    with Gradebook(books[0]) as one, Gradebook(books[1]) as two:
+        first, second = {r.student for r in one.results()}, {r.student for r in two.results()}
+    assert first | second == {"alice", "bob", "carol", "dave"} and not first & second
+    merged = tmp_path / "all.sqlite"
+    result = runner.invoke(
+        app, ["grade", "merge", str(books[0]), str(books[1]), "--db", str(merged)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "4 students" in result.output
+    result = runner.invoke(app, ["grade", "export", "--db", str(merged), "--format", "csv"])
+    lines = result.output.strip().splitlines()
+    checks = "echo-one,echo-every-message,client-leaves-cleanly"
+    assert lines[0] == f"student,score,max_score,{checks},error"
+    assert lines[1] == "alice,5,5,1,2,2,"
+
+
+def test_single_submission_to_gradescope(tmp_path: Path) -> None:
+    submission = tmp_path / "submission"
+    write(submission, "my_echo.py", ECHO.solution.read_text())
+    write(submission, "README.md", "hello")
+    out = tmp_path / "results" / "results.json"
+    code, text = grade(
+        str(submission), "--single", "--student", "s1", "--exercise", "echo-loop",
+        "--db", str(tmp_path / "b.sqlite"), "--format", "gradescope", "--out", str(out),
+    )
+    assert code == 0, text
+    data = json.loads(out.read_text())
+    assert data["score"] == 5
+    assert [t["status"] for t in data["tests"]] == ["passed"] * 3
+
+
+# ---- kill -9 of the grader: nothing left, and --resume finishes ---------------------------
+
+
+SLOW = """\
+import asyncio, os, time
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+app = FastAPI()
+if os.fork() == 0:  # a daemon of its own, which must die with the grader
+    os.setsid()
+    while True:
+        time.sleep(1)
+
+@app.websocket("/ws")
+async def ws(websocket: WebSocket):
+    await websocket.accept()
+    try:
+        while True:
+            data = await websocket.receive_text()
+            await asyncio.sleep(0.6)
+            await websocket.send_text(f"Echo: {data}")
+    except WebSocketDisconnect:
+        pass
+"""
+
+
+def tree_of(marker: str) -> list[int]:
+    """Processes whose command line holds the marker: the grader and all it forked."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if marker.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def rows(db: Path) -> dict[str, str]:
+    try:
+        with sqlite3.connect(db, timeout=5) as con:
+            return dict(con.execute("SELECT student, graded_at FROM results").fetchall())
+    except sqlite3.Error:
+        return {}
+
+
+def test_kill_9_of_the_grader_leaves_nothing_and_resume_finishes(tmp_path: Path) -> None:
+    subs = tmp_path / "class-kill9"
+    for name in ("a1", "a2"):
+        write(subs, f"{name}.py", ECHO.solution.read_text())
+    for name in ("s1", "s2", "s3", "s4"):
+        write(subs, f"{name}.py", SLOW)
+    db = tmp_path / "book.sqlite"
+    marker = str(subs)
+    grader = subprocess.Popen(
+        [sys.executable, "-m", "wsquiz.cli", "grade", marker, "--exercise", "echo-loop",
+         "-j", "2", "--db", str(db)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(rows(db)) < 2 and time.monotonic() < deadline:
+            assert grader.poll() is None, "the grader ended before it was killed"
+            time.sleep(0.05)
+        assert len(rows(db)) >= 2
+        time.sleep(0.3)  # the slow students are being graded now, their servers running
+        assert len(tree_of(marker)) > 2, "no server of the grader was running"
+        os.kill(grader.pid, signal.SIGKILL)
+        grader.wait(10)
+    finally:
+        if grader.poll() is None:
+            grader.kill()
+    deadline = time.monotonic() + 10
+    while (left := tree_of(marker)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert left == [], f"processes outlived the grader: {left}"
+
+    before = rows(db)
+    assert 2 <= len(before) < 6
+    code, out = grade(marker, "--exercise", "echo-loop", "-j", "2", "--db", str(db), "--resume")
+    assert code == 0, out
+    assert f"{len(before)} already in the gradebook (--resume)" in out
+    after = rows(db)
+    assert set(after) == {"a1", "a2", "s1", "s2", "s3", "s4"}
+    assert all(after[s] == before[s] for s in before)  # the earlier results were kept as they were
+    with Gradebook(db) as book:
+        assert all(r.score == 5 for r in book.results())
