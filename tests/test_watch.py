@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pexpect
+
+ROOT = Path(__file__).resolve().parent.parent
+EXERCISE = ROOT / "exercises" / "01-echo-loop"
+WSQUIZ = [sys.executable, "-c", "from wsquiz.cli import main; main()"]
+
+
+def test_watch_reruns_on_save_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    mine = tmp_path / "echo-loop.py"
+    shutil.copy(EXERCISE / "starter.py", mine)
+    child = pexpect.spawn(
+        WSQUIZ[0], [*WSQUIZ[1:], "check", str(mine), "--watch"],
+        cwd=str(tmp_path), env=dict(os.environ), encoding="utf-8", timeout=60,
+        dimensions=(40, 100),
+    )
+    seen = io.StringIO()
+    child.logfile_read = seen
+    try:
+        child.expect("score 0/5: 3 of 3 checks failed")
+        child.expect("watching echo-loop.py: save it to check again, Ctrl-C to stop")
+
+        # an editor's save: write a new file beside it, then rename it over the old one
+        draft = tmp_path / ".echo-loop.py.swp"
+        draft.write_text((EXERCISE / "solution.py").read_text())
+        draft.replace(mine)
+
+        child.expect("echo-loop.py saved at")
+        child.expect("score 5/5: all 3 checks passed")
+        child.expect("watching echo-loop.py")
+
+        mine.write_text(mine.read_text().replace('f"Echo: {data}"', "data"))
+        child.expect("echo-loop.py saved at")
+        child.expect("score 0/5")
+        child.expect("watching echo-loop.py")
+
+        child.sendintr()
+        child.expect("stopped watching")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    assert seen.getvalue().count("checks failed") == 2
+    assert "Traceback" not in seen.getvalue()  # no wsquiz traceback, even on Ctrl-C
