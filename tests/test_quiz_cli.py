@@ -173,3 +173,20 @@ def test_human_answers_report(tmp_path: Path) -> None:
     )
     assert code == 1
     assert "HI" in output and "score: 0/3" in output
+
+
+def test_option_text_is_an_answer_too(tmp_path: Path) -> None:
+    answers = tmp_path / "a.json"
+    answers.write_text(
+        json.dumps({"mini-close": "The server closes with code 4000", "mini-concept": "a"})
+    )
+    code, output = invoke(
+        "quiz", "mini", "--content", str(FIXTURE), "--answers", str(answers), "--json", "--no-save"
+    )
+    results = {r["id"]: r["correct"] for r in json.loads(output)["results"]}
+    assert results == {"mini-shout": False, "mini-close": True, "mini-concept": True}
+
+
+def test_conflicting_options() -> None:
+    code, output = invoke("quiz", "basics", "--json")
+    assert code == 2 and "--json needs --list, --key or --answers" in output

@@ -883,6 +883,7 @@ def quiz(
 ) -> None:
     """Take a quiz: predict, then see a real server answer. Scriptable with --key and --answers."""
     from wsquiz.content import load_course
+    from wsquiz.errors import UsageError
     from wsquiz.paths import content_root
 
     try:
@@ -891,6 +892,13 @@ def quiz(
             _list_quizzes(course, as_json)
             return
         chosen = course.quiz(name)
+        if key and answers is not None:
+            raise UsageError("--key and --answers do not go together", fix="use one of them")
+        if as_json and not key and answers is None:
+            raise UsageError(
+                "--json needs --list, --key or --answers (the interactive quiz is not JSON)",
+                fix=f"wsquiz quiz {chosen.name} --key --json",
+            )
         if key:
             _print_key(chosen, as_json)
         elif answers is not None:

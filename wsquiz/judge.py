@@ -294,6 +294,15 @@ def claim_holds(claim: Claim, run: Run | None) -> tuple[bool, str | None]:
     return holds, observed
 
 
+def chosen_letters(question: Question, answer: str) -> frozenset[str] | None:
+    """The options an answer picks: by letter, or by the option's own text."""
+    wanted = normalise(answer).casefold().rstrip(".")
+    for option in question.options:
+        if wanted and wanted == normalise(option.text).casefold().rstrip("."):
+            return frozenset(option.letter)
+    return letters_of(answer)
+
+
 def letters_of(answer: str) -> frozenset[str] | None:
     """`c`, `C)`, `option C`, `A, C`, `a and c` -> the letters; None if it is not letters."""
     text = re.sub(r"\b(options?|and|or)\b", " ", answer.casefold())
@@ -332,7 +341,7 @@ def judge(question: Question, answer: str, observation: Observation) -> Verdict:
     observed = key_of(question, observation)
     given = answer.strip()
     if question.kind in ("choice", "concept"):
-        chosen = letters_of(given)
+        chosen = chosen_letters(question, given)
         valid = {o.letter for o in question.options}
         correct = chosen is not None and chosen == frozenset(key_letters(question, observation))
         if chosen is not None and not chosen <= valid:

@@ -12,7 +12,7 @@ from rich.rule import Rule
 from rich.text import Text
 
 from wsquiz.content import Question, Quiz
-from wsquiz.judge import letters_of
+from wsquiz.judge import chosen_letters
 from wsquiz.quiz import Session
 from wsquiz.render import answer_help, hint_view, question_view, quiz_summary_view, verdict_view
 
@@ -39,7 +39,7 @@ def _ask(console: Console, prompt: str) -> str:
 def _invalid(question: Question, text: str) -> str | None:
     if not question.options:
         return None
-    letters = letters_of(text)
+    letters = chosen_letters(question, text)
     valid = {o.letter for o in question.options}
     if letters is None or not letters <= valid:
         return f"answer with a letter: {', '.join(sorted(valid))}"
@@ -64,6 +64,8 @@ def play(
         )
     else:
         console.print(Text(quiz.title, "bold magenta"))
+        if previous and len(previous) >= total:
+            console.print(Text("You have answered every question: here they are again.", "cyan"))
         if quiz.description:
             console.print(Text(quiz.description, "dim"))
     answered = 0
