@@ -1,0 +1,22 @@
+import asyncio
+
+from fastapi import FastAPI, WebSocket
+
+app = FastAPI()
+
+
+async def send_ticks(websocket: WebSocket):
+    for n in range(1, 4):
+        await websocket.send_text(f"tick {n}")
+        await asyncio.sleep(0.3)
+
+
+@app.websocket("/ws")
+async def websocket_endpoint(websocket: WebSocket):
+    await websocket.accept()
+    ticker = asyncio.create_task(send_ticks(websocket))
+    try:
+        async for text in websocket.iter_text():
+            await websocket.send_text(f"Echo: {text}")
+    finally:
+        ticker.cancel()
