@@ -205,3 +205,25 @@ def test_live_validation_flags_choice_with_no_true_option(tmp_path: Path) -> Non
     code, output = validate(root, "--live")
     assert code == 1
     assert "no option's claim holds against the live server" in " ".join(output.split())
+
+
+def test_the_worked_example_in_the_guide_works(tmp_path: Path) -> None:
+    """docs/authoring.md's worked example, as written, validates live and has the stated key."""
+    import json
+    import re
+    import textwrap
+
+    guide = (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
+    example = guide.split("## A worked example", 1)[1]
+    blocks = re.findall(r"```(python|toml)\n(.*?)```", example, flags=re.S)
+    code = {kind: textwrap.dedent(body) for kind, body in blocks}
+    root = tmp_path / "course"
+    (root / "quizzes" / "apps").mkdir(parents=True)
+    (root / "quizzes" / "apps" / "close_custom.py").write_text(code["python"])
+    (root / "quizzes" / "03-closing.toml").write_text(code["toml"])
+    exit_code, output = validate(root, "--live")
+    assert exit_code == 0, output
+    result = runner.invoke(app, ["quiz", "closing", "--key", "--json", "--content", str(root)])
+    assert result.exit_code == 0, result.output
+    key = {q["id"]: q["answer"] for q in json.loads(result.output)["questions"]}
+    assert key == {"close-custom-code": "4000", "close-who": "A"}
