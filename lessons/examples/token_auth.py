@@ -39,3 +39,18 @@ async def first_message(websocket: WebSocket):
         return
     await websocket.send_text(f"welcome {TOKENS[token]}")
     await websocket.close()
+
+
+@app.websocket("/protocol")
+async def protocol_token(websocket: WebSocket):
+    # A browser cannot set headers on a WebSocket, but it can offer subprotocols:
+    #   new WebSocket(url, ["bearer", token])
+    offered = websocket.scope["subprotocols"]
+    token = offered[1] if len(offered) == 2 and offered[0] == "bearer" else ""
+    if token not in TOKENS:
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
+        return
+    # Answer with the marker only: echoing the token would send the secret back in a header.
+    await websocket.accept(subprotocol="bearer")
+    await websocket.send_text(f"welcome {TOKENS[token]}")
+    await websocket.close()

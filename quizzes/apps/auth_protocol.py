@@ -1,0 +1,16 @@
+from fastapi import FastAPI, WebSocket, status
+
+app = FastAPI()
+TOKENS = {"s3cret": "alice"}
+
+
+@app.websocket("/ws")
+async def websocket_endpoint(websocket: WebSocket):
+    offered = websocket.scope["subprotocols"]  # e.g. ["bearer", "s3cret"]
+    token = offered[1] if len(offered) == 2 and offered[0] == "bearer" else ""
+    if token not in TOKENS:
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
+        return
+    await websocket.accept(subprotocol="bearer")
+    await websocket.send_text(f"welcome {TOKENS[token]}")
+    await websocket.close()
