@@ -90,7 +90,8 @@ def test_retry_then_right() -> None:
     child.expect("Right")
     child.expect("Enter next")
     child.sendcontrol("d")
-    child.expect("Saved")
+    child.expect("Stopped \\(nothing saved: --no-save\\)")
+    child.expect("1/3 right \\(1 answered in this session\\)")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0

@@ -68,11 +68,7 @@ def play(
             console.print(Text("You have answered every question: here they are again.", "cyan"))
         if quiz.description:
             console.print(Text(quiz.description, "dim"))
-    answered = 0
-    results = dict(previous)
     questions = quiz.questions
-    if len(questions) > start:
-        session.prepare(questions[start])
     try:
         for index in range(start, total):
             question = questions[index]
@@ -82,17 +78,18 @@ def play(
                 session.prepare(questions[index + 1])
             console.print(Rule(style="dim"))
             console.print(question_view(question, index + 1, total))
-            correct = _ask_until_done(question, session, console)
-            answered += 1
-            results[question.id] = correct
+            _ask_until_done(question, session, console)
     except Quit:
         session.settle()
-        console.print(Text(f"Saved. Go on later with: wsquiz quiz {quiz.name}", "cyan"))
-        console.print(quiz_summary_view(quiz, results, answered))
-        return {k: v.answer for k, v in session.verdicts.items()}
-    session.settle()
-    console.print(Rule(style="dim"))
-    console.print(quiz_summary_view(quiz, results, answered))
+        if progress is not None:
+            console.print(Text(f"Saved. Go on later with: wsquiz quiz {quiz.name}", "cyan"))
+        else:
+            console.print(Text("Stopped (nothing saved: --no-save).", "cyan"))
+    else:
+        session.settle()
+        console.print(Rule(style="dim"))
+    results = {**previous, **{k: v.correct for k, v in session.verdicts.items()}}
+    console.print(quiz_summary_view(quiz, results, len(session.verdicts)))
     return {k: v.answer for k, v in session.verdicts.items()}
 
 
