@@ -450,20 +450,31 @@ def _watch(exercise: Any, spec: Any, lab: Any) -> None:
     def saved(_: Any, path: str) -> bool:
         return bool(Path(path) == target)
 
+    def stamp() -> tuple[int, int] | None:
+        try:
+            info = target.stat()
+        except OSError:
+            return None
+        return info.st_mtime_ns, info.st_size
+
     try:
+        # Watch before the first check, so a save made while a check runs is not missed.
+        changes = watch_files(target.parent, watch_filter=saved, rust_timeout=250,
+                              yield_on_timeout=True, recursive=False, raise_interrupt=True)
+        next(changes)
         while True:
-            if target.exists():
+            checked = stamp()
+            if checked is not None:
                 _check_once(exercise, spec, lab, as_json=False)
             else:
                 console.print(f"{target} is gone: waiting for it to be saved again")
             console.print(
                 f"watching {target.name}: save it to check again, Ctrl-C to stop", style="dim"
             )
-            for _ in watch_files(target.parent, watch_filter=saved, raise_interrupt=True,
-                                 rust_timeout=0, yield_on_timeout=False):
-                break
-            stamp = datetime.datetime.now().strftime("%H:%M:%S")
-            console.rule(f"{target.name} saved at {stamp}: checking again")
+            while not next(changes) and stamp() == checked:
+                pass
+            when = datetime.datetime.now().strftime("%H:%M:%S")
+            console.rule(f"{target.name} saved at {when}: checking again")
     except KeyboardInterrupt:
         console.print("stopped watching")
     raise typer.Exit(0)
