@@ -102,7 +102,6 @@ class Sandboxed(Served):
         _running.add(self)
         os.set_blocking(events_r, False)
         loop.add_reader(events_r, self._on_events)
-        self._wall = loop.call_later(self.limits.wall_s, self._over_time)
         try:
             await asyncio.wait_for(asyncio.shield(self._ready), self.limits.startup_s)
         except asyncio.TimeoutError:
@@ -116,6 +115,8 @@ class Sandboxed(Served):
         except BaseException:
             await self.stop()
             raise
+        # Import has its own limit (startup_s); the wall clock counts from serving on.
+        self._wall = loop.call_later(self.limits.wall_s, self._over_time)
 
     def _over_time(self) -> None:
         """The wall-clock limit: the keeper kills the server and all it started."""
