@@ -252,3 +252,30 @@ def test_a_folder_without_exercise_toml_is_skipped_by_the_loader(tmp_path: Path)
     assert [p.message for p in validate_exercises(tmp_path)] == [
         "exercise.toml is missing", "starter.py is missing", "solution.py is missing"
     ]
+
+
+def test_an_app_that_never_serves_is_reported_once(tmp_path: Path, lab: Any) -> None:
+    from wsquiz.lab import Limits
+
+    spec = write_app(tmp_path, "spin.py", "while True:\n    pass\n")
+    report = run_checks(find_exercise("count-messages", ROOT), spec, lab, Limits(startup_s=1.0))
+    assert report.error is not None and "did not start serving within 1s" in report.error
+    assert "finish importing quickly" in report.error_fix
+    assert all(r.message.startswith("not checked: ") for r in report.results)
+
+
+def test_served_once_a_crash_costs_only_its_own_check(tmp_path: Path, lab: Any) -> None:
+    """echo-loop serves the learner's app once for all checks; a dead server is restarted."""
+    exercise = find_exercise("echo-loop", ROOT)
+    assert exercise.serve == "once"
+    spec = write_app(tmp_path, "crash.py", ECHO.replace(
+        "data = await websocket.receive_text()\n",
+        "data = await websocket.receive_text()\n"
+        "            if data == 'hello':\n"
+        "                import os; os._exit(3)\n",
+    ))
+    checks = results(run_checks(exercise, spec, lab))
+    assert not checks["echo-one"].passed
+    assert "the server process ended" in checks["echo-one"].message
+    assert checks["echo-every-message"].passed
+    assert checks["client-leaves-cleanly"].passed

@@ -534,11 +534,26 @@ async def _observe_each(
     for check in checks:
         try:
             outcomes.append(await observe(spec, check.scenario, isolated=True, limits=limits))
+        except OSError as exc:  # the file went away (a save in progress)
+            return _all_failed(outcomes, checks, _unreadable(spec, exc))
         except AppLoadError as exc:
-            return outcomes + [exc] * (len(checks) - len(outcomes))
-        except (LabError, ContentError) as exc:
+            return _all_failed(outcomes, checks, exc)
+        except LabError as exc:
+            if not outcomes:  # it never served: the next checks would only wait as long
+                return _all_failed(outcomes, checks, exc)
             outcomes.append(exc)
     return outcomes
+
+
+def _all_failed(
+    outcomes: list[Transcript | WsquizError], checks: tuple[Check, ...], error: WsquizError
+) -> list[Transcript | WsquizError]:
+    return outcomes + [error] * (len(checks) - len(outcomes))
+
+
+def _unreadable(spec: AppSpec, exc: OSError) -> AppLoadError:
+    return AppLoadError(spec.path, f"cannot read the file ({exc.strerror or exc})",
+                        fix="save the file again")
 
 
 async def _observe_once(
@@ -557,9 +572,13 @@ async def _observe_once(
                     served = None
                 try:
                     served = await serve(spec, isolated=True, limits=limits)
+                except OSError as exc:
+                    return _all_failed(outcomes, checks, _unreadable(spec, exc))
                 except AppLoadError as exc:
-                    return outcomes + [exc] * (len(checks) - len(outcomes))
+                    return _all_failed(outcomes, checks, exc)
                 except LabError as exc:
+                    if not outcomes:
+                        return _all_failed(outcomes, checks, exc)
                     outcomes.append(exc)
                     continue
             recorder = served.recorder
