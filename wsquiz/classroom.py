@@ -104,6 +104,7 @@ class Peer:
         self.close_reason = ""
         self.room = ""
         self.writer: asyncio.Task[None] | None = None
+        self._stopped = False
 
     def start(self) -> None:
         self.writer = asyncio.create_task(self._write())
@@ -125,7 +126,7 @@ class Peer:
 
     async def _write(self) -> None:
         try:
-            while True:
+            while not self._stopped:
                 text = await self.outbox.get()
                 await asyncio.wait_for(self.ws.send_text(text), self.timeout)
         except asyncio.TimeoutError:
@@ -136,10 +137,13 @@ class Peer:
             self.drop(1006, "")
 
     async def stop(self) -> None:
-        if self.writer is not None and not self.writer.done():
-            self.writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.writer
+        # Before Python 3.12, wait_for() can swallow a cancel that lands as its send completes:
+        # hence the flag, and a cancel repeated until the writer is really done.
+        self._stopped = True
+        writer = self.writer
+        while writer is not None and not writer.done():
+            writer.cancel()
+            await asyncio.wait({writer}, timeout=0.5)
 
 
 class ConnectionManager:

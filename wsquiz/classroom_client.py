@@ -485,8 +485,8 @@ def board_view(board: dict[str, Any], events: deque[str] | None = None) -> Group
             table.add_row(row["answer"], Text(bar_text(row["count"], most), style),
                           f"{row['count']}{mark}")
         parts.append(table)
-    students = Table(title=f"students ({board['online']} online, {board['joined']} joined)",
-                     title_justify="left", expand=False, box=None, pad_edge=False)
+    parts.append(Text(f"students: {board['online']} online, {board['joined']} joined", "bold"))
+    students = Table(expand=False, box=None, pad_edge=False)
     students.add_column("name")
     if board["mode"] == "quiz":
         students.add_column("now")
@@ -559,7 +559,9 @@ class TeacherConsole:
             if self.live and self.console.is_terminal:
                 from rich.live import Live
 
-                with Live(console=self.console, auto_refresh=False, transient=False) as live:
+                # no stdout redirection: the lab routes sys.stdout itself (app output capture)
+                with Live(console=self.console, auto_refresh=False, redirect_stdout=False,
+                          redirect_stderr=False) as live:
                     await self._loop(ws, lambda: live.update(self._view(), refresh=True))
             else:
                 await self._loop(ws, None)

@@ -1,0 +1,585 @@
+"""The live classroom against real servers: a host under uvicorn, several WebSocket students."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import sqlite3
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from wsquiz.classroom import (
+    CLOSE_POLICY,
+    CLOSE_TOO_BIG,
+    MAX_MESSAGE,
+    Classroom,
+    ConnectionManager,
+    Host,
+    Peer,
+    open_classroom,
+)
+from wsquiz.classroom_material import ExerciseMaterial, QuizMaterial
+from wsquiz.classroom_store import ClassroomStore
+from wsquiz.cli import app
+from wsquiz.errors import StoreError
+
+ROOT = Path(__file__).resolve().parent.parent
+WAIT = 20.0  # generous: two busy cores
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "classroom.db"
+
+
+@pytest.fixture
+def quiz_host(lab: Any, db: Path) -> Iterator[Host]:
+    with serve_quiz(lab, db) as host:
+        yield host
+
+
+def serve_quiz(lab: Any, db: Path, port: int = 0) -> Host:
+    store = ClassroomStore(db)
+    room, _ = open_classroom(QuizMaterial(ROOT, "basics", lab), store)
+    return Host(room, "127.0.0.1", port)
+
+
+def run(coro: Awaitable[Any]) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, 60))  # type: ignore[arg-type]
+
+
+def index_of(room: Classroom, item_id: str) -> int:
+    return next(i for i, item in enumerate(room.items) if item.id == item_id)
+
+
+async def join(
+    host: Host, name: str, code: str | None = None, token: str | None = None
+) -> tuple[ClientConnection, dict[str, Any]]:
+    ws = await connect(f"ws://127.0.0.1:{host.port}/ws/student", open_timeout=WAIT)
+    hello: dict[str, Any] = {"type": "join", "name": name, "code": code or host.room.session.code}
+    if token:
+        hello["token"] = token
+    await ws.send(json.dumps(hello))
+    try:
+        welcome = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+    except ConnectionClosed:
+        return ws, {"type": "closed"}  # refused: closed_with(ws) tells the code
+    return ws, welcome
+
+
+async def teacher(host: Host) -> ClientConnection:
+    key = host.room.session.host_key
+    ws = await connect(f"ws://127.0.0.1:{host.port}/ws/teacher?key={key}", open_timeout=WAIT)
+    await next_of(ws, "board")
+    return ws
+
+
+async def next_of(
+    ws: ClientConnection, kind: str, where: Callable[[dict[str, Any]], bool] = lambda m: True
+) -> dict[str, Any]:
+    """The next message of this type (skipping others) that satisfies `where`."""
+    while True:
+        message = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+        if message.get("type") == kind and where(message):
+            return message
+
+
+async def closed_with(ws: ClientConnection) -> tuple[int, str]:
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), WAIT)
+    except ConnectionClosed as exc:
+        assert exc.rcvd is not None, "the host dropped the connection without a close frame"
+        return exc.rcvd.code, exc.rcvd.reason
+
+
+async def nothing_within(ws: ClientConnection, seconds: float) -> list[dict[str, Any]]:
+    got: list[dict[str, Any]] = []
+    with pytest.raises(asyncio.TimeoutError):
+        while True:
+            got.append(json.loads(await asyncio.wait_for(ws.recv(), seconds)))
+    return got
+
+
+# ---- joining, answering, revealing --------------------------------------------------------
+
+
+def test_class_answers_live_and_the_board_shows_the_spread(quiz_host: Host) -> None:
+    room = quiz_host.room
+    echo = index_of(room, "echo-reply")
+
+    async def scenario() -> None:
+        boss = await teacher(quiz_host)
+        projector = await connect(f"ws://127.0.0.1:{quiz_host.port}/ws/board")
+        await next_of(projector, "board")
+        students = {}
+        for name in ("alice", "bob", "carol"):
+            ws, welcome = await join(quiz_host, name)
+            assert welcome["type"] == "welcome" and welcome["name"] == name
+            assert welcome["rejoined"] is False and welcome["answers"] == {}
+            students[name] = ws
+        await boss.send(json.dumps({"type": "push", "index": echo}))
+        for ws in students.values():
+            question = await next_of(ws, "question")
+            assert question["item"]["id"] == "echo-reply"
+            # what the student checks live: the question's table and the exact app file
+            assert "echo_once.py" in question["bundle"]["apps"]
+        await students["alice"].send(json.dumps(
+            {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}))
+        verdict = await next_of(students["alice"], "verdict")
+        assert verdict["correct"] is True
+        assert verdict["observed"] == "Message received: hello"  # what the live server sent
+        # bob claims his wrong answer is right: the host re-verifies and does not believe it
+        await students["bob"].send(json.dumps(
+            {"type": "answer", "item": "echo-reply", "answer": "hello", "correct": True}))
+        assert (await next_of(students["bob"], "verdict"))["correct"] is False
+        # a second answer does not replace the first
+        await students["bob"].send(json.dumps(
+            {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}))
+        assert "already answered" in (await next_of(students["bob"], "error"))["message"]
+
+        # before the reveal: carol sees nobody's answer, the projector shows progress only
+        assert await nothing_within(students["carol"], 0.3) == []
+        board = await next_of(projector, "board", lambda b: b["answered"] == 2)
+        assert board["spread"] is None and board["key"] is None
+        assert all("answer" not in s for s in board["students"])
+        private = await next_of(boss, "board", lambda b: b["answered"] == 2)
+        counts = {s["answer"]: s["count"] for s in private["spread"]}
+        assert counts == {"Message received: hello": 1, "hello": 1}
+
+        await boss.send(json.dumps({"type": "reveal"}))
+        for ws in students.values():
+            reveal = await next_of(ws, "reveal")
+            assert reveal["key"] == "Message received: hello"
+            assert {s["answer"]: s["count"] for s in reveal["spread"]} == counts
+        board = await next_of(projector, "board", lambda b: b["revealed"])
+        assert {s["answer"]: s["count"] for s in board["spread"]} == counts
+        names = {s["name"]: s for s in board["students"]}
+        assert names["alice"]["right"] is True and names["bob"]["right"] is False
+        # answers close at the reveal
+        await students["carol"].send(json.dumps(
+            {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}))
+        assert "closed" in (await next_of(students["carol"], "error"))["message"]
+        for ws in [*students.values(), boss, projector]:
+            await ws.close()
+
+    run(scenario())
+    rows = ClassroomStore(room.store.path).answers(room.session.id)
+    assert {(a.student, a.correct) for a in rows} == {("alice", True), ("bob", False)}
+
+
+def test_a_student_answers_only_as_themself(quiz_host: Host) -> None:
+    room = quiz_host.room
+
+    async def scenario() -> None:
+        boss = await teacher(quiz_host)
+        alice, _ = await join(quiz_host, "alice")
+        bob, _ = await join(quiz_host, "bob")
+        await boss.send(json.dumps({"type": "push", "index": index_of(room, "echo-reply")}))
+        await next_of(alice, "question")
+        await alice.send(json.dumps({"type": "answer", "item": "echo-reply", "answer": "nope",
+                                     "name": "bob", "student": "bob"}))
+        await next_of(alice, "verdict")
+        # a join message on an open connection does not switch identity either
+        await alice.send(json.dumps({"type": "join", "code": room.session.code, "name": "bob"}))
+        assert (await next_of(alice, "error"))["type"] == "error"
+        await bob.send(json.dumps(
+            {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}))
+        assert (await next_of(bob, "verdict"))["correct"] is True
+        for ws in (alice, bob, boss):
+            await ws.close()
+
+    run(scenario())
+    given = {a.student: a.answer for a in room.store.answers(room.session.id)}
+    assert given == {"alice": "nope", "bob": "Message received: hello"}
+
+
+# ---- refused ------------------------------------------------------------------------------
+
+
+def test_refused_joins_and_broken_limits_close_with_the_right_codes(quiz_host: Host) -> None:
+    async def scenario() -> None:
+        ws, _ = await join(quiz_host, "alice", code="WRONG1")
+        assert await closed_with(ws) == (CLOSE_POLICY, "wrong join code")
+
+        alice, welcome = await join(quiz_host, "alice")
+        assert welcome["type"] == "welcome"
+        twin, _ = await join(quiz_host, "alice")  # no token: someone else wants the name
+        code, reason = await closed_with(twin)
+        assert code == CLOSE_POLICY and "taken" in reason
+
+        # the code is case-insensitive (typed from a projector) but required
+        ws = await connect(f"ws://127.0.0.1:{quiz_host.port}/ws/student")
+        await ws.send(json.dumps({"type": "join", "name": "dave"}))
+        assert (await closed_with(ws))[0] == CLOSE_POLICY
+        lower, welcome = await join(quiz_host, "erin", code=quiz_host.room.session.code.lower())
+        assert welcome["type"] == "welcome"
+
+        big, _ = await join(quiz_host, "bob")
+        await big.send("x" * (MAX_MESSAGE + 1))
+        assert (await closed_with(big))[0] == CLOSE_TOO_BIG
+
+        flood, _ = await join(quiz_host, "carol")
+        with contextlib.suppress(ConnectionClosed):
+            for _ in range(500):
+                await flood.send(json.dumps({"type": "ping"}))
+        code, reason = await closed_with(flood)
+        assert code == CLOSE_POLICY and "too many" in reason
+
+        binary, _ = await join(quiz_host, "frank")
+        await binary.send(b"\x00\x01")
+        assert (await closed_with(binary))[0] == 1003
+
+        key = "not-the-key"
+        boss = await connect(f"ws://127.0.0.1:{quiz_host.port}/ws/teacher?key={key}")
+        assert (await closed_with(boss))[0] == CLOSE_POLICY
+        spy = await connect(f"ws://127.0.0.1:{quiz_host.port}/ws/board?key={key}")
+        assert (await closed_with(spy))[0] == CLOSE_POLICY
+        for ws in (alice, lower):
+            await ws.close()
+
+    run(scenario())
+    assert sorted(quiz_host.room.seats) == ["alice", "bob", "carol", "erin", "frank"]
+
+
+def test_names_are_checked() -> None:
+    from wsquiz.classroom import Refused, clean_name
+
+    assert clean_name("  Zoë O'Brien ") == "Zoë O'Brien"
+    for bad in ("", "x" * 40, "<script>", None, "a\nb"):
+        with pytest.raises(Refused):
+            clean_name(bad)
+
+
+# ---- dropping, rejoining, restarting -------------------------------------------------------
+
+
+def test_a_student_who_drops_and_rejoins_gets_place_and_answers_back(quiz_host: Host) -> None:
+    room = quiz_host.room
+
+    async def scenario() -> None:
+        boss = await teacher(quiz_host)
+        alice, welcome = await join(quiz_host, "alice")
+        token = welcome["token"]
+        await boss.send(json.dumps({"type": "push", "index": index_of(room, "echo-reply")}))
+        await next_of(alice, "question")
+        await alice.send(json.dumps(
+            {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}))
+        await next_of(alice, "verdict")
+        alice.transport.abort()  # the laptop's Wi-Fi drops: no close frame
+        await next_of(boss, "event", lambda e: e["event"] == "leave")
+
+        stranger, _ = await join(quiz_host, "alice")  # the name is still hers
+        assert (await closed_with(stranger))[0] == CLOSE_POLICY
+
+        again, welcome = await join(quiz_host, "alice", token=token)
+        assert welcome["rejoined"] is True
+        assert welcome["answers"]["echo-reply"]["correct"] is True
+        question = await next_of(again, "question")  # the question on screen, at once
+        assert question["item"]["id"] == "echo-reply"
+        board = await next_of(boss, "board", lambda b: b["online"] == 1)
+        assert [s["name"] for s in board["students"]] == ["alice"]
+
+        # the same student from a second terminal takes over; the first is told why
+        other, welcome = await join(quiz_host, "alice", token=token)
+        assert welcome["rejoined"] is True
+        code, reason = await closed_with(again)
+        assert code == 4001 and "another connection" in reason
+        for ws in (other, boss):
+            await ws.close()
+
+    run(scenario())
+
+
+def test_a_host_restart_resumes_the_session(lab: Any, db: Path) -> None:
+    first = serve_quiz(lab, db).start()
+    port = first.port
+    room = first.room
+    echo = index_of(room, "echo-reply")
+
+    async def before() -> str:
+        boss = await teacher(first)
+        alice, welcome = await join(first, "alice")
+        await join(first, "bob")
+        await boss.send(json.dumps({"type": "push", "index": echo}))
+        await next_of(alice, "question")
+        await alice.send(json.dumps(
+            {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}))
+        await next_of(alice, "verdict")
+        return str(welcome["token"])
+
+    try:
+        token = run(before())
+    finally:
+        first.stop()
+
+    store = ClassroomStore(db)
+    material = QuizMaterial(ROOT, "basics", lab)
+    resumed, was_open = open_classroom(material, store)
+    assert was_open and resumed.session.id == room.session.id
+    assert resumed.session.code == room.session.code
+    assert resumed.index == echo and sorted(resumed.seats) == ["alice", "bob"]
+
+    with Host(resumed, "127.0.0.1", port) as second:
+        async def after() -> None:
+            alice, welcome = await join(second, "alice", token=token)
+            assert welcome["rejoined"] is True
+            assert welcome["answers"]["echo-reply"]["answer"] == "Message received: hello"
+            assert (await next_of(alice, "question"))["item"]["id"] == "echo-reply"
+            boss = await teacher(second)
+            await boss.send(json.dumps({"type": "reveal"}))
+            reveal = await next_of(alice, "reveal")
+            assert {s["answer"]: s["count"] for s in reveal["spread"]} == {
+                "Message received: hello": 1
+            }
+            await boss.send(json.dumps({"type": "end"}))
+            await next_of(alice, "ended")
+            late, _ = await join(second, "zed")
+            assert (await closed_with(late))[0] == 4002
+            await alice.close()
+            await boss.close()
+
+        run(after())
+    assert open_classroom(material, ClassroomStore(db))[1] is False  # ended: the next is new
+
+
+def test_a_corrupt_store_is_named_with_a_way_out(tmp_path: Path) -> None:
+    path = tmp_path / "classroom.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError) as caught:
+        ClassroomStore(path)
+    assert str(path) in caught.value.message and "--db" in caught.value.fix
+
+
+# ---- the manager -------------------------------------------------------------------------
+
+
+class _Socket:
+    """Stands in for a WebSocket: records what it is sent; a slow one never finishes a send."""
+
+    def __init__(self, slow: bool = False) -> None:
+        self.slow = slow
+        self.sent: list[str] = []
+
+    async def send_text(self, text: str) -> None:
+        if self.slow:
+            await asyncio.Event().wait()
+        self.sent.append(text)
+
+
+def test_one_slow_student_does_not_stall_the_broadcast() -> None:
+    async def scenario() -> None:
+        manager = ConnectionManager()
+        slow = Peer(_Socket(slow=True), timeout=0.2)  # type: ignore[arg-type]
+        fast = [Peer(_Socket(), timeout=0.2) for _ in range(5)]  # type: ignore[arg-type]
+        manager.add("room", slow)
+        for peer in fast:
+            manager.add("room", peer)
+        manager.add("other-room", Peer(_Socket()))  # type: ignore[arg-type]
+        assert manager.broadcast("room", {"n": 1}) == 6
+        await asyncio.wait_for(slow.gone.wait(), WAIT)  # dropped by its send timeout
+        assert "too slow" in slow.close_reason
+        for peer in fast:
+            assert peer.ws.sent == ['{"n": 1}']  # type: ignore[attr-defined]
+        # the broadcast of a peer leaving while it runs (no list mutated while iterated)
+        await manager.remove(slow)
+        assert manager.broadcast("room", "two") == 5
+        await asyncio.sleep(0.05)
+        assert all(p.ws.sent[-1] == "two" for p in fast)  # type: ignore[attr-defined]
+        assert manager.count("room") == 5 and manager.count("other-room") == 1
+        for peer in list(fast):
+            await manager.remove(peer)
+        assert "room" not in manager.rooms
+
+    run(scenario())
+
+
+def test_an_overflowing_outbox_drops_that_peer_only() -> None:
+    async def scenario() -> None:
+        manager = ConnectionManager()
+        stuck = Peer(_Socket(slow=True), timeout=60, outbox=3)  # type: ignore[arg-type]
+        manager.add("room", stuck)
+        for n in range(5):
+            manager.broadcast("room", str(n))
+        assert stuck.gone.is_set() and "piled up" in stuck.close_reason
+        await manager.remove(stuck)
+
+    run(scenario())
+
+
+# ---- exercises --------------------------------------------------------------------------
+
+
+def test_an_exercise_check_is_rerun_on_the_host(lab: Any, db: Path) -> None:
+    material = ExerciseMaterial(ROOT, "echo-loop", lab)
+    room, _ = open_classroom(material, ClassroomStore(db))
+    solution = material.exercise.solution.read_text()
+    starter = material.exercise.starter.read_text()
+
+    with Host(room) as host:
+        async def scenario() -> None:
+            boss = await teacher(host)
+            alice, welcome = await join(host, "alice")
+            assert welcome["mode"] == "exercise"
+            question = await next_of(alice, "question")  # the exercise is on screen at once
+            assert question["bundle"]["starter"] == starter
+            assert solution not in json.dumps(question["bundle"])  # the key stays home
+            await alice.send(json.dumps({"type": "check", "source": starter, "passed": True}))
+            first = await next_of(alice, "checked")
+            assert first["passed"] is False and first["score"] < first["max_score"]
+            await alice.send(json.dumps({"type": "check", "source": solution}))
+            second = await next_of(alice, "checked")
+            assert second["passed"] is True and second["score"] == second["max_score"]
+            board = await next_of(boss, "board", lambda b: b["answered"] == 1)
+            assert board["students"][0]["score"] == second["max_score"]
+            passed = {s["answer"]: s["count"] for s in board["spread"]}
+            assert passed == {c.name: 1 for c in material.exercise.checks}
+            await alice.close()
+            await boss.close()
+
+        run(scenario())
+
+
+# ---- export ------------------------------------------------------------------------------
+
+
+def test_export_uses_the_grade_formats(quiz_host: Host, db: Path, tmp_path: Path) -> None:
+    room = quiz_host.room
+
+    async def scenario() -> None:
+        boss = await teacher(quiz_host)
+        alice, _ = await join(quiz_host, "alice")
+        await join(quiz_host, "bob")
+        await boss.send(json.dumps({"type": "push", "index": index_of(room, "echo-reply")}))
+        await next_of(alice, "question")
+        await alice.send(json.dumps(
+            {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}))
+        await next_of(alice, "verdict")
+
+    run(scenario())
+    runner = CliRunner()
+    result = runner.invoke(app, ["classroom", "export", "--db", str(db), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    scores = {r["student"]: (r["score"], r["max_score"]) for r in data["results"]}
+    total = float(len(room.items))
+    assert scores == {"alice": (1.0, total), "bob": (0.0, total)}
+    alice = next(r for r in data["results"] if r["student"] == "alice")
+    echo = next(c for c in alice["checks"] if c["name"] == "echo-reply")
+    assert echo["passed"] is True and set(echo) >= {"name", "passed", "points", "message"}
+
+    csv = runner.invoke(app, ["classroom", "export", "--db", str(db), "--format", "csv"])
+    assert csv.exit_code == 0
+    assert csv.stdout.splitlines()[0].startswith("student,score,max_score,")
+    out = tmp_path / "gradescope"
+    gs = runner.invoke(app, ["classroom", "export", "--db", str(db), "--session",
+                             room.session.id, "--format", "gradescope", "--out", str(out)])
+    assert gs.exit_code == 0, gs.output
+    assert json.loads((out / "alice.json").read_text())["score"] == 1.0
+
+    missing = runner.invoke(app, ["classroom", "export", "--db", str(db), "--session", "nope"])
+    assert missing.exit_code == 2 and "no classroom session 'nope'" in missing.output
+
+
+# ---- the host's pages and defaults ---------------------------------------------------------
+
+
+def test_the_host_serves_the_board_page_and_listens_on_loopback(quiz_host: Host) -> None:
+    import urllib.request
+
+    assert quiz_host.host == "127.0.0.1" and quiz_host.url.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(f"{quiz_host.url}/board", timeout=WAIT) as response:
+        page = response.read().decode()
+    assert "/ws/board" in page and "<script>" in page
+    with urllib.request.urlopen(f"{quiz_host.url}/", timeout=WAIT) as response:
+        assert "wsquiz classroom join" in response.read().decode()
+
+
+def test_host_needs_a_quiz_or_an_exercise() -> None:
+    result = CliRunner().invoke(app, ["classroom", "host"])
+    assert result.exit_code == 2
+    assert "one quiz or one exercise" in result.output and "--quiz" in result.output
+    result = CliRunner().invoke(app, ["classroom", "host", "--quiz", "nosuchquiz", "--port", "0"])
+    assert result.exit_code != 0 and "nosuchquiz" in result.output
+
+
+# ---- the real terminals ------------------------------------------------------------------
+
+
+def test_host_and_student_terminals(tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "WSQUIZ_HOME": str(tmp_path)}
+    wsquiz = [sys.executable, "-m", "wsquiz.cli"]
+    host = pexpect.spawn(
+        wsquiz[0], [*wsquiz[1:], "classroom", "host", "--quiz", "basics", "--port", "0",
+                    "--plain", "--db", str(tmp_path / "c.db")],
+        env=env, encoding="utf-8", timeout=WAIT, dimensions=(60, 100),
+    )
+    student = None
+    try:
+        host.expect(r"wsquiz classroom join (http://127\.0\.0\.1:\d+) --code (\w{6})")
+        url, code = host.match.group(1), host.match.group(2)
+        host.expect("no question yet")
+        student = pexpect.spawn(
+            wsquiz[0], [*wsquiz[1:], "classroom", "join", url, "--code", code, "--name", "alice"],
+            env=env, encoding="utf-8", timeout=WAIT, dimensions=(60, 100), cwd=str(tmp_path),
+        )
+        student.expect("joined WebSocket basics as alice")
+        host.expect("alice joined")
+        room = QuizMaterial(ROOT, "basics", None)
+        echo = next(i for i, item in enumerate(room.items) if item.id == "echo-reply")
+        host.sendline(str(echo + 1))
+        host.expect(f"question {echo + 1} pushed")
+        student.expect("echo_once.py")  # the code the question runs is shown
+        student.expect("type your prediction")
+        student.sendline("Message received: hello")
+        student.expect("live check")  # checked live on the student's machine first
+        student.expect("Right")
+        student.expect("recorded by the host")
+        host.expect(r"alice answered echo-reply \(right\)")
+        host.sendline("r")
+        host.expect("revealed echo-reply: Message received: hello")
+        student.expect("the teacher revealed the answer: Message received: hello")
+        host.sendline("e")
+        student.expect("ended the session")
+        student.expect(pexpect.EOF)
+        host.sendline("q")
+        host.expect(pexpect.EOF)
+    finally:
+        for child in (host, student):
+            if child is not None and child.isalive():
+                child.terminate(force=True)
+    assert student.exitstatus == 0 and host.exitstatus == 0
+    rows = sqlite3.connect(tmp_path / "c.db").execute(
+        "SELECT student, item, correct FROM answers").fetchall()
+    assert rows == [("alice", "echo-reply", 1)]
+
+
+def test_join_refused_is_a_clear_error(quiz_host: Host) -> None:
+    result = CliRunner().invoke(app, ["classroom", "join", quiz_host.url, "--code", "BADBAD",
+                                      "--name", "alice", "--retry", "2"])
+    assert result.exit_code == 2
+    assert "wrong join code" in result.output and "fix:" in result.output
+    assert "Traceback" not in result.output
+    result = CliRunner().invoke(app, ["classroom", "join", "ftp://x", "--code", "A",
+                                      "--name", "a"])
+    assert result.exit_code == 2 and "not a classroom address" in result.output
+
+
+def test_join_urls() -> None:
+    from wsquiz.classroom_client import endpoint
+
+    assert endpoint("http://10.0.0.5:8765", "/ws/student") == "ws://10.0.0.5:8765/ws/student"
+    assert endpoint("10.0.0.5:8765/", "/ws/board") == "ws://10.0.0.5:8765/ws/board"
+    assert endpoint("https://class.example", "/ws/student").startswith("wss://class.example/")
+    assert re.match(r"ws://\[::1\]:1/", endpoint("http://[::1]:1", "/ws/x"))
