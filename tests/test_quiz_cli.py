@@ -183,6 +183,7 @@ def test_option_text_is_an_answer_too(tmp_path: Path) -> None:
     code, output = invoke(
         "quiz", "mini", "--content", str(FIXTURE), "--answers", str(answers), "--json", "--no-save"
     )
+    assert code == 1  # mini-shout is not answered
     results = {r["id"]: r["correct"] for r in json.loads(output)["results"]}
     assert results == {"mini-shout": False, "mini-close": True, "mini-concept": True}
 
