@@ -33,6 +33,7 @@ else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found, no-redef]
 
 OBSERVE_TIMEOUT_S = 60.0
+CONCURRENT_QUESTIONS = 8  # sandboxed courses fork a process per app: keep the machine usable
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,13 @@ def observe_all(quiz: Quiz, lab: Lab) -> dict[str, Observation]:
     import asyncio
 
     async def everything() -> list[Observation]:
-        return list(await asyncio.gather(*(observe_question_async(q) for q in quiz.questions)))
+        gate = asyncio.Semaphore(CONCURRENT_QUESTIONS)
+
+        async def one(question: Question) -> Observation:
+            async with gate:
+                return await observe_question_async(question)
+
+        return list(await asyncio.gather(*(one(q) for q in quiz.questions)))
 
     observations = lab.call(everything(), OBSERVE_TIMEOUT_S * 2)
     return {o.question: o for o in observations}
