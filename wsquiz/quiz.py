@@ -75,7 +75,15 @@ def observe_all(quiz: Quiz, lab: Lab) -> dict[str, Observation]:
 
         return list(await asyncio.gather(*(one(q) for q in quiz.questions)))
 
-    observations = lab.call(everything(), OBSERVE_TIMEOUT_S * 2)
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    try:
+        observations = lab.call(everything(), OBSERVE_TIMEOUT_S * 2)
+    except FutureTimeout:
+        raise LabError(
+            f"quiz {quiz.name!r}: the live checks took over {OBSERVE_TIMEOUT_S * 2:.0f} s",
+            fix="run `wsquiz validate --live` on the course; an app or scenario may hang",
+        ) from None
     return {o.question: o for o in observations}
 
 
