@@ -43,14 +43,17 @@ def _unwrapped(text: str) -> str:
     return "\n\n".join(" ".join(p.split()) for p in re.split(r"\n\s*\n", text.strip()))
 
 
-def _result_line(result: CheckResult) -> Text:
+def _result_line(result: CheckResult) -> Table:
     mark, style = ("✓ passed", "green") if result.passed else ("✗ failed", "red")
-    line = Text.assemble(
-        (f"{mark:<9}", style), " ", (f"{result.name:<30}", "bold"),
-        f" {result.points:g}/{result.max_points:g}",
+    line = Table.grid(padding=(0, 1))
+    line.add_column(width=9, no_wrap=True)
+    line.add_column(no_wrap=True)
+    line.add_column(justify="right", no_wrap=True)
+    line.add_column(ratio=1)
+    line.add_row(
+        Text(mark, style), Text(f"{result.name:<30}", "bold"),
+        f"{result.points:g}/{result.max_points:g}", Text(result.description, "dim"),
     )
-    if result.description:
-        line.append(f"  {result.description}", "dim")
     return line
 
 
