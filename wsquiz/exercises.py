@@ -12,6 +12,7 @@ import difflib
 import re
 import sys
 import weakref
+from collections.abc import Coroutine
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -488,7 +489,22 @@ def run_checks(
     exercise: Exercise, spec: AppSpec, lab: Lab, limits: Limits | None = None
 ) -> CheckReport:
     """Check the learner's app (served sandboxed) against the exercise's reference solution."""
-    return lab.call(check_app(exercise, spec, lab, limits))
+    task = lab.call(_spawn(check_app(exercise, spec, lab, limits)))
+    try:
+        return lab.call(_join(task))
+    except KeyboardInterrupt:
+        # Stop the servers this check started before the interrupt goes on up.
+        lab.loop.call_soon_threadsafe(task.cancel)
+        lab.call(asyncio.wait([task], timeout=5))
+        raise
+
+
+async def _spawn(coro: Coroutine[Any, Any, CheckReport]) -> asyncio.Task[CheckReport]:
+    return asyncio.ensure_future(coro)
+
+
+async def _join(task: asyncio.Task[CheckReport]) -> CheckReport:
+    return await asyncio.shield(task)
 
 
 async def check_app(
