@@ -123,6 +123,7 @@ class Player:
                 close_timeout=CLOSE_TIMEOUT,
                 max_size=MAX_FRAME_SIZE,
                 compression=None,
+                proxy=None,  # loopback: never a proxy (and no scan of the environment for one)
             )
         except InvalidStatus as exc:
             body = (exc.response.body or b"").decode("utf-8", "replace")[:500]

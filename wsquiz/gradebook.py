@@ -137,6 +137,8 @@ class Gradebook:
             ) from None
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
+            # A committed result survives the grader's crash or kill -9 (not a power cut).
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_TABLES)
             self.kind, self.name = self._claim(kind, name)
         except sqlite3.DatabaseError as exc:

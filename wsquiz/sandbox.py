@@ -293,8 +293,9 @@ def _keeper_main(  # pragma: no cover
         if os.getppid() != parent:
             os._exit(1)
         _prctl(PR_SET_CHILD_SUBREAPER, 1)
+        namespaced = False
         if os.geteuid() == 0:
-            _libc.unshare(CLONE_NEWPID)
+            namespaced = _libc.unshare(CLONE_NEWPID) == 0
             sandboxed._uid = _own_uid()
             os.chown(sandboxed._workdir, sandboxed._uid, NOBODY)
             os.chown(sandboxed.target.path, sandboxed._uid, NOBODY)
@@ -310,7 +311,7 @@ def _keeper_main(  # pragma: no cover
             line = json.dumps(["exit", _describe_exit(status, sandboxed.limits)]) + "\n"
             with contextlib.suppress(OSError):
                 os.write(events_w, line.encode())
-        _kill_descendants(server)
+        _kill_descendants(server, namespaced)
         code = 0
     finally:
         os._exit(code)
@@ -329,9 +330,18 @@ def _describe_exit(status: int, limits: Limits) -> str:
     return f"the server process exited with status {code} (os._exit or sys.exit in the app?)"
 
 
-def _kill_descendants(server: int) -> None:  # pragma: no cover
+def _kill_descendants(server: int, namespaced: bool = False) -> None:  # pragma: no cover
     with contextlib.suppress(OSError):
         os.kill(server, signal.SIGKILL)
+    if namespaced:
+        # The server is PID 1 of its namespace: by the time it can be reaped the kernel has
+        # killed and reaped everything else in there, so there is nothing to look for.
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(server, 0)
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        return
     me = os.getpid()
     for _ in range(50):
         orphans = _children_of(me)

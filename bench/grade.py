@@ -1,0 +1,175 @@
+"""Grading speed: N generated echo-loop submissions graded with -j 2, against the naive way.
+
+The grader: one lab (a warm process), every submission served in a sandbox forked from it,
+each result written to a SQLite gradebook in its own transaction; the clock runs from the
+lab's start to the last result written. The naive way, measured in the same run on a sample:
+one `python -m uvicorn` subprocess per submission, polled until it serves, the same scenarios
+played and judged against the same reference, then stopped.
+
+Prints one JSON line: {"per_s", "naive_per_s", "speedup", ...}. Bar on 2 cores: per_s >= 25
+and speedup >= 15.
+Usage: python bench/grade.py [--n N] [--jobs J] [--naive N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from wsquiz import grading
+from wsquiz.appfile import AppSpec
+from wsquiz.capture import Recorder
+from wsquiz.exercises import Exercise, find_exercise, judge_check
+from wsquiz.gradebook import Gradebook
+from wsquiz.lab import Lab, Limits, Served, play_against
+from wsquiz.transcript import Transcript
+
+BAR_PER_S = 25.0
+BAR_SPEEDUP = 15.0
+
+WRONG = [
+    # replies without the prefix
+    'await websocket.send_text(data)',
+    # replies once, then stops listening
+    'await websocket.send_text(f"Echo: {data}")\n        return',
+    # shouts
+    'await websocket.send_text(f"ECHO: {data.upper()}")',
+]
+TEMPLATE = """\
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+
+app = FastAPI()
+
+
+@app.websocket("/ws")
+async def websocket_endpoint(websocket: WebSocket):
+    await websocket.accept()
+    while True:
+        data = await websocket.receive_text()
+        {reply}
+"""
+
+
+def generate(folder: Path, count: int, exercise: Exercise) -> None:
+    """Every other submission right (the reference solution), the rest wrong in some way."""
+    right = exercise.solution.read_text()
+    for index in range(count):
+        text = right if index % 2 == 0 else TEMPLATE.format(reply=WRONG[index // 2 % len(WRONG)])
+        (folder / f"student{index:04}.py").write_text(text)
+
+
+def grade_fast(folder: Path, exercise: Exercise, jobs: int, db: Path) -> tuple[float, list[float]]:
+    submissions = grading.discover(folder, "exercise")
+    start = time.perf_counter()
+    with Lab() as lab, Gradebook(db, "exercise", exercise.name) as book:
+        assignment = grading.ExerciseAssignment(exercise, lab, Limits())
+        scores = []
+        for result in grading.run(lab, assignment, submissions, jobs):
+            book.record(result)
+            scores.append(result.score)
+    return time.perf_counter() - start, scores
+
+
+class External(Served):
+    """A server this process did not start: a `python -m uvicorn` subprocess on `port`."""
+
+    def __init__(self, spec: AppSpec, port: int) -> None:
+        self.spec = spec
+        self.port = port
+        self.recorder = Recorder(None)
+
+    async def stop(self) -> None:
+        return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def wait_serving(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("uvicorn did not start") from None
+            await asyncio.sleep(0.005)
+
+
+async def naive_one(path: Path, exercise: Exercise, reference: list[Transcript]) -> float:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", f"{path.stem}:app", "--port", str(port),
+         "--app-dir", str(path.parent), "--log-level", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        await wait_serving(port, process)
+        served = External(AppSpec(path), port)
+        score = 0
+        for check, expected in zip(exercise.checks, reference, strict=True):
+            observed = await play_against(served, check.scenario)
+            score += judge_check(check, expected, observed).points
+    finally:
+        process.terminate()
+        process.wait(10)
+    return float(score)
+
+
+def grade_naive(folder: Path, exercise: Exercise, sample: int) -> tuple[float, list[float]]:
+    paths = sorted(folder.glob("*.py"))[:sample]
+    with Lab() as lab:
+        reference = [
+            lab.observe(AppSpec(exercise.solution), check.scenario) for check in exercise.checks
+        ]
+        start = time.perf_counter()
+        scores = [lab.call(naive_one(path, exercise, reference)) for path in paths]
+        return time.perf_counter() - start, scores
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=200, help="submissions to grade")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--naive", type=int, default=6, help="submissions graded the naive way")
+    args = parser.parse_args()
+    exercise = find_exercise("echo-loop")
+    with tempfile.TemporaryDirectory(prefix="wsquiz-bench-") as tmp:
+        folder = Path(tmp) / "submissions"
+        folder.mkdir()
+        generate(folder, args.n, exercise)
+        elapsed, scores = grade_fast(folder, exercise, args.jobs, Path(tmp) / "book.sqlite")
+        naive_elapsed, naive_scores = grade_naive(folder, exercise, args.naive)
+    full = exercise.max_score
+    expected_full = (args.n + 1) // 2
+    assert sum(1 for s in scores if s == full) == expected_full, scores
+    assert naive_scores[0] == full and naive_scores[1] < full, naive_scores
+    per_s = args.n / elapsed
+    naive_per_s = len(naive_scores) / naive_elapsed
+    speedup = per_s / naive_per_s
+    print(json.dumps({
+        "per_s": round(per_s, 1),
+        "naive_per_s": round(naive_per_s, 2),
+        "speedup": round(speedup, 1),
+        "n": args.n,
+        "jobs": args.jobs,
+        "naive_sample": len(naive_scores),
+        "ok": per_s >= BAR_PER_S and speedup >= BAR_SPEEDUP,
+    }))
+
+
+if __name__ == "__main__":
+    main()
