@@ -49,3 +49,34 @@ def test_watch_reruns_on_save_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     assert child.exitstatus == 0
     assert seen.getvalue().count("checks failed") == 2
     assert "Traceback" not in seen.getvalue()  # no wsquiz traceback, even on Ctrl-C
+
+
+def test_ctrl_c_during_a_check_stops_cleanly(tmp_path: Path) -> None:
+    hang = tmp_path / "hang.py"
+    hang.write_text(
+        "# wsquiz exercise: count-messages\n"
+        "from fastapi import FastAPI, WebSocket\n"
+        "app = FastAPI()\n"
+        "@app.websocket('/ws')\n"
+        "async def ws(websocket: WebSocket):\n"
+        "    await websocket.accept()\n"
+        "    while True:\n"
+        "        pass\n"
+    )
+    child = pexpect.spawn(
+        WSQUIZ[0], [*WSQUIZ[1:], "check", str(hang), "--watch"],
+        cwd=str(tmp_path), env=dict(os.environ), encoding="utf-8", timeout=60,
+    )
+    seen = io.StringIO()
+    child.logfile_read = seen
+    try:
+        # each check of this endpoint waits out its timeouts: interrupt while one runs
+        child.expect(pexpect.TIMEOUT, timeout=2.5)
+        child.sendintr()
+        child.expect("stopped watching")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    assert "score" not in seen.getvalue()  # interrupted before the report
+    assert "Traceback" not in seen.getvalue()
