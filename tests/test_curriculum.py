@@ -185,7 +185,7 @@ def second_reply(expected: str) -> Check:
 
 def idle_closed(seen: Transcript) -> None:
     assert seen.received() == ["Echo: hi", "Echo: still"]
-    assert close_of(seen) == (4000, "idle for 0.5 s", "server")
+    assert close_of(seen) == (4000, "idle for 1.0 s", "server")
 
 
 def replies(*expected: str) -> Check:

@@ -3,7 +3,7 @@ import asyncio
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 app = FastAPI()
-IDLE_SECONDS = 0.5
+IDLE_SECONDS = 1.0
 
 
 @app.websocket("/ws")

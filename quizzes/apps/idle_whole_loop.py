@@ -15,7 +15,7 @@ async def echo(websocket: WebSocket):
 async def websocket_endpoint(websocket: WebSocket):
     await websocket.accept()
     try:
-        await asyncio.wait_for(echo(websocket), timeout=0.5)
+        await asyncio.wait_for(echo(websocket), timeout=1.0)
     except asyncio.TimeoutError:
         await websocket.close(code=4000, reason="idle")
     except WebSocketDisconnect:

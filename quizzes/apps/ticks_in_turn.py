@@ -8,7 +8,7 @@ app = FastAPI()
 async def send_ticks(websocket: WebSocket):
     for n in range(1, 4):
         await websocket.send_text(f"tick {n}")
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.5)
 
 
 @app.websocket("/ws")
