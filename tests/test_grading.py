@@ -381,3 +381,38 @@ def test_kill_9_of_the_grader_leaves_nothing_and_resume_finishes(tmp_path: Path)
     assert all(after[s] == before[s] for s in before)  # the earlier results were kept as they were
     with Gradebook(db) as book:
         assert all(r.score == 5 for r in book.results())
+
+
+# ---- answer sheets, graded against the live key -------------------------------------------
+
+
+def test_grade_quiz_sheets_live(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["quiz", "basics", "--key", "--json"])
+    assert result.exit_code == 0, result.output
+    key = {q["id"]: q["answer"] for q in json.loads(result.output)["questions"]}
+    sheets = tmp_path / "sheets"
+    sheets.mkdir()
+    # A sheet claims a score; the grader ignores it and judges every answer again.
+    (sheets / "ann.json").write_text(json.dumps({"quiz": "basics", "answers": key, "score": 0}))
+    wrong = {**key, "echo-reply": "hello"}
+    del wrong["count-messages"]
+    (sheets / "bob.json").write_text(json.dumps({"quiz": "basics", "answers": wrong, "score": 5}))
+    (sheets / "cat.toml").write_text('[answers]\n"count-messages" = 3\n')
+    (sheets / "dan.json").write_text("{broken")
+    (sheets / "eve.json").write_text(json.dumps({"quiz": "messages", "answers": key}))
+    db = tmp_path / "quiz.sqlite"
+    code, out = grade(str(sheets), "--quiz", "basics", "--db", str(db))
+    assert code == 0, out
+    assert "quiz basics: 5 students" in out
+    with Gradebook(db) as book:
+        rows = {r.student: r for r in book.results()}
+        assert book.kind == "quiz" and book.name == "basics"
+    total = len(key)
+    assert (rows["ann"].score, rows["ann"].max_score) == (total, total)
+    assert rows["bob"].score == total - 2
+    bob = {c.name: c for c in rows["bob"].checks}
+    assert not bob["echo-reply"].passed and "hello" in bob["echo-reply"].message
+    assert bob["count-messages"].message == "not answered"
+    assert rows["cat"].score == 1
+    assert rows["dan"].score == 0 and "neither JSON nor TOML" in (rows["dan"].error or "")
+    assert rows["eve"].score == 0 and "answers the quiz 'messages'" in (rows["eve"].error or "")

@@ -13,10 +13,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import hashlib
-import json
 import queue
 import re
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -25,11 +23,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from wsquiz.errors import UsageError, WsquizError
 from wsquiz.gradebook import CheckOutcome, Kind, StudentResult
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[import-not-found, no-redef]
 
 if TYPE_CHECKING:
     from wsquiz.appfile import AppSpec
@@ -269,40 +262,16 @@ class ExerciseAssignment:
 
 
 def load_sheet(path: Path, quiz: str) -> dict[str, str]:
-    """A learner's answer sheet: `{"quiz": ..., "answers": {id: answer}}` or just `{id: answer}`.
+    """A learner's answers, from a sheet `wsquiz quiz --record` wrote (or `{id: answer}`).
 
-    JSON or TOML. Raises UsageError naming what is wrong with it.
+    Whatever score the sheet claims is ignored: every answer is judged again, live.
     """
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path.name}: cannot read the answer sheet ({exc})") from None
-    try:
-        data: Any = json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw)
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        kind = "JSON" if path.suffix == ".json" else "TOML"
-        raise UsageError(f"{path.name}: not valid {kind} ({exc})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path.name}: the answer sheet is not an object of answers")
-    named = data.get("quiz")
-    if isinstance(named, str) and named not in (quiz, "") and not named.endswith(f"-{quiz}"):
-        raise UsageError(f"{path.name}: the sheet answers the quiz {named!r}, not {quiz!r}")
-    answers = data.get("answers", data if "quiz" not in data else None)
-    if isinstance(answers, list):  # [{"id": ..., "answer": ...}, ...], as --json prints them
-        answers = {str(a.get("id")): a.get("answer") for a in answers if isinstance(a, dict)}
-    if not isinstance(answers, dict):
-        raise UsageError(
-            f"{path.name}: no answers in the sheet", fix='write "answers": {"<id>": "<answer>"}'
-        )
-    return {str(k): _answer_text(v) for k, v in answers.items() if v is not None}
+    from wsquiz.quiz import read_sheet
 
-
-def _answer_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
+    sheet = read_sheet(path)
+    if sheet.quiz is not None and sheet.quiz != quiz:
+        raise UsageError(f"{path.name}: the sheet answers the quiz {sheet.quiz!r}, not {quiz!r}")
+    return sheet.answers
 
 
 Judge = Callable[[Any, str, Any], Any]
