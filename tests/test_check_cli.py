@@ -186,3 +186,12 @@ def test_verify_flags_bad_exercises(tmp_path: Path) -> None:
     assert "bad     lazy: the starter passes every check: it must leave something to do" in out
     assert "bad     wrong: the solution fails check 'three-messages': the client received" in out
 
+
+
+def test_check_infers_the_exercise_from_the_file_name(tmp_path: Path) -> None:
+    mine = tmp_path / "count-messages.py"
+    body = (EXERCISES / "02-count-messages" / "solution.py").read_text()
+    mine.write_text(body.replace("# wsquiz exercise: count-messages\n", ""))
+    result = runner.invoke(app, ["check", str(mine)])
+    assert result.exit_code == 0, result.output
+    assert "count-messages: Count three messages" in result.stdout

@@ -398,13 +398,16 @@ def check(
             raise UsageError("--watch and --json do not go together",
                              fix="use --json for one run, --watch at the terminal")
         spec = AppSpec.parse(file)
+        root = content_root(content)
         name = exercise_name or exercise_of_file(spec.path)
+        if name is None:  # `exercise start` names the file after the exercise
+            name = spec.path.stem if spec.path.stem in _exercise_names(root) else None
         if name is None:
             raise UsageError(
                 f"{spec.path}: which exercise does it answer? it has no header line",
                 fix="add --exercise NAME, or make its first line `# wsquiz exercise: NAME`",
             )
-        exercise = find_exercise(name, content_root(content))
+        exercise = find_exercise(name, root)
     except WsquizError as exc:
         fail(exc)
     from wsquiz.lab import Lab
@@ -413,6 +416,15 @@ def check(
         if not watch:
             raise typer.Exit(_check_once(exercise, spec, lab, as_json))
         _watch(exercise, spec, lab)
+
+
+def _exercise_names(root: Path) -> set[str]:
+    from wsquiz.exercises import load_exercises
+
+    try:
+        return {e.name for e in load_exercises(root)}
+    except WsquizError:
+        return set()
 
 
 def _check_once(exercise: Any, spec: Any, lab: Any, as_json: bool) -> int:
