@@ -159,6 +159,8 @@ def test_piped_commands() -> None:
     out = result.stdout
     assert "< Echo: one" in out
     assert '> {"a": [1]}' in out and '< Echo: {"a": [1]}' in out
+    # piped lines wait for their replies, so the output reads as a conversation
+    assert out.index("< Echo: one") < out.index('> {"a": [1]}') < out.index("closed 4000")
     assert "closed 4000 'done' (client closed)" in out
     assert "server: Client disconnected" in out
 

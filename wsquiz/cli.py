@@ -545,6 +545,9 @@ def run(
     raise typer.Exit(code)
 
 
+PIPE_PACE = 0.2  # seconds of quiet that end the wait for a piped line's replies
+
+
 def _run_loop(session: Any, printer: Any, interactive: bool, wait: float) -> int:
     """Feed input lines to the session until /quit, end of input (Ctrl-D) or Ctrl-C."""
     try:
@@ -569,6 +572,9 @@ def _run_loop(session: Any, printer: Any, interactive: bool, wait: float) -> int
                 return 0
             if line.strip() and not session.handle(line):
                 return 0
+            if not interactive and line.strip():
+                # A script reads like a conversation: each line's replies before the next line.
+                session.linger(PIPE_PACE, max_s=wait)
     except KeyboardInterrupt:
         printer.console.print()
         return 130
