@@ -207,7 +207,7 @@ def test_two_servers_at_once_report_apart(lab: Lab) -> None:
         from wsquiz.lab import play_against
 
         seen_two = lab.call(play_against(two, Scenario.probe("/ws", ["a"], 5)))
-        seen_one = lab.call(play_against(one, Scenario.probe("/ws", ["a"], 0.3)))
+        seen_one = lab.call(play_against(one, Scenario.probe("/ws", ["a"], 1.0)))
     finally:
         lab.call(one.stop())
         lab.call(two.stop())

@@ -250,7 +250,7 @@ def test_a_busy_handler_is_stopped_by_the_wall_clock_limit(
     lab: Lab, tmp_path: Path, strays: Callable[[], set[int]]
 ) -> None:
     spec = write_app(tmp_path, handler("await websocket.accept()", "while True:", "    pass"))
-    served = lab.serve(spec, isolated=True, limits=Limits(wall_s=1.0, startup_s=1.0))
+    served = lab.serve(spec, isolated=True, limits=Limits(wall_s=1.0, startup_s=10.0))
     seen = lab.call(play_against(served, Scenario.probe("/ws", ["x"], 3.0)))
     assert seen.server.exit_status is not None
     assert "wall-clock limit of 1s" in seen.server.exit_status
