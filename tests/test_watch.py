@@ -71,7 +71,8 @@ def test_ctrl_c_during_a_check_stops_cleanly(tmp_path: Path) -> None:
     child.logfile_read = seen
     try:
         # each check of this endpoint waits out its timeouts: interrupt while one runs
-        child.expect(pexpect.TIMEOUT, timeout=2.5)
+        child.expect("checking .*hang.py")
+        child.expect(pexpect.TIMEOUT, timeout=1)
         child.sendintr()
         child.expect("stopped watching")
         child.expect(pexpect.EOF)

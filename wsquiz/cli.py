@@ -430,6 +430,10 @@ def _exercise_names(root: Path) -> set[str]:
 def _check_once(exercise: Any, spec: Any, lab: Any, as_json: bool) -> int:
     from wsquiz.exercises import run_checks
 
+    if not as_json:
+        from wsquiz.feedback import header_view
+
+        _console().print(header_view(exercise, str(spec)))
     try:
         report = run_checks(exercise, spec, lab)
     except WsquizError as exc:
@@ -446,7 +450,7 @@ def _check_once(exercise: Any, spec: Any, lab: Any, as_json: bool) -> int:
     else:
         from wsquiz.feedback import report_view
 
-        _console().print(report_view(report, exercise))
+        _console().print(report_view(report, exercise, header=False))
     return 0 if report.passed else 1
 
 

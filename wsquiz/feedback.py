@@ -16,14 +16,21 @@ from wsquiz.exercises import CheckReport, CheckResult, Exercise
 from wsquiz.render import transcript_view
 
 
-def report_view(report: CheckReport, exercise: Exercise, *, hint: bool = True) -> Group:
+def header_view(exercise: Exercise, app: str) -> Group:
+    count = len(exercise.checks)
+    return Group(
+        Text.assemble((f"{exercise.name}", "bold"), f": {exercise.title}"),
+        Text(f"checking {app} ({count} checks, against the reference solution, live)", "dim"),
+        Text(""),
+    )
+
+
+def report_view(
+    report: CheckReport, exercise: Exercise, *, hint: bool = True, header: bool = True
+) -> Group:
     """Check by check: passed or failed, expected against observed, and for a failed check
     the transcript and the learner's own traceback."""
-    parts: list[RenderableType] = [
-        Text.assemble((f"{exercise.name}", "bold"), f": {exercise.title}"),
-        Text(f"checking {report.app}", "dim"),
-        Text(""),
-    ]
+    parts: list[RenderableType] = [header_view(exercise, report.app)] if header else []
     if report.error:
         parts.append(_unserved_view(report))
         parts.append(Text(""))
