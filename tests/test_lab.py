@@ -220,3 +220,49 @@ def test_limits_have_sane_defaults() -> None:
     limits = Limits()
     assert limits.wall_s > limits.startup_s > 0
     assert limits.memory_mb >= 128
+
+
+SEED_SCENARIOS = {
+    "echo_once": sends("hi"),
+    "count_three": sends("a", "b", "c"),
+    "receive_after_close": sends("a"),
+    "accept_no_await": sends("a"),
+    "accept_no_parens": sends("a"),
+    "accept_correct": sends("a"),
+    "echo_loop": [{"connect": "/ws"}, {"send": "a"}, {"receive": 1}, {"close": 1001}],
+    "chat_room": [
+        {"connect": "/chat/r1", "client": "alice"},
+        {"connect": "/chat/r1", "client": "bob"},
+        {"send": "hello", "client": "alice"},
+        {"receive": 1, "client": "alice"},
+        {"receive": 1, "client": "bob"},
+        {"close": 1000, "client": "bob"},
+        {"receive": 1, "client": "alice"},
+    ],
+}
+
+
+def essence(seen: Transcript) -> dict[str, Any]:
+    """A transcript without what differs from run to run (times, ports)."""
+    data = seen.to_dict()
+    for record in data["clients"]:
+        if record["close"]:
+            record["close"].pop("at_ms")
+    return {
+        "clients": data["clients"],
+        "frames": [(f["client"], f["direction"], f["kind"], f["data"]) for f in data["frames"]],
+        "errors": [
+            (e["type"], e["message"], e["bases"], e["file"], e["line"])
+            for e in data["server_errors"]
+        ],
+        "warnings": data["warnings"],
+        "logs": [line for line in data["logs"] if "127.0.0.1:" not in line],
+        "timed_out": data["timed_out"],
+    }
+
+
+@pytest.mark.parametrize("name", list(SEED_SCENARIOS))
+def test_both_paths_observe_the_same(lab: Lab, name: str) -> None:
+    inside = observe(lab, name, SEED_SCENARIOS[name], isolated=False)
+    sandboxed = observe(lab, name, SEED_SCENARIOS[name], isolated=True)
+    assert essence(inside) == essence(sandboxed)
