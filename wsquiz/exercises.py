@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from wsquiz.content import Problem
 from wsquiz.errors import AppLoadError, ContentError, LabError, UsageError, WsquizError
 
 if sys.version_info >= (3, 11):
@@ -218,45 +219,20 @@ def exercise_of_file(path: Path) -> str | None:
     return matched.group(1) if matched else None
 
 
-@dataclass(frozen=True)
-class _Problem:
-    """A validation problem, shaped like `wsquiz.content.Problem`."""
-
-    file: str
-    where: str
-    key: str
-    message: str
-    fix: str
-
-
-def validate_exercises(root: Path | None = None) -> list[Any]:
-    """Every problem in the course's exercises, as `wsquiz.content.Problem` where it exists."""
-    problems: list[_Problem] = []
+def validate_exercises(root: Path | None = None) -> list[Problem]:
+    """Every problem in the course's exercises: file, where, key, message and fix."""
+    problems: list[Problem] = []
     names: dict[str, Path] = {}
     for _, name, folder in _folders(root):
         if name in names:
-            problems.append(_Problem(
+            problems.append(Problem(
                 str(folder), "folder", "name",
                 f"two exercises are named {name!r} ({names[name].name} and {folder.name})",
                 "rename one of the folders",
             ))
         names[name] = folder
         problems += _load(folder, name)[1]
-    return [_as_problem(p) for p in problems]
-
-
-def _as_problem(problem: _Problem) -> Any:
-    try:
-        from wsquiz.content import Problem
-    except ImportError:
-        return problem
-    try:
-        return Problem(
-            file=problem.file, where=problem.where, key=problem.key,
-            message=problem.message, fix=problem.fix,
-        )
-    except TypeError:  # pragma: no cover - a Problem of another shape
-        return problem
+    return problems
 
 
 _TOP_KEYS = ("name", "title", "endpoint", "statement", "hint", "serve", "checks")
@@ -269,17 +245,17 @@ def _unknown(key: str, known: tuple[str, ...]) -> str:
     return f"did you mean {close[0]!r}?" if close else f"the keys are: {', '.join(known)}"
 
 
-def _load(folder: Path, name: str) -> tuple[Exercise | None, list[_Problem]]:
+def _load(folder: Path, name: str) -> tuple[Exercise | None, list[Problem]]:
     toml_path = folder / "exercise.toml"
     file = str(toml_path)
-    problems: list[_Problem] = []
+    problems: list[Problem] = []
 
     def problem(where: str, key: str, message: str, fix: str) -> None:
-        problems.append(_Problem(file, where, key, message, fix))
+        problems.append(Problem(file, where, key, message, fix))
 
     for needed in FILES:
         if not (folder / needed).is_file():
-            problems.append(_Problem(
+            problems.append(Problem(
                 str(folder / needed), "file", needed, f"{needed} is missing",
                 f"an exercise folder holds {', '.join(FILES)}",
             ))
@@ -319,7 +295,7 @@ def _load(folder: Path, name: str) -> tuple[Exercise | None, list[_Problem]]:
                 'write serve = "per-check" (a fresh server for every check) or "once"')
     header = exercise_of_file(folder / "starter.py")
     if header != name:
-        problems.append(_Problem(
+        problems.append(Problem(
             str(folder / "starter.py"), "line 1", "header",
             "the starter does not name its exercise"
             if header is None else f"the starter's header names {header!r}",
