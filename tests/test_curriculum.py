@@ -74,12 +74,12 @@ def test_every_lesson_links_what_exists() -> None:
     quizzes = {quiz.name for quiz in COURSE.quizzes}
     exercises = {exercise.name for exercise in load_exercises(ROOT)}
     for lesson in LESSONS:
-        assert lesson.quiz in quizzes, (lesson.name, lesson.quiz)
+        assert lesson.quiz is None or lesson.quiz in quizzes, (lesson.name, lesson.quiz)
         assert set(lesson.exercises) <= exercises, (lesson.name, lesson.exercises)
         for name, path in lesson.examples.items():
             assert path.is_file() and find_example(name, ROOT) == path, (lesson.name, name)
             assert f"@example {name}" in lesson.body, (lesson.name, name)
-    assert {lesson.quiz for lesson in LESSONS} == quizzes, "a quiz no lesson leads to"
+    assert quizzes <= {lesson.quiz for lesson in LESSONS}, "a quiz no lesson leads to"
     linked = {name for lesson in LESSONS for name in lesson.exercises}
     assert len(linked) >= 12
 
