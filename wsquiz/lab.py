@@ -8,6 +8,7 @@ Both report through the same `Recorder`, so both are observed the same way.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import socket
 import threading
@@ -170,6 +171,7 @@ class Lab:
         self._thread = threading.Thread(target=self._run, name="wsquiz-lab", daemon=True)
         self._closing = False
         self._thread.start()
+        atexit.register(self.close)  # a lab left open still takes its servers down
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -221,6 +223,7 @@ class Lab:
         self._thread.join(CLOSE_TIMEOUT)
         if not self._thread.is_alive():
             self._loop.close()
+        atexit.unregister(self.close)
 
     def __enter__(self) -> Lab:
         return self
