@@ -91,7 +91,11 @@ class Bucket:
 
 
 class Peer:
-    """One connected socket, with its own outbox and writer task."""
+    """One connected socket, with its own outbox and writer task.
+
+    A send is not wrapped in a timeout of its own (that costs a task and a timer per message
+    and per student); the manager's watchdog drops a peer whose send has been pending too long.
+    """
 
     def __init__(
         self, ws: WebSocket, *, timeout: float = SEND_TIMEOUT, outbox: int = OUTBOX
@@ -104,6 +108,7 @@ class Peer:
         self.close_reason = ""
         self.room = ""
         self.writer: asyncio.Task[None] | None = None
+        self.sending_since: float | None = None
         self._stopped = False
 
     def start(self) -> None:
@@ -125,19 +130,23 @@ class Peer:
             self.gone.set()
 
     async def _write(self) -> None:
+        clock = asyncio.get_running_loop().time
         try:
             while not self._stopped:
                 text = await self.outbox.get()
-                await asyncio.wait_for(self.ws.send_text(text), self.timeout)
-        except asyncio.TimeoutError:
-            self.drop(CLOSE_POLICY, f"too slow: a send took over {self.timeout:g}s")
+                self.sending_since = clock()
+                await self.ws.send_text(text)
+                self.sending_since = None
         except asyncio.CancelledError:
             raise
         except Exception:  # the socket is gone: the handler sees it as a disconnect
             self.drop(1006, "")
 
+    def overdue(self, now: float) -> bool:
+        return self.sending_since is not None and now - self.sending_since > self.timeout
+
     async def stop(self) -> None:
-        # Before Python 3.12, wait_for() can swallow a cancel that lands as its send completes:
+        # A cancel can be lost when it lands just as a send completes (asyncio before 3.12):
         # hence the flag, and a cancel repeated until the writer is really done.
         self._stopped = True
         writer = self.writer
@@ -151,11 +160,29 @@ class ConnectionManager:
 
     def __init__(self) -> None:
         self.rooms: dict[str, dict[int, Peer]] = {}
+        self._watchdog: asyncio.Task[None] | None = None
+        self._tick = 0.25
 
     def add(self, room: str, peer: Peer) -> None:
         peer.room = room
         self.rooms.setdefault(room, {})[id(peer)] = peer
         peer.start()
+        self._tick = min(self._tick, peer.timeout / 4)
+        if self._watchdog is None or self._watchdog.done():
+            self._watchdog = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        """Drop every peer whose send has been pending longer than its timeout."""
+        loop = asyncio.get_running_loop()
+        while self.rooms:
+            await asyncio.sleep(self._tick)
+            now = loop.time()
+            for members in list(self.rooms.values()):
+                for peer in list(members.values()):
+                    if peer.overdue(now) and not peer.gone.is_set():
+                        peer.drop(CLOSE_POLICY, f"too slow: a send took over {peer.timeout:g}s")
+                        if peer.writer is not None:
+                            peer.writer.cancel()
 
     async def remove(self, peer: Peer) -> None:
         members = self.rooms.get(peer.room)
@@ -890,6 +917,9 @@ class Host:
             log_level="warning",
             access_log=False,
             ws_max_size=MAX_MESSAGE,
+            # No per-message deflate: it would compress every broadcast once per student; on a
+            # classroom network the same bytes go to every socket as they are.
+            ws_per_message_deflate=False,
             ws_ping_interval=20.0,
             ws_ping_timeout=20.0,
             timeout_graceful_shutdown=2,
