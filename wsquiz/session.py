@@ -250,6 +250,7 @@ class Session:
                 close_timeout=CLOSE_TIMEOUT,
                 max_size=MAX_FRAME_SIZE,
                 compression=None,
+                proxy=None,  # the server is on loopback: never through a proxy
             )
         except InvalidStatus as exc:
             body = (exc.response.body or b"").decode("utf-8", "replace").strip()[:200]
