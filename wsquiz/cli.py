@@ -329,8 +329,9 @@ def exercise_start(
 
     console = _console()
     console.print(statement_view(exercise))
-    console.print(f"wrote [bold]{target}[/]: fill in its TODOs, then run")
-    console.print(f"  wsquiz check {target}          (add --watch to re-check on every save)")
+    console.print(f"wrote {target}: fill in its TODOs, then run", markup=False)
+    console.print(f"  wsquiz check {target}          (add --watch to re-check on every save)",
+                  markup=False)
 
 
 @exercise_app.command("verify")
@@ -361,14 +362,16 @@ def exercise_verify(
                           for p in proofs],
         })
         raise typer.Exit(0 if ok else 1)
+    from rich.markup import escape
+
     console = _console()
     for problem in problems:
-        console.print(f"[red]problem:[/] {problem}", soft_wrap=True)
+        console.print(f"[red]problem:[/] {escape(str(problem))}", soft_wrap=True)
     for proof in proofs:
         if proof.ok:
             console.print(f"[green]ok[/]      {proof.name}: the solution passes, the starter fails")
-        for problem in proof.problems:
-            console.print(f"[red]bad[/]     {proof.name}: {problem}", soft_wrap=True)
+        for issue in proof.problems:
+            console.print(f"[red]bad[/]     {proof.name}: {escape(issue)}", soft_wrap=True)
     raise typer.Exit(0 if ok else 1)
 
 
