@@ -583,3 +583,110 @@ def test_join_urls() -> None:
     assert endpoint("10.0.0.5:8765/", "/ws/board") == "ws://10.0.0.5:8765/ws/board"
     assert endpoint("https://class.example", "/ws/student").startswith("wss://class.example/")
     assert re.match(r"ws://\[::1\]:1/", endpoint("http://[::1]:1", "/ws/x"))
+
+
+# ---- the student's client, in process ----------------------------------------------------
+
+
+class Typist:
+    """Lines for a StudentClient, typed by the test."""
+
+    def __init__(self) -> None:
+        import queue
+
+        self.queue: queue.Queue[str] = queue.Queue()
+
+    def type(self, line: str) -> None:
+        self.queue.put(line + "\n")
+
+    def read(self) -> str:
+        return self.queue.get()
+
+
+async def until_printed(console: Any, text: str) -> str:
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while asyncio.get_running_loop().time() < deadline:
+        shown = console.export_text(clear=False)
+        if text in shown:
+            return str(shown)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the student never saw {text!r}; they saw:\n{shown}")
+
+
+def student_client(host: Host, name: str, lab: Any, typist: Typist, **kw: Any) -> Any:
+    from rich.console import Console
+
+    from wsquiz.classroom_client import Lines, StudentClient
+
+    console = Console(record=True, width=100, force_terminal=False, no_color=True)
+    client = StudentClient(host.url, name, host.room.session.code, console, lab=lab,
+                           retry_s=WAIT, **kw)
+    client.lines = Lines(asyncio.get_running_loop(), typist.read)
+    return client
+
+
+def test_the_student_client_rejoins_by_itself_after_a_host_restart(lab: Any, db: Path) -> None:
+    first = serve_quiz(lab, db).start()
+    port = first.port
+    echo = index_of(first.room, "echo-reply")
+    typist = Typist()
+    holder: dict[str, Host] = {"host": first}
+
+    async def scenario() -> None:
+        client = student_client(first, "alice", lab, typist)
+        running = asyncio.create_task(client.run())
+        boss = await teacher(first)
+        await until_printed(client.console, "joined WebSocket basics as alice")
+        await boss.send(json.dumps({"type": "push", "index": echo}))
+        await until_printed(client.console, "type your prediction")
+        typist.type("Message received: hello")
+        await until_printed(client.console, "recorded by the host")
+        await boss.close()
+
+        await asyncio.to_thread(first.stop)  # the teacher's laptop restarts the host
+        await until_printed(client.console, "rejoining")
+        room, resumed = open_classroom(QuizMaterial(ROOT, "basics", lab), ClassroomStore(db))
+        assert resumed
+        second = Host(room, "127.0.0.1", port)
+        holder["host"] = second
+        await asyncio.to_thread(second.start)
+        shown = await until_printed(client.console, "your place and 1 answer(s) are restored")
+        assert "you answered 'Message received: hello' (right)" in (
+            await until_printed(client.console, "you answered")
+        ), shown
+        boss = await teacher(second)
+        await boss.send(json.dumps({"type": "end"}))
+        assert await asyncio.wait_for(running, WAIT) == 0
+        await boss.close()
+
+    try:
+        run(scenario())
+    finally:
+        holder["host"].stop()
+
+
+def test_the_student_client_checks_an_exercise(lab: Any, db: Path, tmp_path: Path) -> None:
+    material = ExerciseMaterial(ROOT, "echo-loop", lab)
+    room, _ = open_classroom(material, ClassroomStore(db))
+    mine = tmp_path / "echo_loop.py"
+    typist = Typist()
+
+    with Host(room) as host:
+        async def scenario() -> None:
+            client = student_client(host, "alice", lab, typist, file=mine)
+            running = asyncio.create_task(client.run())
+            await until_printed(client.console, f"wrote the starter to {mine}")
+            assert mine.read_text() == material.exercise.starter.read_text()
+            typist.type("")  # Enter: check the starter as it is
+            await until_printed(client.console, "the host checked your file too: 0/")
+            mine.write_text(material.exercise.solution.read_text())
+            typist.type("")
+            full = f"{material.exercise.max_score:g}/{material.exercise.max_score:g}"
+            shown = await until_printed(client.console, f"the host checked your file too: {full}")
+            assert "echo-one" in shown  # the check-by-check report, run here first
+            typist.type("q")
+            assert await asyncio.wait_for(running, WAIT) == 0
+
+        run(scenario())
+    best = room.store.best_checks(room.session.id)["alice"]
+    assert best.passed and best.score == best.max_score
