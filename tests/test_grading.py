@@ -416,3 +416,34 @@ def test_grade_quiz_sheets_live(tmp_path: Path) -> None:
     assert rows["cat"].score == 1
     assert rows["dan"].score == 0 and "neither JSON nor TOML" in (rows["dan"].error or "")
     assert rows["eve"].score == 0 and "answers the quiz 'messages'" in (rows["eve"].error or "")
+
+
+def test_ctrl_c_keeps_what_was_graded_and_says_how_to_go_on(tmp_path: Path) -> None:
+    subs = tmp_path / "class-ctrl-c"
+    write(subs, "a1.py", ECHO.solution.read_text())
+    for name in ("s1", "s2", "s3"):
+        write(subs, f"{name}.py", SLOW)
+    db = tmp_path / "book.sqlite"
+    grader = subprocess.Popen(
+        [sys.executable, "-m", "wsquiz.cli", "grade", str(subs), "--exercise", "echo-loop",
+         "-j", "2", "--db", str(db)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not rows(db) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        grader.send_signal(signal.SIGINT)
+        _, err = grader.communicate(timeout=60)
+    finally:
+        if grader.poll() is None:
+            grader.kill()
+    assert grader.returncode == 130
+    graded = len(rows(db))
+    assert 1 <= graded < 4
+    assert f"interrupted: {graded} of 4 students are in {db}" in " ".join(err.split())
+    assert "--resume" in err
+    deadline = time.monotonic() + 10
+    while (left := tree_of(str(subs))) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert left == []
