@@ -413,6 +413,7 @@ def run(
     finally:
         if not future.done():
             future.cancel()
+        gc.unfreeze()
     if failure and not isinstance(failure[0], asyncio.CancelledError):
         raise failure[0]
 
