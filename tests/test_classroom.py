@@ -690,3 +690,69 @@ def test_the_student_client_checks_an_exercise(lab: Any, db: Path, tmp_path: Pat
         run(scenario())
     best = room.store.best_checks(room.session.id)["alice"]
     assert best.passed and best.score == best.max_score
+
+
+def test_keys_and_codes_of_any_text_are_refused_not_crashed(quiz_host: Host) -> None:
+    async def scenario() -> None:
+        ws, _ = await join(quiz_host, "alice", code="ÉÉÉÉÉÉ")
+        assert await closed_with(ws) == (CLOSE_POLICY, "wrong join code")
+        boss = await connect(f"ws://127.0.0.1:{quiz_host.port}/ws/teacher?key=%C3%A9")
+        assert (await closed_with(boss))[0] == CLOSE_POLICY
+
+    run(scenario())
+
+
+class _Broken:
+    """A quiz whose live check breaks on the host: the class must go on."""
+
+    mode = "quiz"
+    name = "broken"
+    title = "Broken"
+    content = "tests"
+    check_names: tuple[str, ...] = ()
+    max_score = 1.0
+
+    def __init__(self) -> None:
+        from wsquiz.classroom_material import Item
+
+        self.items = (Item("q1", "predict", "What comes back?"),)
+
+    def observe(self, item_id: str) -> Any:
+        raise RuntimeError("the lab is on fire")
+
+    def judge(self, item_id: str, answer: str, observation: Any) -> Any:
+        raise AssertionError("never judged without an observation")
+
+    def key(self, item_id: str, observation: Any) -> str:
+        return ""
+
+    def explanation(self, item_id: str) -> str:
+        return ""
+
+    def bundle(self, item_id: str) -> dict[str, Any]:
+        return {}
+
+    def verify(self, source: str, student: str) -> Any:
+        raise AssertionError
+
+
+def test_a_host_that_cannot_check_says_so_and_keeps_the_class(db: Path) -> None:
+    room, _ = open_classroom(_Broken(), ClassroomStore(db))  # type: ignore[arg-type]
+    with Host(room) as host:
+        async def scenario() -> None:
+            boss = await teacher(host)
+            alice, _ = await join(host, "alice")
+            await boss.send(json.dumps({"type": "next"}))
+            await next_of(alice, "question")
+            await alice.send(json.dumps({"type": "answer", "item": "q1", "answer": "hi"}))
+            problem = await next_of(alice, "error")
+            assert "could not check" in problem["message"] and "on fire" in problem["message"]
+            await boss.send(json.dumps({"type": "reveal"}))
+            assert "on fire" in (await next_of(boss, "error"))["message"]
+            await alice.send(json.dumps({"type": "ping"}))
+            assert (await next_of(alice, "pong"))["type"] == "pong"  # still connected
+            await alice.close()
+            await boss.close()
+
+        run(scenario())
+    assert room.store.answers(room.session.id) == []

@@ -459,6 +459,8 @@ class Classroom:
         task = self._observations.get(item_id)
         if task is None or (task.done() and task.exception() is not None):
             task = asyncio.create_task(asyncio.to_thread(self.material.observe, item_id))
+            # retrieved here so a failure is reported where it is awaited, not logged as lost
+            task.add_done_callback(lambda done: done.cancelled() or done.exception())
             self._observations[item_id] = task
         return task
 
@@ -483,7 +485,7 @@ class Classroom:
         if held is not None:
             from wsquiz.classroom_store import hash_token
 
-            if not isinstance(token, str) or not secrets.compare_digest(held, hash_token(token)):
+            if not isinstance(token, str) or not same(held, hash_token(token)):
                 raise Refused(CLOSE_POLICY, f"the name {name!r} is taken in this session")
             seat = self.seats.setdefault(name, Seat(name, time.time()))
             self.store.log(self.session.id, "rejoin", {"name": name})
@@ -503,7 +505,7 @@ class Classroom:
         if len(recent) >= WRONG_CODES_PER_MIN:
             raise Refused(CLOSE_POLICY, "too many wrong join codes: wait a minute")
         given = code.strip().upper() if isinstance(code, str) else ""
-        if not secrets.compare_digest(given.encode(), self.session.code.encode()):
+        if not same(given, self.session.code):
             recent.append(now)
             raise Refused(CLOSE_POLICY, "wrong join code")
 
@@ -554,6 +556,8 @@ class Classroom:
             )
         except WsquizError as exc:
             return error(f"the host could not check this question: {exc.message}")
+        except Exception as exc:  # whatever the question's app does, the class goes on
+            return error(f"the host could not check this question: {type(exc).__name__}: {exc}")
         self.keys.setdefault(item.id, verdict.observed)
         claimed = message.get("correct")
         record = Answer(seat.name, item.id, given.strip(), verdict.correct, verdict.observed,
@@ -585,6 +589,8 @@ class Classroom:
         try:
             async with self._check_slots:
                 outcome = await asyncio.to_thread(self.material.verify, source, seat.name)
+        except Exception as exc:  # the sandbox failed, not the student: say so, keep hosting
+            return error(f"the host could not run the checks: {type(exc).__name__}: {exc}")
         finally:
             seat.checking = False
         item = self.items[0]
@@ -627,6 +633,8 @@ class Classroom:
             return error(exc.message)
         except Refused as exc:
             return error(exc.reason)
+        except Exception as exc:  # a live observation that failed: say so, keep hosting
+            return error(f"{kind} failed: {type(exc).__name__}: {exc}")
         return None
 
     # ---- export
@@ -669,6 +677,11 @@ class Classroom:
 
     def app(self) -> FastAPI:
         return build_app(self)
+
+
+def same(given: str, secret: str) -> bool:
+    """Compare in constant time; any text (compare_digest refuses non-ASCII str)."""
+    return secrets.compare_digest(given.encode("utf-8", "replace"), secret.encode())
 
 
 def error(message: str) -> dict[str, Any]:
@@ -729,6 +742,9 @@ def build_app(room: Classroom) -> FastAPI:
             if hello is None:
                 return
             seat, token, rejoined = room.join(hello, address)
+        except WsquizError as exc:  # the store could not record the seat
+            await close(ws, 1011, exc.message)
+            return
         except asyncio.TimeoutError:
             await close(ws, CLOSE_POLICY, f"join within {JOIN_TIMEOUT:g}s")
             return
@@ -761,7 +777,7 @@ def build_app(room: Classroom) -> FastAPI:
     async def board(ws: WebSocket) -> None:
         await ws.accept()
         key = ws.query_params.get("key")
-        private = key is not None and secrets.compare_digest(key, room.session.host_key)
+        private = key is not None and same(key, room.session.host_key)
         if key is not None and not private:
             await close(ws, CLOSE_POLICY, "wrong board key")
             return
@@ -771,7 +787,7 @@ def build_app(room: Classroom) -> FastAPI:
     async def teacher(ws: WebSocket) -> None:
         await ws.accept()
         key = ws.query_params.get("key") or ""
-        if not secrets.compare_digest(key, room.session.host_key):
+        if not same(key, room.session.host_key):
             await close(ws, CLOSE_POLICY, "wrong host key")
             return
         await _watch(ws, room, "teacher", True, commands=True)
