@@ -689,7 +689,8 @@ def grade_run(
             count = len(set(book.graded()) & {s.student for s in submissions})
             _console(stderr=True).print(
                 f"interrupted: {count} of {len(submissions)} students are in {book.path}; "
-                "run the same command with --resume to grade the rest"
+                "run the same command with --resume to grade the rest",
+                markup=False,
             )
             raise typer.Exit(130) from None
         except WsquizError as exc:
@@ -699,7 +700,7 @@ def grade_run(
     from wsquiz.gradeview import report
 
     console.print(report(results, f"{kind} {name}: {len(results)} students", len(skipped)))
-    console.print(f"gradebook: {book.path}")
+    console.print(f"gradebook: {book.path}", markup=False)
     if fmt is None:
         return
     try:
@@ -713,8 +714,8 @@ def grade_run(
         written = exports.write(results, fmt, out, kind=kind, name=name)
     except WsquizError as exc:
         fail(exc)
-    console.print(f"{fmt}: {written[0] if len(written) == 1 else out} ({len(written)} files)"
-                  if len(written) > 1 else f"{fmt}: {written[0]}")
+    where = written[0] if len(written) == 1 else f"{len(written)} files in {out}"
+    console.print(f"{fmt}: {where}", markup=False)
 
 
 def _grade_into(
@@ -764,7 +765,9 @@ def grade_export(
         written = exports.write(results, fmt, out, kind=kind, name=name)
     except WsquizError as exc:
         fail(exc)
-    _console().print(f"{fmt}: {len(results)} students written to {out} ({len(written)} files)")
+    _console().print(
+        f"{fmt}: {len(results)} students written to {out} ({len(written)} files)", markup=False
+    )
 
 
 @grade_app.command("merge")
@@ -780,7 +783,10 @@ def grade_merge(
     except WsquizError as exc:
         fail(exc)
     note = f" ({merged.replaced} graded twice: the latest kept)" if merged.replaced else ""
-    _console().print(f"merged {len(sources)} gradebooks: {merged.students} students in {db}{note}")
+    _console().print(
+        f"merged {len(sources)} gradebooks: {merged.students} students in {db}{note}",
+        markup=False,
+    )
 
 
 @app.command()
@@ -800,7 +806,7 @@ def autograder(
         built = build(exercise, out, install=install, content=content)
     except WsquizError as exc:
         fail(exc)
-    _console().print(f"autograder for {exercise}: {built.zip_path}")
+    _console().print(f"autograder for {exercise}: {built.zip_path}", markup=False)
     _console().print("upload that zip as the Gradescope autograder (see docs/grading.md)")
 
 

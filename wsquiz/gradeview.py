@@ -23,7 +23,7 @@ def progress(console: Any) -> Progress:
         TextColumn("[bold]grading[/]"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[last]}"),
+        TextColumn("{task.fields[last]}", markup=False),
         TimeElapsedColumn(),
         console=console,
         transient=True,
