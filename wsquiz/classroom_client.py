@@ -208,7 +208,9 @@ class StudentClient:
         else:
             self.console.print(Text.assemble(
                 ("joined ", "green"), (welcome["title"], "bold"), (f" as {self.name}", "green")))
-            self.console.print(Text("wait for the teacher to push a question; q to leave", "dim"))
+            if self.mode == "quiz":
+                self.console.print(Text("wait for the teacher to push a question; q to leave",
+                                        "dim"))
 
     async def _session(self, ws: ClientConnection) -> None:
         assert self.lines is not None
