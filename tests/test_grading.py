@@ -447,3 +447,24 @@ def test_ctrl_c_keeps_what_was_graded_and_says_how_to_go_on(tmp_path: Path) -> N
     while (left := tree_of(str(subs))) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert left == []
+
+
+def test_a_broken_reference_stops_before_anyone_is_graded(tmp_path: Path) -> None:
+    folder = ECHO.folder
+    assert folder is not None
+    course = tmp_path / "course" / "exercises" / "01-echo-loop"
+    course.mkdir(parents=True)
+    for name in ("exercise.toml", "starter.py"):
+        (course / name).write_text((folder / name).read_text())
+    (course / "solution.py").write_text("# wsquiz exercise: echo-loop\ndef broken(:\n")
+    subs = tmp_path / "subs"
+    write(subs, "alice.py", ECHO.solution.read_text())
+    db = tmp_path / "book.sqlite"
+    code, out = grade(
+        str(subs), "--exercise", "echo-loop", "--content", str(tmp_path / "course"),
+        "--db", str(db),
+    )
+    assert code == 1
+    assert "its reference solution did not serve" in " ".join(out.split())
+    with Gradebook(db) as book:
+        assert book.results() == []

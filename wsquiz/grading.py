@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from wsquiz.errors import UsageError, WsquizError
+from wsquiz.errors import ContentError, UsageError, WsquizError
 from wsquiz.gradebook import CheckOutcome, Kind, StudentResult
 
 if TYPE_CHECKING:
@@ -221,6 +221,22 @@ class ExerciseAssignment:
 
         return await check_app(self.exercise, spec, self._lab, self.limits)
 
+    def prove(self, lab: Lab) -> None:
+        """Grade the reference solution first: a class is not graded against a broken key."""
+        from wsquiz.appfile import AppSpec
+
+        async def check() -> ReportLike:
+            return await self._check(AppSpec(self.exercise.solution))
+
+        report = lab.call(check())
+        failed = [r for r in report.results if not r.passed]
+        if report.error or failed:
+            why = report.error or "; ".join(f"{r.name}: {r.message}" for r in failed)
+            raise ContentError(
+                f"exercise {self.name!r}: its reference solution fails its own checks ({why})",
+                fix=f"correct {self.exercise.solution} (wsquiz exercise verify shows it)",
+            )
+
     @property
     def deadline_s(self) -> float:
         """Past this the student's grading is stopped: every check at its limits, and slack."""
@@ -362,6 +378,8 @@ async def grade_batch(
         async with gate:
             try:
                 result = await assignment.grade(submission)
+            except ContentError:
+                raise  # the exercise or quiz itself is broken: stop, grade no one against it
             except WsquizError as exc:
                 result = assignment.unchecked(submission, exc.message)
             except Exception as exc:  # one student must not stop the class
@@ -463,7 +481,9 @@ def assignment_for(
     if kind == "exercise":
         from wsquiz.exercises import find_exercise
 
-        return ExerciseAssignment(find_exercise(name, root), lab, limits)
+        assignment = ExerciseAssignment(find_exercise(name, root), lab, limits)
+        assignment.prove(lab)
+        return assignment
     from wsquiz.content import load_course
 
     return QuizAssignment.observe(load_course(root).quiz(name), lab)
