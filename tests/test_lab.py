@@ -266,3 +266,19 @@ def test_both_paths_observe_the_same(lab: Lab, name: str) -> None:
     inside = observe(lab, name, SEED_SCENARIOS[name], isolated=False)
     sandboxed = observe(lab, name, SEED_SCENARIOS[name], isolated=True)
     assert essence(inside) == essence(sandboxed)
+
+
+def test_an_exception_without_args_still_shows_its_code(lab: Lab, tmp_path: Path) -> None:
+    app = tmp_path / "raises.py"
+    app.write_text(
+        "from fastapi import FastAPI, WebSocket, WebSocketDisconnect\n"
+        "app = FastAPI()\n"
+        "@app.websocket('/ws')\n"
+        "async def ws(websocket: WebSocket):\n"
+        "    await websocket.accept()\n"
+        "    raise WebSocketDisconnect(code=4001, reason='gone')\n"
+    )
+    seen = lab.observe(AppSpec.parse(app), Scenario.probe("/ws", [], 2.0))
+    assert [(e.name, e.message, e.line) for e in seen.errors] == [
+        ("WebSocketDisconnect", "(4001, 'gone')", 6)
+    ]

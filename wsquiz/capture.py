@@ -51,6 +51,9 @@ def describe_exception(exc: BaseException, app_file: str | None) -> ServerError:
     message = str(exc)
     if not message and exc.args:
         message = repr(exc.args)
+    if not message and isinstance(getattr(exc, "code", None), int):
+        # WebSocketDisconnect(code=1006) has no args: say what its str() says when it has
+        message = repr((exc.code, getattr(exc, "reason", "")))  # type: ignore[attr-defined]
     bases = tuple(qualified_name(c) for c in type(exc).__mro__[1:] if c is not object)
     return ServerError(
         type=qualified_name(type(exc)),

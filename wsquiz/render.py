@@ -91,6 +91,12 @@ def server_panel(transcript: Transcript) -> RenderableType | None:
         parts.append(Text(warning, "yellow"))
     if transcript.server.exit_status:
         parts.append(Text(transcript.server.exit_status, "red"))
+    if transcript.server.output_truncated:
+        parts.append(Text("the server's output was cut: more than is kept was printed", "dim"))
+    for record in transcript.clients:
+        if record.truncated:
+            parts.append(Text(f"{record.name} stopped reading: the server sent more than is kept "
+                              "(frames past the cap are not shown)", "dim"))
     for note in transcript.timed_out:
         parts.append(Text(f"timeout: {note}", "dim"))
     return Group(*parts) if parts else None
