@@ -205,6 +205,8 @@ class Player:
         try:
             await asyncio.wait_for(asyncio.shield(client.reader), timeout)
         except asyncio.TimeoutError:
+            if client.truncated:
+                return  # the client itself is closing: it stopped reading a flood
             if note:
                 self.timed_out.append(f"{where}: {client.name} waited {timeout:g}s for the close")
             else:
