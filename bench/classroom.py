@@ -74,7 +74,7 @@ def serve(pipe: Connection, payload: int, sequential: bool) -> None:
     """The host process: serve until told to stop."""
     for noisy in ("asyncio", "uvicorn.error"):  # sockets the benchmark aborts at the end
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
-    from wsquiz.classroom import Host, open_classroom
+    from wsquiz.classroom_host import Host, open_classroom
     from wsquiz.classroom_store import ClassroomStore
 
     store = ClassroomStore(Path(tempfile.mkdtemp()) / "bench.db")

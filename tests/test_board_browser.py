@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from wsquiz.classroom import Host, open_classroom
+from wsquiz.classroom_host import Host, open_classroom
 from wsquiz.classroom_material import QuizMaterial
 from wsquiz.classroom_store import ClassroomStore
 

@@ -24,10 +24,9 @@ from wsquiz.classroom import (
     MAX_MESSAGE,
     Classroom,
     ConnectionManager,
-    Host,
     Peer,
-    open_classroom,
 )
+from wsquiz.classroom_host import Host, open_classroom
 from wsquiz.classroom_material import ExerciseMaterial, QuizMaterial
 from wsquiz.classroom_store import ClassroomStore
 from wsquiz.cli import app

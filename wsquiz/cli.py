@@ -1087,7 +1087,7 @@ def classroom_host(
     On the board: Enter or n pushes the next question, p the previous, a number that
     question, r reveals the answers, e ends the session, q stops hosting (it resumes).
     """
-    from wsquiz.classroom import run_host
+    from wsquiz.classroom_host import run_host
 
     try:
         run_host(_console(), quiz=quiz_name, exercise=exercise_name, host=host, port=port,
@@ -1137,7 +1137,7 @@ def classroom_export(
 ) -> None:
     """Export a session's results in the formats of `wsquiz grade`."""
     from wsquiz import exports
-    from wsquiz.classroom import export_session
+    from wsquiz.classroom_host import export_session
 
     try:
         if fmt not in exports.FORMATS:

@@ -1,0 +1,251 @@
+"""Hosting a classroom: uvicorn in a thread of its own, the session to resume, the commands' core.
+
+`run_host` is `wsquiz classroom host`: it serves the class and runs the teacher's board (a
+WebSocket client of the host, `classroom_client.TeacherConsole`) until the teacher quits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from wsquiz.classroom import MAX_MESSAGE, Classroom
+from wsquiz.classroom_material import Material
+from wsquiz.classroom_store import ClassroomStore
+from wsquiz.errors import UsageError
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc})",
+            fix="choose another --port (0 picks a free one), or stop what uses it",
+        ) from None
+    sock.listen(512)
+    sock.setblocking(False)
+    return sock
+
+
+def public_address(host: str) -> str:
+    """The address students type: the host's LAN address when it listens on all interfaces."""
+    if host not in ("0.0.0.0", "::", ""):
+        return host
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the route
+        return str(probe.getsockname()[0])
+    return socket.gethostname()
+
+
+class Host:
+    """Serve a classroom under uvicorn in a thread of its own; the caller keeps its thread."""
+
+    def __init__(self, room: Classroom, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.room = room
+        self.host = host
+        self._sock = bind(host, port)
+        self.port: int = self._sock.getsockname()[1]
+        shown = public_address(host)
+        shown = f"[{shown}]" if ":" in shown else shown
+        self.url = f"http://{shown}:{self.port}"
+        self.local_url = f"http://{'[::1]' if ':' in host else '127.0.0.1'}:{self.port}"
+        room.join_url = self.url
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._failed: BaseException | None = None
+
+    def start(self, timeout: float = 10.0) -> Host:
+        import uvicorn
+
+        config = uvicorn.Config(
+            self.room.app(),
+            lifespan="off",
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            ws_max_size=MAX_MESSAGE,
+            # No per-message deflate: it would compress every broadcast once per student; on a
+            # classroom network the same bytes go to every socket as they are.
+            ws_per_message_deflate=False,
+            ws_ping_interval=20.0,
+            ws_ping_timeout=20.0,
+            timeout_graceful_shutdown=2,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._run, name="wsquiz-classroom", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if self._failed is not None or not self._thread.is_alive():
+                raise UsageError(f"the classroom server did not start: {self._failed}")
+            if time.monotonic() > deadline:
+                raise UsageError(f"the classroom server did not start within {timeout:g}s")
+            time.sleep(0.005)
+        return self
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self.loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._server.serve(sockets=[self._sock]))
+        except BaseException as exc:  # reported by start()
+            self._failed = exc
+        finally:
+            loop.close()
+
+    def call(self, coro: Any, timeout: float | None = 10.0) -> Any:
+        """Run a coroutine on the server's loop (the classroom's state lives there)."""
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(10)
+        with contextlib.suppress(OSError):
+            self._sock.close()
+
+    def __enter__(self) -> Host:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def open_classroom(
+    material: Material, store: ClassroomStore, *, new: bool = False
+) -> tuple[Classroom, bool]:
+    """The session to host: the open one for this material (a restart resumes it), or a new one."""
+    session = None if new else store.open_session(material.mode, material.name, material.content)
+    resumed = session is not None
+    if session is None:
+        session = store.create_session(material.mode, material.name, material.content)
+    return Classroom(material, store, session), resumed
+
+
+# ---- the commands' core --------------------------------------------------------------------
+
+
+def load_material(
+    content: str | None, quiz: str | None, exercise: str | None, lab: Any
+) -> Material:
+    from wsquiz.classroom_material import ExerciseMaterial, QuizMaterial
+    from wsquiz.paths import content_root
+
+    if (quiz is None) == (exercise is None):
+        raise UsageError(
+            "a class works on one quiz or one exercise",
+            fix="pass --quiz NAME or --exercise NAME (wsquiz quiz --list, wsquiz exercise list)",
+        )
+    root = content_root(content)
+    if quiz is not None:
+        return QuizMaterial(root, quiz, lab)
+    assert exercise is not None
+    return ExerciseMaterial(root, exercise, lab)
+
+
+def run_host(
+    console: Any,
+    *,
+    quiz: str | None,
+    exercise: str | None,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    content: str | None = None,
+    db: Path | None = None,
+    new: bool = False,
+    live: bool = True,
+) -> None:
+    """`wsquiz classroom host`: serve the class and run the teacher's board until `q`."""
+    from rich.text import Text
+
+    from wsquiz.classroom_client import TeacherConsole
+    from wsquiz.lab import Lab
+
+    store = ClassroomStore(db)
+    lab = Lab()
+    try:
+        material = load_material(content, quiz, exercise, lab)
+        room, resumed = open_classroom(material, store, new=new)
+        with Host(room, host, port) as served:
+            session = room.session
+            what = f"{material.mode} {material.name}"
+            if resumed:
+                console.print(Text(
+                    f"resuming session {session.id} ({what}): {len(room.seats)} student(s), "
+                    f"{sum(len(a) for a in room.answers.values())} answer(s) kept "
+                    "(--new starts a fresh one)", "yellow"))
+            else:
+                console.print(Text(f"new session {session.id} ({what})", "green"))
+            console.print(Text.assemble(
+                ("students join with:  ", "bold"),
+                (f"wsquiz classroom join {served.url} --code {session.code} --name NAME",
+                 "bold cyan"),
+            ))
+            console.print(f"join code: {session.code}")
+            console.print(f"projector board: {served.url}/board")
+            console.print(f"your board (answers before the reveal): "
+                          f"{served.local_url}/board?key={session.host_key}")
+            if host in ("127.0.0.1", "::1", "localhost"):
+                console.print(Text("listening on this machine only: pass --host 0.0.0.0 to let "
+                                   "a classroom network in", "dim"))
+            teacher = TeacherConsole(served.local_url, session.host_key, console, live=live)
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(teacher.run())
+            if not room.ended:
+                console.print(
+                    f"session {session.id} stays open: run the same command to resume it, "
+                    f"`e` on the board ends it; export it with "
+                    f"`wsquiz classroom export --session {session.id}`"
+                )
+    finally:
+        lab.close()
+        store.close()
+
+
+def export_session(
+    *, session_id: str | None, db: Path | None, fmt: str, out: Path | None
+) -> tuple[str, list[Any], list[Path]]:
+    """The session's results in the formats of `wsquiz grade` (written to `out`, or returned)."""
+    from wsquiz import exports
+
+    store = ClassroomStore(db)
+    try:
+        session = store.session(session_id) if session_id else store.latest_session()
+        if session is None:
+            raise UsageError(
+                f"no classroom session {session_id!r} in {store.path}" if session_id
+                else f"no classroom session in {store.path} yet",
+                fix="host one with `wsquiz classroom host`, or pass --db/--session",
+            )
+        material = load_material(
+            session.content,
+            session.target if session.mode == "quiz" else None,
+            session.target if session.mode == "exercise" else None,
+            None,
+        )
+        room = Classroom(material, store, session)
+        results = room.results()
+        written = (
+            exports.write(results, fmt, out, kind=session.mode, name=session.target)
+            if out is not None
+            else []
+        )
+        if out is None and fmt == "gradescope":
+            raise UsageError("--format gradescope needs --out", fix="add --out DIR")
+        return session.id, results, written
+    finally:
+        store.close()
