@@ -18,7 +18,6 @@ import contextlib
 import ctypes
 import json
 import os
-import posix
 import resource
 import select
 import shutil
@@ -499,8 +498,7 @@ def _become_nobody(uid: int = NOBODY) -> None:  # pragma: no cover
 def _scrub_environment(home: str) -> None:  # pragma: no cover
     """Only allowlisted variables survive, and the original environment block is zeroed."""
     kept = {k: os.environ[k] for k in ENV_ALLOWLIST if k in os.environ}
-    os.environ.clear()
-    posix.environ.clear()  # the interpreter's own copy of the environment it started with
+    os.environ.clear()  # also empties posix.environ: os.environ keeps its data in that dict
     os.environ.update(kept, PATH="/usr/local/bin:/usr/bin:/bin", HOME=home, TMPDIR=home)
     with contextlib.suppress(OSError, ValueError, IndexError):
         fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[-1].split()
