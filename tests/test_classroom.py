@@ -755,3 +755,73 @@ def test_a_host_that_cannot_check_says_so_and_keeps_the_class(db: Path) -> None:
 
         run(scenario())
     assert room.store.answers(room.session.id) == []
+
+
+def test_the_teachers_live_board_in_a_terminal(tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "TERM": "xterm",
+           "WSQUIZ_HOME": str(tmp_path)}
+    host = pexpect.spawn(
+        sys.executable, ["-m", "wsquiz.cli", "classroom", "host", "--quiz", "basics",
+                         "--port", "0", "--db", str(tmp_path / "c.db")],
+        env=env, encoding="utf-8", timeout=WAIT, dimensions=(60, 100),
+    )
+    try:
+        host.expect(r"join (http://127\.0\.0\.1:(\d+)) --code (\w{6})")
+        port, code = int(host.match.group(2)), host.match.group(3)
+        host.expect("no question yet")
+
+        async def student() -> None:
+            ws = await connect(f"ws://127.0.0.1:{port}/ws/student")
+            await ws.send(json.dumps({"type": "join", "code": code, "name": "zoe"}))
+            await next_of(ws, "welcome")
+            await asyncio.to_thread(host.expect, "zoe joined")
+            host.sendline("1")  # push the first question from the keyboard
+            question = await next_of(ws, "question")
+            letter = question["item"]["options"][0]["letter"]
+            await ws.send(json.dumps(
+                {"type": "answer", "item": question["item"]["id"], "answer": letter}))
+            await next_of(ws, "verdict")
+            await asyncio.to_thread(host.expect, r"zoe answered \S+ \((right|wrong)\)")
+            await asyncio.to_thread(host.expect, r"1 of 1 answered")
+            await ws.close()
+
+        run(student())
+        host.sendline("q")
+        host.expect("stays open: run the same command to resume it")
+        host.expect(pexpect.EOF)
+    finally:
+        if host.isalive():
+            host.terminate(force=True)
+    assert host.exitstatus == 0
+
+
+def test_the_board_view_shows_who_answered_what() -> None:
+    from rich.console import Console
+
+    from wsquiz.classroom_client import board_view
+
+    board = {
+        "title": "WebSocket basics", "mode": "quiz", "join": "http://127.0.0.1:9", "code": "K7P2QX",
+        "ended": False, "total": 5, "index": 1, "revealed": False, "key": "B",
+        "question": {"id": "first-call", "prompt": "What must you call first?", "options": []},
+        "answered": 2, "joined": 3, "online": 2,
+        "spread": [{"answer": "A", "count": 1, "correct": False},
+                   {"answer": "B", "count": 1, "correct": True}],
+        "students": [
+            {"name": "ada", "online": True, "answered": 2, "correct": 2, "done": True,
+             "answer": "B", "right": True},
+            {"name": "bob", "online": True, "answered": 1, "correct": 0, "done": True,
+             "answer": "A", "right": False},
+            {"name": "cy", "online": False, "answered": 0, "correct": 0, "done": False},
+        ],
+    }
+    console = Console(record=True, width=100, no_color=True)
+    console.print(board_view(board))
+    text = console.export_text()
+    assert "question 2/5" in text and "2 of 3 answered" in text and "key: B" in text
+    assert "--code K7P2QX" in text and "2 online, 3 joined" in text
+    rows = {line.split()[0]: line for line in text.splitlines() if line.strip()}
+    assert "1 ✔" in rows["B"] and "✔" not in rows["A"]
+    assert rows["ada"].split()[1:] == ["B", "2", "2"]
+    assert rows["cy"].split()[1:] == ["…", "0", "0"]
