@@ -276,3 +276,18 @@ def test_resolve_app(tmp_path: Path) -> None:
     assert resolve_app(str(APPS / "echo_once.py") + ":app", ROOT).attr == "app"
     with pytest.raises(UsageError):
         resolve_app("nothing_like_it", ROOT)
+
+
+def test_a_server_that_dies_says_so(tmp_path: Path) -> None:
+    crash = tmp_path / "crash.py"
+    crash.write_text(
+        "import os\nfrom fastapi import FastAPI, WebSocket\napp = FastAPI()\n"
+        "@app.websocket('/ws')\nasync def ws(websocket: WebSocket):\n"
+        "    await websocket.accept()\n    await websocket.receive_text()\n    os._exit(7)\n"
+    )
+    result = run(str(crash), lines="boom\nagain\n/connect\n")
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "closed 1006 abnormal" in out
+    assert "server: the server process exited with status 7" in out
+    assert out.count("the server has stopped") == 2

@@ -287,6 +287,10 @@ class Session:
     async def _act(self, command: Command) -> None:
         from websockets.exceptions import ConnectionClosed
 
+        gone = self.served.exit_status() if self.served is not None else None
+        if gone is not None:
+            self._emit(Event("problem", f"the server has stopped ({gone}): run it again"))
+            return
         if command.action == "connect":
             await self._connect(command.payload or self.path or "/ws")
             return
