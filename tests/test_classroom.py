@@ -825,3 +825,34 @@ def test_the_board_view_shows_who_answered_what() -> None:
     assert "1 ✔" in rows["B"] and "✔" not in rows["A"]
     assert rows["ada"].split()[1:] == ["B", "2", "2"]
     assert rows["cy"].split()[1:] == ["…", "0", "0"]
+
+
+def test_a_concept_questions_key_stays_on_the_host(quiz_host: Host) -> None:
+    room = quiz_host.room
+    material = room.material
+    assert isinstance(material, QuizMaterial)
+    concept = next(q for q in material.quiz.questions if q.kind == "concept")
+    right = next(o.letter for o in concept.options if o.correct)
+
+    async def scenario() -> None:
+        boss = await teacher(quiz_host)
+        alice, _ = await join(quiz_host, "alice")
+        await boss.send(json.dumps({"type": "push", "index": index_of(room, concept.id)}))
+        question = await next_of(alice, "question")
+        assert question["bundle"] == {} and "correct" not in json.dumps(question)
+        await alice.send(json.dumps({"type": "answer", "item": concept.id, "answer": right}))
+        verdict = await next_of(alice, "verdict")
+        assert verdict["correct"] is True and verdict["explanation"]
+        await alice.close()
+        await boss.close()
+
+    run(scenario())
+
+
+def test_join_asks_for_the_code(quiz_host: Host) -> None:
+    result = CliRunner().invoke(
+        app, ["classroom", "join", quiz_host.url, "--name", "alice", "--retry", "2"],
+        input="NOTIT1\n",
+    )
+    assert "join code" in result.output and "wrong join code" in result.output
+    assert result.exit_code == 2

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 FINAL_CLOSES = {1003, 1008, 1009, 4001, 4002}
 OPEN_TIMEOUT = 5.0
 MAX_INCOMING = 4 * 1024 * 1024
+MAX_SEND = 64 * 1024  # the host's limit on one message (classroom.MAX_MESSAGE)
 TOKENS_FILE = "classroom-tokens.json"
 
 
@@ -409,7 +410,13 @@ class StudentClient:
                 self.console.print(Text(f"the check failed here: {exc.message}", "yellow"))
         else:
             self.console.print(Text("sending your file to the host to be checked…", "dim"))
-        await ws.send(json.dumps({"type": "check", "source": source}))
+        message = json.dumps({"type": "check", "source": source})
+        if len(message) > MAX_SEND:  # the host would close the connection (1009)
+            self.console.print(Text(
+                f"{self.file} is too large to send ({len(message) // 1024} KiB as JSON; the host "
+                f"takes up to {MAX_SEND // 1024} KiB)", "red"))
+            return
+        await ws.send(message)
 
 
 def _local_exercise(name: str, checks: list[str]) -> Any:
