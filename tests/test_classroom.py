@@ -133,6 +133,8 @@ def test_class_answers_live_and_the_board_shows_the_spread(quiz_host: Host) -> N
             assert question["item"]["id"] == "echo-reply"
             # what the student checks live: the question's table and the exact app file
             assert "echo_once.py" in question["bundle"]["apps"]
+        # the host observes the question as it is pushed: the teacher sees the key at once
+        await next_of(boss, "board", lambda b: b["key"] == "Message received: hello")
         await students["alice"].send(json.dumps(
             {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}))
         verdict = await next_of(students["alice"], "verdict")

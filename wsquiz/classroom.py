@@ -24,7 +24,6 @@ import secrets
 import time
 import unicodedata
 from collections import Counter, deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -272,7 +271,6 @@ class Classroom:
         self._wrong_codes: dict[str, deque[float]] = {}
         self._board_pending = False
         self._check_slots: asyncio.Semaphore | None = None
-        self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._background: set[asyncio.Task[Any]] = set()
 
     # ---- what is on screen
@@ -394,16 +392,13 @@ class Classroom:
         self._board_pending = False
         if self.manager.count("board"):
             self.manager.broadcast("board", self.snapshot(private=False))
-        if self.manager.count("teacher") or self.manager.count("board-private") or self.listeners:
+        if self.manager.count("teacher") or self.manager.count("board-private"):
             private = self.snapshot(private=True)
             self.manager.broadcast("teacher", private)
             self.manager.broadcast("board-private", private)
 
     def _notify(self, kind: str, data: dict[str, Any]) -> None:
-        event = {"type": "event", "event": kind, **data}
-        self.manager.broadcast("teacher", event)
-        for listener in list(self.listeners):
-            listener(kind, data)
+        self.manager.broadcast("teacher", {"type": "event", "event": kind, **data})
 
     def _send_students(self, message: dict[str, Any]) -> None:
         if self.sequential:
@@ -421,7 +416,10 @@ class Classroom:
         self.index = index
         self.store.set_current(self.session.id, index)
         item = self.items[index]
-        self._observation(item.id)
+        if self.material.mode == "quiz" and item.id not in self.keys:
+            task = asyncio.create_task(self._learn_key(item.id))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         message = self.question_message()
         assert message is not None
         message["at"] = time.time()
@@ -461,6 +459,12 @@ class Classroom:
             task.add_done_callback(lambda done: done.cancelled() or done.exception())
             self._observations[item_id] = task
         return task
+
+    async def _learn_key(self, item_id: str) -> None:
+        """Observe the question as soon as it is pushed: the teacher's board shows the key."""
+        with contextlib.suppress(Exception):  # reported when a student answers or at the reveal
+            await self.key(item_id)
+            self.changed()
 
     async def key(self, item_id: str) -> str:
         if item_id not in self.keys:
