@@ -542,7 +542,9 @@ def test_host_and_student_terminals(tmp_path: Path) -> None:
         host.sendline(str(echo + 1))
         host.expect(f"question {echo + 1} pushed")
         student.expect("echo_once.py")  # the code the question runs is shown
-        student.expect("type your prediction")
+        student.expect("type your prediction; h hint")
+        student.sendline("h")
+        student.expect("hint: ")
         student.sendline("Message received: hello")
         student.expect("live check")  # checked live on the student's machine first
         student.expect("Right")

@@ -334,7 +334,9 @@ class StudentClient:
         else:
             letters = ", ".join(o["letter"] for o in item["options"])
             ask = f"answer with a letter ({letters})" if letters else "type your prediction"
-            self.console.print(Text(f"{ask}; q to leave", "dim"))
+            rebuilt = self.current.question
+            hint = "; h hint" if rebuilt is not None and rebuilt.hint else ""
+            self.console.print(Text(f"{ask}{hint}; q to leave", "dim"))
 
     async def _input(self, ws: ClientConnection, text: str) -> None:
         if self.mode == "exercise":
@@ -342,6 +344,11 @@ class StudentClient:
             return
         current = self.current
         if current is None or current.answered or not text.strip():
+            return
+        if text.strip().lower() in ("h", "hint") and current.question is not None:
+            from wsquiz.render import hint_view
+
+            self.console.print(hint_view(current.question))
             return
         item = current.message["item"]
         claimed: bool | None = None
