@@ -44,6 +44,7 @@ OUTBOX = 256  # messages queued for one peer; more drops it
 JOIN_TIMEOUT = 10.0
 BOARD_DELAY = 0.02  # board updates are coalesced over this many seconds
 MAX_NAME = 32
+MAX_STUDENTS = 1000
 MAX_ANSWER = 500
 WRONG_CODES_PER_MIN = 20
 CHECK_SLOTS = 2  # exercise checks run at once on the host
@@ -273,6 +274,10 @@ class Classroom:
         self._check_slots: asyncio.Semaphore | None = None
         self._background: set[asyncio.Task[Any]] = set()
 
+    def channel(self, name: str) -> str:
+        """A room of the manager: students, board, board-private or teacher, of this session."""
+        return f"{self.session.id}/{name}"
+
     # ---- what is on screen
 
     @property
@@ -390,23 +395,25 @@ class Classroom:
 
     def _flush_board(self) -> None:
         self._board_pending = False
-        if self.manager.count("board"):
-            self.manager.broadcast("board", self.snapshot(private=False))
-        if self.manager.count("teacher") or self.manager.count("board-private"):
+        if self.manager.count(self.channel("board")):
+            self.manager.broadcast(self.channel("board"), self.snapshot(private=False))
+        teachers, own = self.channel("teacher"), self.channel("board-private")
+        if self.manager.count(teachers) or self.manager.count(own):
             private = self.snapshot(private=True)
-            self.manager.broadcast("teacher", private)
-            self.manager.broadcast("board-private", private)
+            self.manager.broadcast(teachers, private)
+            self.manager.broadcast(own, private)
 
     def _notify(self, kind: str, data: dict[str, Any]) -> None:
-        self.manager.broadcast("teacher", {"type": "event", "event": kind, **data})
+        self.manager.broadcast(self.channel("teacher"), {"type": "event", "event": kind, **data})
 
     def _send_students(self, message: dict[str, Any]) -> None:
         if self.sequential:
-            task = asyncio.create_task(self.manager.broadcast_sequential("students", message))
+            naive = self.manager.broadcast_sequential(self.channel("students"), message)
+            task = asyncio.create_task(naive)
             self._background.add(task)
             task.add_done_callback(self._background.discard)
         else:
-            self.manager.broadcast("students", message)
+            self.manager.broadcast(self.channel("students"), message)
 
     def push(self, index: int) -> None:
         if self.ended:
@@ -436,7 +443,7 @@ class Classroom:
         self.store.reveal(self.session.id, item.id)
         spread = [{"answer": s.answer, "count": s.count, "correct": s.correct}
                   for s in self.spread(item)]
-        self.manager.broadcast("students", {
+        self.manager.broadcast(self.channel("students"), {
             "type": "reveal", "item": item.id, "key": key, "spread": spread,
             "explanation": self.material.explanation(item.id),
         })
@@ -447,7 +454,7 @@ class Classroom:
         if not self.ended:
             self.ended = True
             self.store.end_session(self.session.id)
-            self.manager.broadcast("students", {"type": "ended"})
+            self.manager.broadcast(self.channel("students"), {"type": "ended"})
             self._notify("end", {})
             self.changed()
 
@@ -492,6 +499,8 @@ class Classroom:
             seat = self.seats.setdefault(name, Seat(name, time.time()))
             self.store.log(self.session.id, "rejoin", {"name": name})
             return seat, token, True
+        if len(self.seats) >= MAX_STUDENTS:
+            raise Refused(CLOSE_POLICY, f"the class is full ({MAX_STUDENTS} students)")
         token = secrets.token_urlsafe(18)
         if not self.store.take_seat(self.session.id, name, token):
             raise Refused(CLOSE_POLICY, f"the name {name!r} is taken in this session")
@@ -757,7 +766,7 @@ def build_app(room: Classroom) -> FastAPI:
         previous, seat.peer = seat.peer, peer
         if previous is not None:
             previous.drop(CLOSE_REPLACED, "you joined again from another connection")
-        room.manager.add("students", peer)
+        room.manager.add(room.channel("students"), peer)
         peer.push(json.dumps(room.welcome(seat, token, rejoined)))
         question = room.question_message()
         if question is not None:
@@ -783,7 +792,8 @@ def build_app(room: Classroom) -> FastAPI:
         if key is not None and not private:
             await close(ws, CLOSE_POLICY, "wrong board key")
             return
-        await _watch(ws, room, "board-private" if private else "board", private, commands=False)
+        channel = room.channel("board-private" if private else "board")
+        await _watch(ws, room, channel, private, commands=False)
 
     @app.websocket("/ws/teacher")
     async def teacher(ws: WebSocket) -> None:
@@ -792,7 +802,7 @@ def build_app(room: Classroom) -> FastAPI:
         if not same(key, room.session.host_key):
             await close(ws, CLOSE_POLICY, "wrong host key")
             return
-        await _watch(ws, room, "teacher", True, commands=True)
+        await _watch(ws, room, room.channel("teacher"), True, commands=True)
 
     return app
 
