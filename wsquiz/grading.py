@@ -2,10 +2,10 @@
 
 A submissions folder holds one entry per student: `<student>.py`, or a folder `<student>/`
 with one `.py` (exercises), or `<student>.json` / `<student>.toml` answer sheets (quizzes).
-Code is checked by the exercise's checks, each against a server of its own in a sandbox
-(`sandbox.py`); answer sheets are judged against the quiz's questions observed live once per
-run. Grading runs on the lab's event loop, `jobs` students at a time; each result is handed
-to `on_result` (the gradebook) the moment it is known.
+Each exercise check is played against the student's own server, sandboxed
+(`sandbox.py`), and against the reference solution; answer sheets are judged against the
+quiz's questions observed live once per run. Grading runs on the lab's event loop, `jobs`
+students at a time; each result reaches the caller (the gradebook) the moment it is known.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 MAX_SOURCE = 1024 * 1024  # a submission larger than this is not source code
 SHEET_SUFFIXES = (".json", ".toml")
-STUDENT = re.compile(r"^[^\x00-\x1f/\\]{1,200}$")
 
 
 @dataclass(frozen=True)
@@ -171,17 +170,13 @@ class Assignment(Protocol):
     def unchecked(self, submission: Submission, problem: str) -> StudentResult: ...
 
 
-def _number(value: Any) -> float:
-    return float(value)
-
-
 def result_of(submission: Submission, report: ReportLike, elapsed_s: float) -> StudentResult:
     checks = tuple(
         CheckOutcome(
             name=r.name,
             passed=bool(r.passed),
-            points=_number(r.points),
-            max_points=_number(r.max_points),
+            points=float(r.points),
+            max_points=float(r.max_points),
             message=r.message,
         )
         for r in report.results
