@@ -860,3 +860,27 @@ def test_join_asks_for_the_code(quiz_host: Host) -> None:
     )
     assert "join code" in result.output and "wrong join code" in result.output
     assert result.exit_code == 2
+
+
+def test_join_names_an_address_that_is_no_classroom(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.send_error(404)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        result = CliRunner().invoke(app, ["classroom", "join", url, "--code", "ABCDEF",
+                                          "--name", "alice", "--retry", "2"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 2
+    assert "is not a wsquiz classroom (HTTP 404" in result.output
+    assert "Traceback" not in result.output

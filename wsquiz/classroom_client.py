@@ -25,7 +25,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from wsquiz.errors import UsageError, WsquizError
 
@@ -160,7 +160,13 @@ class StudentClient:
                     await self._session(ws)
             except Refused:
                 raise
-            except (OSError, InvalidHandshake, TimeoutError, ConnectionClosed) as exc:
+            except InvalidStatus as exc:
+                raise UsageError(
+                    f"{self.url} is not a wsquiz classroom (HTTP {exc.response.status_code} "
+                    "to the WebSocket handshake)",
+                    fix="give the address `wsquiz classroom host` printed",
+                ) from None
+            except (OSError, InvalidHandshake, asyncio.TimeoutError, ConnectionClosed) as exc:
                 if isinstance(exc, ConnectionClosed) and exc.rcvd and exc.rcvd.code in FINAL_CLOSES:
                     raise Refused(
                         f"the host closed the connection: {exc.rcvd.reason or exc.rcvd.code}",
@@ -234,8 +240,12 @@ class StudentClient:
                     else:
                         await self._input(ws, text)
                 if incoming.done():
-                    message = json.loads(incoming.result())
-                    await self._message(ws, message)
+                    try:
+                        await self._message(ws, json.loads(incoming.result()))
+                    except (ValueError, KeyError, TypeError, AttributeError):
+                        self.console.print(Text(
+                            "the host sent a message this wsquiz does not understand "
+                            "(are both on the same version?)", "yellow"))
                     if self._done:
                         await ws.close(1000, "session ended")
                         return
@@ -571,7 +581,11 @@ class TeacherConsole:
         address = endpoint(self.url, "/ws/teacher") + f"?key={self.key}"
         if self.lines is None:
             self.lines = Lines(asyncio.get_running_loop())
-        async with connect(address, open_timeout=OPEN_TIMEOUT, max_size=MAX_INCOMING) as ws:
+        try:
+            ws = await connect(address, open_timeout=OPEN_TIMEOUT, max_size=MAX_INCOMING)
+        except (OSError, InvalidHandshake, asyncio.TimeoutError) as exc:
+            raise UsageError(f"the board cannot reach the host at {self.url}: {exc}") from None
+        async with ws:
             if self.live and self.console.is_terminal:
                 from rich.live import Live
 
