@@ -181,13 +181,30 @@ class StudentClient:
                         f"cannot reach the classroom at {self.url}",
                         fix="check the address and that the teacher's host is running",
                     ) from None
-                self.console.print(
-                    Text(f"connection to the host lost ({_why(exc)}); rejoining…", "yellow")
-                )
-                await asyncio.sleep(min(2.0, 0.2 + (now - waited_since) / 5))
+                if now == waited_since:  # say it once, not at every attempt
+                    self.console.print(Text(
+                        f"connection to the host lost ({_why(exc)}); rejoining… (q to leave)",
+                        "yellow"))
+                await self._pause(min(2.0, 0.2 + (now - waited_since) / 5))
             except InvalidURI as exc:
                 raise UsageError(f"{self.url!r} is not a classroom address ({exc})") from None
         return 0
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait before trying again; `q` typed meanwhile leaves."""
+        if self.lines is None or self._eof:
+            await asyncio.sleep(seconds)
+            return
+        try:
+            text = await asyncio.wait_for(self.lines.queue.get(), seconds)
+        except asyncio.TimeoutError:
+            return
+        if text is None:
+            self._eof = True
+        elif text.strip().lower() in ("q", "quit", "/quit"):
+            self._done = True
+        elif text.strip():
+            self.console.print(Text("offline: that was not sent; wait to be back", "yellow"))
 
     async def _join(self, ws: ClientConnection, address: str) -> None:
         hello: dict[str, Any] = {"type": "join", "code": self.code, "name": self.name}
