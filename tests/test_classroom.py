@@ -884,3 +884,23 @@ def test_join_names_an_address_that_is_no_classroom(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "is not a wsquiz classroom (HTTP 404" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_student_can_leave_while_the_host_is_gone(lab: Any, db: Path) -> None:
+    host = serve_quiz(lab, db).start()
+    typist = Typist()
+
+    async def scenario() -> None:
+        client = student_client(host, "alice", lab, typist)
+        running = asyncio.create_task(client.run())
+        await until_printed(client.console, "joined WebSocket basics as alice")
+        await asyncio.to_thread(host.stop)
+        shown = await until_printed(client.console, "(q to leave)")
+        typist.type("q")
+        assert await asyncio.wait_for(running, WAIT) == 0
+        assert shown.count("connection to the host lost") == 1
+
+    try:
+        run(scenario())
+    finally:
+        host.stop()
