@@ -904,3 +904,40 @@ def test_a_student_can_leave_while_the_host_is_gone(lab: Any, db: Path) -> None:
         run(scenario())
     finally:
         host.stop()
+
+
+def test_guessing_the_code_is_cut_short(quiz_host: Host) -> None:
+    from wsquiz.classroom import WRONG_CODES_PER_MIN
+
+    async def scenario() -> None:
+        for n in range(WRONG_CODES_PER_MIN):
+            ws, _ = await join(quiz_host, f"guess{n}", code=f"WRONG{n % 10}")
+            assert await closed_with(ws) == (CLOSE_POLICY, "wrong join code")
+        ws, _ = await join(quiz_host, "guesser")  # even the right code, from that address
+        code, reason = await closed_with(ws)
+        assert code == CLOSE_POLICY and "too many wrong join codes" in reason
+
+    run(scenario())
+    assert quiz_host.room.seats == {}
+
+
+def test_the_teacher_is_told_what_cannot_be_done(quiz_host: Host) -> None:
+    async def scenario() -> None:
+        boss = await teacher(quiz_host)
+        await boss.send(json.dumps({"type": "reveal"}))
+        assert "push one first" in (await next_of(boss, "error"))["message"]
+        await boss.send(json.dumps({"type": "push", "index": 99}))
+        assert "there is no question 100" in (await next_of(boss, "error"))["message"]
+        await boss.send(json.dumps({"type": "dance"}))
+        assert "commands:" in (await next_of(boss, "error"))["message"]
+        await boss.close()
+
+    run(scenario())
+
+
+def test_listening_on_every_interface_prints_a_reachable_address() -> None:
+    from wsquiz.classroom_host import public_address
+
+    assert public_address("127.0.0.1") == "127.0.0.1"
+    shown = public_address("0.0.0.0")
+    assert shown and shown != "0.0.0.0"
