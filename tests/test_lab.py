@@ -76,7 +76,12 @@ def test_accept_without_await_is_rejected_with_500_and_warns(lab: Lab, isolated:
     seen = observe(lab, "accept_no_await", sends("a"), isolated)
     assert not seen.client().handshake.accepted
     assert seen.client().handshake.status == 500
-    assert any("'WebSocket.accept' was never awaited" in w for w in seen.server.warnings)
+    assert [w.split("'")[1] for w in seen.server.warnings] == [
+        "WebSocket.accept",
+        "WebSocket.receive_text",
+    ]
+    assert all(w.startswith("RuntimeWarning: coroutine ") for w in seen.server.warnings)
+    assert all(w.endswith(" was never awaited") for w in seen.server.warnings)
     assert [e.name for e in seen.errors] == ["RuntimeError"]
     assert "websocket.accept" in seen.errors[0].message
     assert seen.frames == ()

@@ -182,6 +182,10 @@ class Recorder:
                 await app(scope, receive, send)
             except BaseException as exc:
                 self.emit("error", describe_exception(exc, self.app_file))
+                # Free the finished frames' locals now, while this handler is still the one
+                # reporting: an unawaited coroutine left in one warns here, not whenever a log
+                # handler that kept the traceback lets go of it.
+                traceback.clear_frames(exc.__traceback__)
                 raise
             finally:
                 self.emit("end", None)
