@@ -941,3 +941,17 @@ def test_listening_on_every_interface_prints_a_reachable_address() -> None:
     assert public_address("127.0.0.1") == "127.0.0.1"
     shown = public_address("0.0.0.0")
     assert shown and shown != "0.0.0.0"
+
+
+def test_a_long_name_in_a_close_reason_still_closes_cleanly(quiz_host: Host) -> None:
+    name = "漢字" * 16  # 32 characters, 96 bytes of UTF-8: the reason would pass 123 bytes
+
+    async def scenario() -> None:
+        first, welcome = await join(quiz_host, name)
+        assert welcome["type"] == "welcome"
+        twin, _ = await join(quiz_host, name)
+        code, reason = await closed_with(twin)
+        assert code == CLOSE_POLICY and reason.startswith("the name")
+        await first.close()
+
+    run(scenario())

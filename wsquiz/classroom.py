@@ -722,7 +722,8 @@ async def receive_message(ws: WebSocket, bucket: Bucket) -> dict[str, Any] | Non
 
 async def close(ws: WebSocket, code: int, reason: str) -> None:
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(ws.close(code, reason[:120]), 2)
+        short = reason.encode()[:123].decode("utf-8", "ignore")  # a close reason: <= 123 bytes
+        await asyncio.wait_for(ws.close(code, short), 2)
 
 
 def build_app(room: Classroom) -> FastAPI:
