@@ -416,8 +416,14 @@ class StudentClient:
         if self.file is None:
             self.file = Path(f"{name.replace('-', '_')}.py")
         if not self.file.exists() and bundle.get("starter"):
-            self.file.write_text(str(bundle["starter"]), encoding="utf-8")
-            self.console.print(Text(f"wrote the starter to {self.file}", "green"))
+            try:
+                self.file.write_text(str(bundle["starter"]), encoding="utf-8")
+            except OSError as exc:
+                self.console.print(Text(
+                    f"cannot write the starter to {self.file} ({exc.strerror or exc}): "
+                    "write your app there yourself, or rejoin with --file PATH", "red"))
+            else:
+                self.console.print(Text(f"wrote the starter to {self.file}", "green"))
         self._local_exercise = _local_exercise(name, [c["name"] for c in bundle.get("checks", [])])
         self.console.print(Text(
             f"edit {self.file}, then press Enter to check it (it is checked here and on the "
