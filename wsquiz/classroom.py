@@ -570,6 +570,8 @@ class Classroom:
         except Exception as exc:  # whatever the question's app does, the class goes on
             return error(f"the host could not check this question: {type(exc).__name__}: {exc}")
         self.keys.setdefault(item.id, verdict.observed)
+        if item.id in self.revealed:  # revealed while the host was checking
+            return error("answers to this question are closed: the teacher revealed it")
         claimed = message.get("correct")
         record = Answer(seat.name, item.id, given.strip(), verdict.correct, verdict.observed,
                         verdict.message, time.time())
