@@ -319,6 +319,19 @@ async def ws(websocket: WebSocket):
 """
 
 
+# Never writes to the grader once it spins: only a parent-death signal can stop it early.
+BUSY = """\
+from fastapi import FastAPI, WebSocket
+app = FastAPI()
+
+@app.websocket("/ws")
+async def ws(websocket: WebSocket):
+    await websocket.accept()
+    while True:
+        pass
+"""
+
+
 def tree_of(marker: str) -> list[int]:
     """Processes whose command line holds the marker: the grader and all it forked."""
     found = []
@@ -344,6 +357,7 @@ def test_kill_9_of_the_grader_leaves_nothing_and_resume_finishes(tmp_path: Path)
     subs = tmp_path / "class-kill9"
     for name in ("a1", "a2"):
         write(subs, f"{name}.py", ECHO.solution.read_text())
+    write(subs, "b1.py", BUSY)
     for name in ("s1", "s2", "s3", "s4"):
         write(subs, f"{name}.py", SLOW)
     db = tmp_path / "book.sqlite"
@@ -366,21 +380,23 @@ def test_kill_9_of_the_grader_leaves_nothing_and_resume_finishes(tmp_path: Path)
     finally:
         if grader.poll() is None:
             grader.kill()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 3  # the parent-death signals act at once
     while (left := tree_of(marker)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert left == [], f"processes outlived the grader: {left}"
 
     before = rows(db)
-    assert 2 <= len(before) < 6
+    assert 2 <= len(before) < 7
     code, out = grade(marker, "--exercise", "echo-loop", "-j", "2", "--db", str(db), "--resume")
     assert code == 0, out
     assert f"{len(before)} already in the gradebook (--resume)" in out
     after = rows(db)
-    assert set(after) == {"a1", "a2", "s1", "s2", "s3", "s4"}
+    assert set(after) == {"a1", "a2", "b1", "s1", "s2", "s3", "s4"}
     assert all(after[s] == before[s] for s in before)  # the earlier results were kept as they were
     with Gradebook(db) as book:
-        assert all(r.score == 5 for r in book.results())
+        assert {r.student: r.score for r in book.results()} == {
+            "a1": 5, "a2": 5, "b1": 0, "s1": 5, "s2": 5, "s3": 5, "s4": 5
+        }
 
 
 # ---- answer sheets, graded against the live key -------------------------------------------

@@ -300,8 +300,7 @@ def _keeper_main(  # pragma: no cover
             os.chown(sandboxed.target.path, sandboxed._uid, NOBODY)
         server = os.fork()
         if server == 0:
-            os.close(ctl_r)
-            _server_main(sandboxed, sock, events_w)
+            _server_main(sandboxed, sock, events_w, ctl_r)
         sock.close()
         pidfd = os.pidfd_open(server)
         ready, _, _ = select.select([ctl_r, pidfd], [], [])
@@ -369,11 +368,19 @@ def _children_of(parent: int) -> list[int]:  # pragma: no cover
     return found
 
 
-def _server_main(sandboxed: Sandboxed, sock: Any, events_w: int) -> None:  # pragma: no cover
+def _server_main(  # pragma: no cover
+    sandboxed: Sandboxed, sock: Any, events_w: int, ctl_r: int
+) -> None:
     status = 0
     try:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         _confine(sandboxed, sock.fileno(), events_w)
+        # A change of user clears the parent-death signal: arm it again, then make sure the
+        # lab did not die before it was armed (only the lab holds the control pipe's write end).
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if select.select([ctl_r], [], [], 0)[0]:
+            os._exit(0)
+        os.close(ctl_r)
         lock = threading.Lock()
 
         def send(kind: str, value: Any) -> None:
