@@ -198,17 +198,32 @@ class _RoutedStream(io.TextIOBase):
 
     def __init__(self, fallback: TextIO) -> None:
         self._fallback = fallback
+        self._broken = False
 
     def write(self, text: str) -> int:
         recorder = _current.get()
-        if recorder is None:
-            return self._fallback.write(text)
-        recorder.output(text)
+        if recorder is not None:
+            recorder.output(text)
+        elif not self._broken:
+            try:
+                return self._fallback.write(text)
+            except BrokenPipeError:
+                # said once (the CLI then exits quietly); later writes, as at exit, are dropped
+                self._broken = True
+                raise
         return len(text)
 
     def flush(self) -> None:
-        if _current.get() is None:
-            self._fallback.flush()
+        if _current.get() is None and not self._broken:
+            try:
+                self._fallback.flush()
+            except BrokenPipeError:
+                self._broken = True
+                raise
+
+    def fileno(self) -> int:
+        # Rich, on a broken pipe, points the real descriptor at /dev/null through this
+        return self._fallback.fileno()
 
     def isatty(self) -> bool:
         return self._fallback.isatty()

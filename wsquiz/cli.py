@@ -1159,14 +1159,31 @@ def classroom_export(
 
 def main() -> None:
     try:
-        app()
-    except WsquizError as exc:  # a command that did not catch its own
         try:
-            fail(exc)
-        except typer.Exit as done:
-            sys.exit(done.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
+            app()
+        except WsquizError as exc:  # a command that did not catch its own
+            try:
+                fail(exc)
+            except typer.Exit as done:
+                sys.exit(done.exit_code)
+        except KeyboardInterrupt:
+            sys.exit(130)
+        finally:
+            sys.stdout.flush()  # here, not at exit, where a broken pipe prints a traceback
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        sys.exit(1)
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader went away (`wsquiz ... | head`): whatever is still written goes nowhere."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ else 1)
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":

@@ -235,11 +235,23 @@ class Lab:
 async def _stop_all(loop: asyncio.AbstractEventLoop) -> None:
     from wsquiz import sandbox
 
-    for served in list(_in_process):
-        if served.loop is loop:
-            with contextlib.suppress(Exception):
-                await served.stop()
-    await sandbox.stop_all(loop)
+    async def stop_servers() -> None:
+        for served in list(_in_process):
+            if served.loop is loop:
+                with contextlib.suppress(Exception):
+                    await served.stop()
+        await sandbox.stop_all(loop)
+
+    await stop_servers()
+    # What still runs (an observation its caller left mid-way, as when the output pipe broke)
+    # ends now, while the loop can run its clean-up: a coroutine dropped after the loop is
+    # closed prints "Exception ignored ... Event loop is closed" at exit.
+    others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    if others:
+        await asyncio.wait(others, timeout=1.0)
+        await stop_servers()  # one that was starting has started meanwhile
 
 
 async def serve(spec: AppSpec, *, isolated: bool = False, limits: Limits | None = None) -> Served:
