@@ -23,16 +23,27 @@ TRUNCATED_REASON = f"wsquiz stops reading after {MAX_FRAMES} frames or {MAX_BYTE
 
 
 def describe_close(conn: ClientConnection, by_client: bool, at_ms: float) -> Close:
-    """How a closed connection ended, as its client saw it."""
+    """How a closed connection ended, from the close frames that really went each way.
+
+    Whoever sent the first close frame closed; when no close frame came back the connection
+    dropped (1006, abnormal), even if the client had started closing. `by_client` (whether the
+    client had started closing) is kept for callers and does not decide it: the frames do.
+    """
     rcvd, sent = conn.protocol.close_rcvd, conn.protocol.close_sent
     # Our own 1009 (too much to keep), not an echo of a server that closed with 1009 itself.
     if sent is not None and sent.code == 1009 and not conn.protocol.close_rcvd_then_sent:
         return Close(1009, sent.reason, "client", at_ms)
     if rcvd is None:
-        by: ClosedBy = "client" if by_client else "abnormal"
-        return Close(1006, "", by, at_ms)
-    by = "client" if by_client and sent is not None else "server"
+        return Close(1006, "", "abnormal", at_ms)
+    by: ClosedBy = "client" if sent is not None and not conn.protocol.close_rcvd_then_sent else (
+        "server"
+    )
     return Close(rcvd.code, rcvd.reason, by, at_ms)
+
+
+def close_timed_out(conn: ClientConnection) -> bool:
+    """True when the client gave up waiting for the server's answer to its close frame."""
+    return isinstance(conn.connection_exc, TimeoutError)
 
 
 @dataclass
@@ -226,7 +237,7 @@ class Player:
             await asyncio.wait([client.reader], timeout=CLOSE_TIMEOUT)
         if client.close is None:
             client.close = Close(code, reason, "client", started)
-        if client.close.code == 1006:
+        if close_timed_out(client.conn):
             self.timed_out.append(
                 f"{client.name}: the server did not answer the close frame "
                 f"within {CLOSE_TIMEOUT:g}s, so the connection was dropped"
