@@ -886,6 +886,29 @@ def test_join_names_an_address_that_is_no_classroom(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+def test_joining_an_address_where_no_host_listens_is_one_clear_error() -> None:
+    import socket
+
+    with socket.socket() as taken:  # bound, never listening: connections to it are refused
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        url = f"http://127.0.0.1:{port}"
+        result = CliRunner().invoke(app, ["classroom", "join", url, "--code", "ABCDEF",
+                                          "--name", "zed"])
+    assert result.exit_code == 2, result.output
+    assert f"cannot reach a classroom at {url} (nothing listens on port {port})" in result.output
+    assert f"wsquiz classroom join {url} --code CODE --name zed" in result.output  # to type
+    # never joined: nothing was lost and nothing is being rejoined
+    assert "rejoin" not in result.output and "lost" not in result.output
+    assert "Traceback" not in result.output
+    # no port: port 80 was tried (whatever answers there, the student is told)
+    result = CliRunner().invoke(app, ["classroom", "join", "http://127.0.0.1", "--code",
+                                      "ABCDEF", "--name", "zed"])
+    assert result.exit_code == 2 and "the address has no port" in result.output
+    assert "wsquiz classroom join http://127.0.0.1:8765 --code CODE" in result.output
+    assert "rejoin" not in result.output
+
+
 def test_a_student_can_leave_while_the_host_is_gone(lab: Any, db: Path) -> None:
     host = serve_quiz(lab, db).start()
     typist = Typist()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import sys
 import tempfile
 import threading
@@ -143,6 +144,7 @@ class StudentClient:
     _local_exercise: Any = None
     _done: bool = False
     _eof: bool = False
+    _joined: bool = False  # welcomed once: a lost connection is then rejoined by itself
 
     async def run(self) -> int:
         address = endpoint(self.url, "/ws/student")
@@ -161,6 +163,8 @@ class StudentClient:
             except Refused:
                 raise
             except InvalidStatus as exc:
+                if not self._joined and not _has_port(self.url):
+                    raise unreachable(self.url, self.name, exc) from None
                 raise UsageError(
                     f"{self.url} is not a wsquiz classroom (HTTP {exc.response.status_code} "
                     "to the WebSocket handshake)",
@@ -174,6 +178,8 @@ class StudentClient:
                     ) from None
                 if self._done:
                     break
+                if not self._joined:  # never in the class: nothing to rejoin, say why at once
+                    raise unreachable(self.url, self.name, exc) from None
                 now = time.monotonic()
                 waited_since = waited_since or now
                 if now - waited_since > self.retry_s:
@@ -221,6 +227,7 @@ class StudentClient:
                               fix=_refusal_fix(code)) from None
             raise
         self.token = welcome["token"]
+        self._joined = True
         save_token(address, self.name, welcome["token"])
         self.mode = welcome["mode"]
         self.answers = dict(welcome.get("answers", {}))
@@ -468,6 +475,45 @@ def _local_exercise(name: str, checks: list[str]) -> Any:
     except WsquizError:
         return None
     return exercise if [c.name for c in exercise.checks] == checks else None
+
+
+def _split(url: str) -> Any:
+    return urlsplit(url.strip() if "://" in url else "http://" + url.strip())
+
+
+def _has_port(url: str) -> bool:
+    try:
+        return _split(url).port is not None
+    except ValueError:
+        return False
+
+
+def unreachable(url: str, name: str, exc: BaseException) -> UsageError:
+    """The first connection failed: name the address, what went wrong, and the line to type."""
+    parts = _split(url)
+    secure = parts.scheme in ("https", "wss")
+    port = parts.port if _has_port(url) else None
+    tried = port or (443 if secure else 80)
+    if isinstance(exc, ConnectionRefusedError):
+        why = f"nothing listens on port {tried}" + (
+            "" if port else ", tried as the address has no port")
+    elif isinstance(exc, socket.gaierror):
+        why = f"no such host {parts.hostname!r}"
+    elif isinstance(exc, asyncio.TimeoutError):
+        why = f"no answer within {OPEN_TIMEOUT:g}s"
+    elif isinstance(exc, InvalidStatus):
+        why = f"HTTP {exc.response.status_code} there: no wsquiz classroom"
+    else:
+        why = _why(exc)
+    if port is None and not isinstance(exc, ConnectionRefusedError):
+        why += f"; the address has no port, so port {tried} was tried"
+    example = urlunsplit(("https" if secure else "http", f"{parts.netloc or 'HOST'}"
+                          + ("" if port else ":8765"), "", "", ""))
+    return UsageError(
+        f"cannot reach a classroom at {url} ({why})",
+        fix=f"type the join line the host printed, e.g. `wsquiz classroom join {example} "
+            f"--code CODE --name {name}`, and check that the teacher's host is running",
+    )
 
 
 def _why(exc: BaseException) -> str:

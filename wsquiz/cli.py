@@ -1105,7 +1105,7 @@ def classroom_join(
         Path | None, typer.Option(help="exercise: your app file (default: the exercise's name)")
     ] = None,
     retry: Annotated[
-        float, typer.Option(help="seconds to keep trying to reach the host")
+        float, typer.Option(help="seconds to keep trying to rejoin when the connection drops")
     ] = 60.0,
 ) -> None:
     """Join a class: answer each question the teacher pushes, checked live on this machine."""
