@@ -952,6 +952,8 @@ def quiz(
 
 
 def _list_quizzes(course: Any, as_json: bool) -> None:
+    from rich.markup import escape
+
     if as_json:
         emit_json(
             {"quizzes": [{"name": q.name, "questions": list(q.ids)} for q in course.quizzes]}
@@ -968,6 +970,10 @@ def _list_quizzes(course: Any, as_json: bool) -> None:
     console = _console()
     console.print(table)
     console.print("take one: [bold]wsquiz quiz NAME[/]")
+    for bad in course.broken:
+        console.print(f"[yellow]warning:[/] {escape(bad.summary())}", soft_wrap=True)
+    if course.broken:
+        console.print(f"  details and fixes: wsquiz validate {course.root}", markup=False)
 
 
 def _print_key(chosen: Any, as_json: bool) -> None:

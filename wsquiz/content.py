@@ -261,14 +261,43 @@ class Quiz:
 
 
 @dataclass(frozen=True)
+class BrokenQuiz:
+    """A quiz file with problems: left out of the course, reported by name."""
+
+    name: str
+    path: Path
+    problems: tuple[Problem, ...]
+
+    def summary(self) -> str:
+        """One line: the first problem, and how many more."""
+        first = self.problems[0]
+        more = len(self.problems) - 1
+        where = ": ".join(p for p in (first.file, first.where) if p)
+        line = f"quiz {_q(self.name)} cannot be used: {where}: {first.message}"
+        return line + (f" (and {more} more)" if more else "")
+
+
+@dataclass(frozen=True)
 class Course:
     root: Path
     quizzes: tuple[Quiz, ...]
+    broken: tuple[BrokenQuiz, ...] = ()
 
     def quiz(self, name: str) -> Quiz:
         for quiz in self.quizzes:
             if name in (quiz.name, quiz.path.stem):
                 return quiz
+        for bad in self.broken:
+            if name in (bad.name, bad.path.stem):
+                shown = "\n".join(str(p) for p in bad.problems[:5])
+                more = len(bad.problems) - 5
+                raise ContentError(
+                    f"quiz {_q(bad.name)} cannot be used: {len(bad.problems)} problem(s) in "
+                    f"{_rel(bad.path, self.root)}:\n{shown}"
+                    + (f"\n(and {more} more)" if more > 0 else ""),
+                    fix=f"correct them (`wsquiz validate {self.root}` lists them all); "
+                    "the other quizzes work meanwhile",
+                )
         names = [q.name for q in self.quizzes]
         raise ContentError(
             f"no quiz named {_q(name)}{_did_you_mean(name, names)}",
@@ -297,19 +326,24 @@ def quiz_files(root: Path) -> list[Path]:
 
 
 def load_course(root: Path | None = None) -> Course:
-    """Load every quiz of the course at `root` (default: the one in use). Raises ContentError."""
+    """Load the course at `root` (default: the one in use). A quiz with a problem is left out
+    and listed in `broken`: one mistake in one file does not take the other quizzes away."""
     from wsquiz.paths import content_root
 
     root = content_root(root) if root is None else Path(root)
     quizzes, problems = load_quizzes(root)
-    if problems:
-        shown = "\n".join(str(p) for p in problems[:5])
-        more = f"\n(and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        raise ContentError(
-            f"the course at {root} has {len(problems)} problem(s):\n{shown}{more}",
-            fix=f"run `wsquiz validate {root}` and correct what it lists",
-        )
-    return Course(root=root, quizzes=tuple(quizzes))
+    by_file: dict[str, list[Problem]] = {}
+    for problem in problems:
+        by_file.setdefault(problem.file, []).append(problem)
+    broken = tuple(
+        BrokenQuiz(quiz_name(path), path, tuple(by_file[_rel(path, root)]))
+        for path in quiz_files(root)
+        if _rel(path, root) in by_file
+    )
+    bad = {b.path for b in broken}
+    return Course(
+        root=root, quizzes=tuple(q for q in quizzes if q.path not in bad), broken=broken
+    )
 
 
 def validate_course(root: Path) -> list[Problem]:

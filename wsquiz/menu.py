@@ -96,11 +96,19 @@ def _next(items: tuple[Item, ...], last: tuple[str, str] | None) -> Item | None:
     return None
 
 
+def _one_line(message: str) -> str:
+    """The welcome screen shows each problem on one line; `wsquiz validate` shows it all."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else message
+    return f"{lines[0]} {lines[1]}" if lines[0].endswith(":") else lines[0]
+
+
 def _lessons(root: Path, problems: list[str]) -> tuple[Lesson, ...]:
     try:
         return load_lessons(root)
     except WsquizError as exc:
-        problems.append(exc.message)
+        problems.append(_one_line(exc.message))
         return ()
 
 
@@ -112,8 +120,9 @@ def _quizzes(root: Path, progress: Progress, problems: list[str]) -> dict[str, I
     except ImportError:
         return {}
     except WsquizError as exc:
-        problems.append(exc.message)
+        problems.append(_one_line(exc.message))
         return {}
+    problems += [bad.summary() for bad in course.broken]
     found: dict[str, Item] = {}
     for quiz in course.quizzes:
         rows = progress.answers(quiz.name)
@@ -141,7 +150,7 @@ def _exercises(root: Path, summary: Summary, problems: list[str]) -> dict[str, I
     except (ImportError, SyntaxError):
         return {}
     except WsquizError as exc:
-        problems.append(exc.message)
+        problems.append(_one_line(exc.message))
         return {}
     found: dict[str, Item] = {}
     for exercise in loaded:

@@ -229,6 +229,9 @@ def menu_table(menu: Menu) -> Table:
 
 def next_text(menu: Menu) -> Text:
     if menu.next is None:
+        if not menu.items and menu.problems:
+            return Text("Nothing in this course can be used yet: see the problems below.",
+                        "bold")
         if not menu.items:
             return Text("This course is empty: add lessons/ or quizzes/ to it.", "bold")
         return Text.assemble(
@@ -255,8 +258,7 @@ def welcome_view(menu: Menu) -> Group:
         Text(""),
         next_text(menu),
     ]
-    for problem in menu.problems:
-        parts.append(Text(f"warning: {problem}", "yellow"))
+    parts += problem_lines(menu)
     parts += [
         Text(""),
         Text("more: wsquiz learn · wsquiz quiz --list · wsquiz run EXAMPLE · wsquiz progress · "
@@ -294,8 +296,17 @@ def progress_view(menu: Menu) -> Group:
         Text(""),
         next_text(menu),
     ]
-    parts += [Text(f"warning: {problem}", "yellow") for problem in menu.problems]
+    parts += problem_lines(menu)
     return Group(*parts)
+
+
+def problem_lines(menu: Menu) -> list[Text]:
+    """What in the course cannot be used, a line each, and where to see the details."""
+    if not menu.problems:
+        return []
+    lines = [Text(f"warning: {problem}", "yellow") for problem in menu.problems]
+    lines.append(Text.assemble("  details and fixes: ", (f"wsquiz validate {menu.root}", "bold")))
+    return lines
 
 
 def session_line(event: SessionEvent, spec: str = "") -> Text:
