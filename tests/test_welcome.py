@@ -196,3 +196,16 @@ def test_importing_the_cli_loads_no_server_stack() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_content_before_any_command_picks_the_course() -> None:
+    fixture = Path(__file__).resolve().parent / "fixtures" / "course"
+    result = invoke("--content", str(fixture))
+    assert result.exit_code == 0, result.output
+    assert " mini " in result.stdout and " basics " not in result.stdout
+    result = invoke("--content", str(fixture), "quiz", "--list", "--json")
+    assert result.exit_code == 0, result.output
+    assert [q["name"] for q in json.loads(result.stdout)["quizzes"]] == ["mini"]
+    result = invoke("--content", str(fixture / "nope"))
+    assert result.exit_code == 2
+    assert "no such course folder" in result.stderr

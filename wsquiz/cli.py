@@ -46,9 +46,22 @@ def emit_json(data: Any) -> None:
 
 
 @app.callback(invoke_without_command=True)
-def welcome(ctx: typer.Context) -> None:
+def welcome(
+    ctx: typer.Context,
+    content: Annotated[
+        str | None,
+        typer.Option(
+            "--content",
+            metavar="DIR",
+            help="a course folder (default: $WSQUIZ_CONTENT, else the bundled course); "
+            "given before a command, that command uses it too",
+        ),
+    ] = None,
+) -> None:
     """With no command: the welcome screen, your progress and what to do next."""
     if ctx.invoked_subcommand is not None:
+        if content is not None:
+            ctx.default_map = _content_defaults(ctx.command, content)
         return
     from wsquiz.menu import build_menu
     from wsquiz.paths import content_root
@@ -56,12 +69,26 @@ def welcome(ctx: typer.Context) -> None:
     from wsquiz.store import Progress
 
     try:
-        root = content_root()
+        root = content_root(content)
         with Progress() as progress:
             menu = build_menu(root, progress)
     except WsquizError as exc:
         fail(exc)
     _console().print(welcome_view(menu))
+
+
+def _content_defaults(command: Any, content: str) -> dict[str, Any]:
+    """`wsquiz --content DIR CMD`: DIR as the default --content of every command under this one
+    (click hands a context's default_map down to its subcommands by name)."""
+    import click
+
+    found: dict[str, Any] = {}
+    for name, sub in getattr(command, "commands", {}).items():
+        if isinstance(sub, click.Group):
+            found[name] = _content_defaults(sub, content)
+        elif any(param.name == "content" for param in sub.params):
+            found[name] = {"content": content}
+    return found
 
 
 @app.command()
