@@ -78,3 +78,31 @@ def test_a_course_where_nothing_loads_is_not_called_empty(tmp_path: Path) -> Non
     assert code == 0, out
     assert "empty" not in out
     assert 'quiz "only" cannot be used' in out and "not valid TOML" in out
+
+
+def test_validate_words_lessons_exercises_and_quizzes_alike(course: Path) -> None:
+    lesson = next((course / "lessons").glob("02-*.md"))
+    lesson.write_text(lesson.read_text().replace("\nexercises =", "\nexercizes =", 1))
+    exercise = next((course / "exercises").glob("01-*/exercise.toml"))
+    exercise.write_text(exercise.read_text().replace("\npoints =", "\npionts =", 1))
+    code, out = invoke("validate", str(course))
+    assert code == 1
+    text = " ".join(out.split())
+    assert (f"lessons/{lesson.name}: front matter: "
+            'unknown key "exercizes" (did you mean "exercises"?)') in text
+    assert (f"exercises/{exercise.parent.name}/exercise.toml: check "
+            in text)
+    assert 'unknown key "pionts" (did you mean "points"?)' in text
+    assert 'unknown key "hnit" (did you mean "hint"?)' in text
+    assert str(course) + "/exercises" not in text  # every file named from the course folder
+    assert text.count("fix: the keys allowed here are:") == 3
+
+
+def test_a_missing_quiz_app_suggests_the_closest_files_not_all(course: Path) -> None:
+    basics = course / "quizzes" / "01-basics.toml"
+    basics.write_text(basics.read_text().replace('"echo_once.py"', '"echo_onse.py"', 1))
+    code, out = invoke("validate", str(course))
+    assert code == 1
+    fix = next(line for line in out.splitlines() if "create quizzes/apps/echo_onse.py" in line)
+    assert '"echo_once.py"' in fix
+    assert fix.count(".py") <= 3, fix

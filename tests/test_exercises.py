@@ -221,8 +221,9 @@ expect = { silent = ["b"], server_errors = "never" }
     found = validate_exercises(tmp_path)
     text = "\n".join(f"{p.file} | {p.where} | {p.key} | {p.message} | {p.fix}" for p in found)
     toml = str(tmp_path / "exercises" / "01-first" / "exercise.toml")
-    assert all(p.file == toml for p in found)
-    assert "top level | statment | unknown key 'statment' | did you mean 'statement'?" in text
+    assert all(p.file == "exercises/01-first/exercise.toml" for p in found)
+    assert ('top level | statment | unknown key "statment" (did you mean "statement"?) | '
+            "the keys allowed here are: name, title,") in text
     assert "'statement' is missing" in text
     assert "name 'frist' does not match the folder '01-first'" in text
     assert 'check "one" | points' in text

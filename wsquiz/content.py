@@ -816,10 +816,18 @@ def _check_app(name: str, quiz_path: Path, key: str, add: Any) -> None:
         return
     folder = apps_dir(quiz_path)
     present = sorted(p.name for p in folder.glob("*.py")) if folder.is_dir() else []
+    wanted = target if target.endswith(".py") else f"{target}.py"
+    closest = difflib.get_close_matches(wanted, present, n=2, cutoff=0.5)
+    if closest:
+        other = f"name {' or '.join(_q(c) for c in closest)}"
+    elif present:
+        other = f"name one of the {len(present)} files in quizzes/apps/"
+    else:
+        other = "(quizzes/apps/ holds none yet)"
     add(
         key,
-        f"app file {_q(target)} not found in {folder.name}/{_did_you_mean(target, present)}",
-        f"create quizzes/apps/{target} or name one of: {', '.join(present) or '(none yet)'}",
+        f"app file {_q(target)} not found in {folder.name}/{_did_you_mean(wanted, present)}",
+        f"create quizzes/apps/{wanted}, or {other}",
     )
 
 

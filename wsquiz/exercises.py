@@ -232,7 +232,18 @@ def validate_exercises(root: Path | None = None) -> list[Problem]:
             ))
         names[name] = folder
         problems += _load(folder, name)[1]
-    return problems
+    from wsquiz.paths import content_root
+
+    # named from the course folder, as the quizzes' and lessons' problems are
+    base = (Path(root) if root is not None else content_root()).resolve()
+    return [replace(p, file=_relative(p.file, base)) for p in problems]
+
+
+def _relative(file: str, base: Path) -> str:
+    try:
+        return Path(file).resolve().relative_to(base).as_posix()
+    except (ValueError, OSError):
+        return file
 
 
 _TOP_KEYS = ("name", "title", "endpoint", "statement", "hint", "serve", "checks")
@@ -240,9 +251,11 @@ _CHECK_KEYS = ("name", "points", "description", "timeout", "scenario", "expect")
 _EXPECT_KEYS = ("replies", "clients", "silent", "handshake", "close", "server_errors")
 
 
-def _unknown(key: str, known: tuple[str, ...]) -> str:
+def _unknown(key: str, known: tuple[str, ...]) -> tuple[str, str]:
+    """Message and fix for a misspelt key, worded as the quizzes' validation words it."""
     close = difflib.get_close_matches(key, known, n=1)
-    return f"did you mean {close[0]!r}?" if close else f"the keys are: {', '.join(known)}"
+    hint = f' (did you mean "{close[0]}"?)' if close else ""
+    return f'unknown key "{key}"{hint}', f"the keys allowed here are: {', '.join(known)}"
 
 
 def _load(folder: Path, name: str) -> tuple[Exercise | None, list[Problem]]:
@@ -272,7 +285,7 @@ def _load(folder: Path, name: str) -> tuple[Exercise | None, list[Problem]]:
 
     for key in data:
         if key not in _TOP_KEYS:
-            problem("top level", key, f"unknown key {key!r}", _unknown(key, _TOP_KEYS))
+            problem("top level", key, *_unknown(key, _TOP_KEYS))
     texts: dict[str, str] = {}
     for key in ("title", "statement", "hint", "endpoint", "name"):
         value = data.get(key, "")
@@ -350,7 +363,7 @@ def _check(raw: Any, index: int, seen: set[str], problem: Any) -> Check | None:
     bad = False
     for key in raw:
         if key not in _CHECK_KEYS:
-            problem(where, key, f"unknown key {key!r}", _unknown(key, _CHECK_KEYS))
+            problem(where, key, *_unknown(key, _CHECK_KEYS))
             bad = True
     points = raw.get("points", 1)
     if not isinstance(points, int) or isinstance(points, bool) or points < 0:
@@ -387,7 +400,7 @@ def _expect(raw: Any, where: str, scenario: Scenario, problem: Any) -> Expect | 
     ok = True
     for key in raw:
         if key not in _EXPECT_KEYS:
-            problem(where, f"expect.{key}", f"unknown key {key!r}", _unknown(key, _EXPECT_KEYS))
+            problem(where, f"expect.{key}", *_unknown(key, _EXPECT_KEYS))
             ok = False
     clients = set(scenario.clients)
 

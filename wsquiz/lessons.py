@@ -127,7 +127,8 @@ def load_lessons(root: Path) -> tuple[Lesson, ...]:
 
 
 def _problem_text(problem: Problem) -> str:
-    key = f"key {problem.key!r}: " if problem.key else ""
+    named = problem.key and f'"{problem.key}"' not in problem.message
+    key = f"key {problem.key!r}: " if named else ""
     return f"{key}{problem.message}"
 
 
@@ -173,10 +174,10 @@ def parse_lesson(path: Path, root: Path) -> tuple[Lesson | None, list[Problem]]:
     for key in meta:
         if key not in KEYS:
             close = difflib.get_close_matches(key, list(KEYS), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
             problem(
-                f"unknown key{hint}",
-                f"the keys are: {', '.join(KEYS)}",
+                f'unknown key "{key}"{hint}',
+                f"the keys allowed here are: {', '.join(KEYS)}",
                 key=key,
                 where="front matter",
             )
