@@ -550,13 +550,13 @@ def test_host_and_student_terminals(tmp_path: Path) -> None:
         student.expect("Right")
         student.expect("recorded by the host")
         host.expect(r"alice answered echo-reply \(right\)")
-        host.sendline("r")
+        host.send("r")  # one key, no Enter: the board's stdin is a terminal
         host.expect("revealed echo-reply: Message received: hello")
         student.expect("the teacher revealed the answer: Message received: hello")
-        host.sendline("e")
+        host.send("e")
         student.expect("ended the session")
         student.expect(pexpect.EOF)
-        host.sendline("q")
+        host.send("q")
         host.expect(pexpect.EOF)
     finally:
         for child in (host, student):
@@ -761,26 +761,43 @@ def test_a_host_that_cannot_check_says_so_and_keeps_the_class(db: Path) -> None:
     assert room.store.answers(room.session.id) == []
 
 
-def test_the_teachers_live_board_in_a_terminal(tmp_path: Path) -> None:
+def spawn_host_in_a_terminal(tmp_path: Path) -> Any:
+    """`wsquiz classroom host` on a terminal; once it exits, `stty -a` shows the mode it left."""
     pexpect = pytest.importorskip("pexpect")
     env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "TERM": "xterm",
            "WSQUIZ_HOME": str(tmp_path)}
-    host = pexpect.spawn(
-        sys.executable, ["-m", "wsquiz.cli", "classroom", "host", "--quiz", "basics",
-                         "--port", "0", "--db", str(tmp_path / "c.db")],
+    return pexpect.spawn(
+        "sh", ["-c", 'trap : INT; "$@"; status=$?; stty -a; exit $status', "sh",
+               sys.executable, "-m", "wsquiz.cli", "classroom", "host", "--quiz", "basics",
+               "--port", "0", "--db", str(tmp_path / "c.db")],
         env=env, encoding="utf-8", timeout=WAIT, dimensions=(60, 100),
     )
+
+
+def expect_terminal_restored(host: Any) -> None:
+    host.expect(r"(-?)icanon")
+    assert host.match.group(1) == "", "the terminal was left without line editing"
+    host.expect(r"(-?)echo\b")
+    assert host.match.group(1) == "", "the terminal was left without echo"
+
+
+def test_the_teachers_live_board_in_a_terminal(tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    host = spawn_host_in_a_terminal(tmp_path)
     try:
         host.expect(r"join (http://127\.0\.0\.1:(\d+)) --code (\w{6})")
         port, code = int(host.match.group(2)), host.match.group(3)
         host.expect("no question yet")
+        host.expect("N Enter go to question N · e end · q quit")  # single keys: no Enter
 
         async def student() -> None:
             ws = await connect(f"ws://127.0.0.1:{port}/ws/student")
             await ws.send(json.dumps({"type": "join", "code": code, "name": "zoe"}))
             await next_of(ws, "welcome")
             await asyncio.to_thread(host.expect, "zoe joined")
-            host.sendline("1")  # push the first question from the keyboard
+            host.send("1")  # push the first question from the keyboard: digits, then Enter
+            await asyncio.to_thread(host.expect, "go to question 1")
+            host.send("\r")
             question = await next_of(ws, "question")
             letter = question["item"]["options"][0]["letter"]
             await ws.send(json.dumps(
@@ -788,16 +805,89 @@ def test_the_teachers_live_board_in_a_terminal(tmp_path: Path) -> None:
             await next_of(ws, "verdict")
             await asyncio.to_thread(host.expect, r"zoe answered \S+ \((right|wrong)\)")
             await asyncio.to_thread(host.expect, r"1 of 1 answered")
+            host.send("x")
+            await asyncio.to_thread(host.expect, "unknown key 'x'")
+            host.send("e")  # one key each, as the footer says: not the line "eq"
+            await next_of(ws, "ended")
             await ws.close()
 
         run(student())
-        host.sendline("q")
+        host.expect("session ended")
+        host.send("q")
+        expect_terminal_restored(host)
+        host.expect(pexpect.EOF)
+    finally:
+        if host.isalive():
+            host.terminate(force=True)
+    assert "unknown command" not in (host.before or "")
+    assert host.exitstatus == 0
+
+
+def test_ctrl_c_on_the_board_puts_the_terminal_back(tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    host = spawn_host_in_a_terminal(tmp_path)
+    try:
+        host.expect("no question yet")
+        host.send("\x03")
         host.expect("stays open: run the same command to resume it")
+        expect_terminal_restored(host)
         host.expect(pexpect.EOF)
     finally:
         if host.isalive():
             host.terminate(force=True)
     assert host.exitstatus == 0
+
+
+def test_keys_become_the_boards_commands() -> None:
+    import pty
+
+    from wsquiz.classroom_client import Keys, single_keys
+
+    async def typed(keys: bytes, count: int) -> tuple[list[str | None], list[str]]:
+        main, other = pty.openpty()
+        shown: list[str] = []
+        try:
+            with open(other, "rb", buffering=0, closefd=False) as tty, single_keys(tty) as fd:
+                assert fd == other
+                reader = Keys(asyncio.get_running_loop(), other, shown.append)
+                os.write(main, keys)
+                got = [await asyncio.wait_for(reader.queue.get(), WAIT) for _ in range(count)]
+                reader.close()
+                return got, shown
+        finally:
+            os.close(main)
+            os.close(other)
+
+    assert run(typed(b"eq", 2))[0] == ["e", "q"]
+    assert run(typed(b"\r", 1))[0] == [""]  # Enter alone: next
+    # arrows are skipped, digits gather until Enter, Backspace and Esc edit them
+    got, shown = run(typed(b"\x1b[A1\x7f27\rx3\x1bn", 3))
+    assert got == ["27", "x", "n"]
+    assert shown == ["1", "", "2", "27", "", "3", ""]
+
+
+def test_single_keys_only_on_a_terminal_and_the_mode_comes_back() -> None:
+    import pty
+    import termios
+
+    from wsquiz.classroom_client import single_keys
+
+    read, write = os.pipe()
+    with open(read, "rb", closefd=True) as piped, single_keys(piped) as fd:
+        assert fd is None  # piped input stays lines
+    os.close(write)
+    main, other = pty.openpty()
+    try:
+        before = termios.tcgetattr(other)
+        with (pytest.raises(KeyboardInterrupt), open(other, "rb", closefd=False) as tty,
+              single_keys(tty) as fd):
+            assert fd == other
+            assert not termios.tcgetattr(other)[3] & (termios.ICANON | termios.ECHO)
+            raise KeyboardInterrupt  # Ctrl-C
+        assert termios.tcgetattr(other) == before
+    finally:
+        os.close(main)
+        os.close(other)
 
 
 def test_the_board_view_shows_who_answered_what() -> None:
@@ -829,6 +919,7 @@ def test_the_board_view_shows_who_answered_what() -> None:
     assert "1 ✔" in rows["B"] and "✔" not in rows["A"]
     assert rows["ada"].split()[1:] == ["B", "2", "2"]
     assert rows["cy"].split()[1:] == ["…", "0", "0"]
+    assert "a command, then Enter" in text  # piped input: the footer says lines
 
 
 def test_a_concept_questions_key_stays_on_the_host(quiz_host: Host) -> None:

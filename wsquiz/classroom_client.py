@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import socket
 import sys
 import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,6 +83,106 @@ class Lines:
                                                 else None)
             if not line:
                 return
+
+
+def _terminal_fd(stream: Any) -> int | None:
+    try:
+        fd = int(stream.fileno())
+        return fd if os.isatty(fd) else None
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+@contextlib.contextmanager
+def single_keys(stream: Any = None) -> Iterator[int | None]:
+    """A terminal in cbreak mode: each key arrives as it is typed (no Enter), unechoed.
+
+    Yields the terminal's descriptor, or None when the stream is no terminal (piped input is
+    read as lines). Ctrl-C still interrupts (signals stay on), and the terminal's mode is put
+    back on the way out, whatever ends the block.
+    """
+    fd = _terminal_fd(sys.stdin if stream is None else stream)
+    if fd is None:
+        yield None
+        return
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd, termios.TCSANOW)
+        yield fd
+    finally:
+        with contextlib.suppress(termios.error):
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+class Keys:
+    """Keys typed on a terminal in cbreak mode, turned into the board's commands.
+
+    A letter is a command at once; Enter alone is "next"; digits gather (shown by `typing`)
+    until Enter makes them "go to question N"; Backspace and Esc edit them. Arrow keys and other
+    escape sequences are skipped. Delivered on `queue` like `Lines`; None when input ends.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int,
+                 typing: Callable[[str], None] | None = None) -> None:
+        import codecs
+
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self.digits = ""
+        self._typing = typing or (lambda digits: None)
+        self._loop = loop
+        self._fd = fd
+        self._decode = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._escape = ""  # "" | "esc" | "seq": inside an escape sequence
+        loop.add_reader(fd, self._ready)
+
+    def close(self) -> None:
+        with contextlib.suppress(ValueError, OSError):
+            self._loop.remove_reader(self._fd)
+
+    def _ready(self) -> None:
+        try:
+            data = os.read(self._fd, 1024)
+        except OSError:
+            data = b""
+        if not data:
+            self.close()
+            self.queue.put_nowait(None)
+            return
+        for char in self._decode.decode(data):
+            self.key(char)
+
+    def key(self, char: str) -> None:
+        if self._escape == "esc":
+            self._escape = "seq" if char in "[O" else ""
+            if self._escape:
+                return
+        elif self._escape == "seq":
+            if "@" <= char <= "~":
+                self._escape = ""
+            return
+        if char == "\x1b":
+            self._escape = "esc"
+            self._edit("")
+        elif char in "\r\n":
+            self.queue.put_nowait(self.digits)
+            self._edit("")
+        elif char.isdigit():
+            self._edit(self.digits + char)
+        elif char in "\x7f\b":
+            self._edit(self.digits[:-1])
+        elif char == "\x04":  # Ctrl-D
+            self.queue.put_nowait(None)
+        elif char.isprintable() and not char.isspace():
+            self._edit("")
+            self.queue.put_nowait(char)
+
+    def _edit(self, digits: str) -> None:
+        if digits != self.digits:
+            self.digits = digits
+            self._typing(digits)
 
 
 def _tokens_path() -> Path:
@@ -539,7 +640,15 @@ def bar_text(count: int, most: int, width: int = 24) -> str:
     return "█" * filled + "·" * (width - filled)
 
 
-def board_view(board: dict[str, Any], events: deque[str] | None = None) -> Group:
+KEYS_FOOTER = "Enter/n next · p previous · r reveal · N Enter go to question N · e end · q quit"
+LINES_FOOTER = ("a command, then Enter: Enter/n next · p previous · r reveal · N go to question N"
+                " · e end · q quit")
+
+
+def board_view(
+    board: dict[str, Any], events: deque[str] | None = None, *, single_keys: bool = False,
+    typed: str = "",
+) -> Group:
     """The teacher's live board: who joined, who answered or passed what, the spread."""
     head = Text.assemble(
         (board["title"], "bold"), "  ",
@@ -604,8 +713,9 @@ def board_view(board: dict[str, Any], events: deque[str] | None = None) -> Group
     parts.append(students)
     if events:
         parts.append(Text("\n".join(events), "dim"))
-    keys = "Enter/n next · p previous · r reveal · N go to question N · e end · q quit"
-    parts.append(Text(keys, "dim italic"))
+    if typed:
+        parts.append(Text(f"go to question {typed}▏ (Enter; Esc cancels)", "bold yellow"))
+    parts.append(Text(KEYS_FOOTER if single_keys else LINES_FOOTER, "dim italic"))
     return Group(*parts)
 
 
@@ -635,21 +745,36 @@ COMMANDS = {"": "next", "n": "next", "next": "next", "p": "prev", "prev": "prev"
 
 @dataclass
 class TeacherConsole:
-    """Renders the private board and sends the teacher's commands (lines typed on stdin)."""
+    """Renders the private board and sends the teacher's commands.
+
+    Commands are single keys when `keys` is a terminal in cbreak mode (see `single_keys`),
+    else lines read from stdin (piped input).
+    """
 
     url: str
     key: str
     console: Console
     live: bool = True
-    lines: Lines | None = None
+    keys: int | None = None  # the terminal's descriptor, in cbreak mode
+    lines: Lines | Keys | None = None
     board: dict[str, Any] | None = None
     events: deque[str] = field(default_factory=lambda: deque(maxlen=8))
     _show_spread: bool = False
+    _redraw: Callable[[], None] | None = None
 
     async def run(self) -> None:
         address = endpoint(self.url, "/ws/teacher") + f"?key={self.key}"
         if self.lines is None:
-            self.lines = Lines(asyncio.get_running_loop())
+            loop = asyncio.get_running_loop()
+            self.lines = (Lines(loop) if self.keys is None
+                          else Keys(loop, self.keys, lambda digits: self._typed()))
+        try:
+            await self._connected(address)
+        finally:
+            if isinstance(self.lines, Keys):
+                self.lines.close()
+
+    async def _connected(self, address: str) -> None:
         try:
             ws = await connect(address, open_timeout=OPEN_TIMEOUT, max_size=MAX_INCOMING)
         except (OSError, InvalidHandshake, asyncio.TimeoutError) as exc:
@@ -661,14 +786,21 @@ class TeacherConsole:
                 # no stdout redirection: the lab routes sys.stdout itself (app output capture)
                 with Live(console=self.console, auto_refresh=False, redirect_stdout=False,
                           redirect_stderr=False) as live:
-                    await self._loop(ws, lambda: live.update(self._view(), refresh=True))
+                    self._redraw = lambda: live.update(self._view(), refresh=True)
+                    await self._loop(ws, self._redraw)
             else:
                 await self._loop(ws, None)
 
     def _view(self) -> RenderableType:
         if self.board is None:
             return Text("connecting…")
-        return board_view(self.board, self.events)
+        typed = self.lines.digits if isinstance(self.lines, Keys) else ""
+        return board_view(self.board, self.events, single_keys=isinstance(self.lines, Keys),
+                          typed=typed)
+
+    def _typed(self) -> None:
+        if self._redraw is not None:
+            self._redraw()
 
     async def _loop(self, ws: ClientConnection, redraw: Callable[[], None] | None) -> None:
         assert self.lines is not None
@@ -682,7 +814,10 @@ class TeacherConsole:
                     if text is None or text.strip().lower() in ("q", "quit"):
                         return
                     command = self._command(text.strip().lower())
-                    if command is None:
+                    if command is None and isinstance(self.lines, Keys):
+                        self._say(f"unknown key {text.strip()!r}: Enter/n, p, r, NUMBER Enter, "
+                                  "e, q", redraw)
+                    elif command is None:
                         self._say(f"unknown command {text.strip()!r}: n, p, r, NUMBER, e, q",
                                   redraw)
                     else:
@@ -720,7 +855,7 @@ class TeacherConsole:
             if redraw is not None:
                 redraw()
             elif first:
-                self.console.print(board_view(message))
+                self.console.print(board_view(message, single_keys=isinstance(self.lines, Keys)))
             elif self._show_spread:
                 self._show_spread = False
                 for row in message.get("spread") or []:

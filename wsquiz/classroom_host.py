@@ -172,7 +172,7 @@ def run_host(
     """`wsquiz classroom host`: serve the class and run the teacher's board until `q`."""
     from rich.text import Text
 
-    from wsquiz.classroom_client import TeacherConsole
+    from wsquiz.classroom_client import TeacherConsole, single_keys
     from wsquiz.lab import Lab
 
     store = ClassroomStore(db)
@@ -202,8 +202,11 @@ def run_host(
             if host in ("127.0.0.1", "::1", "localhost"):
                 console.print(Text("listening on this machine only: pass --host 0.0.0.0 to let "
                                    "a classroom network in", "dim"))
-            teacher = TeacherConsole(served.local_url, session.host_key, console, live=live)
-            with contextlib.suppress(KeyboardInterrupt):
+            # Single keys on a terminal, as the board's footer says; the mode is put back even
+            # on Ctrl-C (the interrupt leaves asyncio.run before the terminal is restored).
+            with contextlib.suppress(KeyboardInterrupt), single_keys() as keys:
+                teacher = TeacherConsole(served.local_url, session.host_key, console, live=live,
+                                         keys=keys)
                 asyncio.run(teacher.run())
             if not room.ended:
                 console.print(

@@ -1117,8 +1117,9 @@ def classroom_host(
 ) -> None:
     """Host a class: print the join address and code, then show the live board.
 
-    On the board: Enter or n pushes the next question, p the previous, a number that
-    question, r reveals the answers, e ends the session, q stops hosting (it resumes).
+    On the board, each key acts at once: Enter or n pushes the next question, p the previous,
+    a number then Enter that question, r reveals the answers, e ends the session, q stops
+    hosting (it resumes). Piped in, the same commands are read one a line.
     """
     from wsquiz.classroom_host import run_host
 
