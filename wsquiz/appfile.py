@@ -47,24 +47,27 @@ class AppSpec:
 
 def load_app(spec: AppSpec) -> tuple[Any, str]:
     """Import the file as a new module; return (ASGI app, module name). Raises AppLoadError."""
+    from wsquiz.paths import course_path
+
     name = f"wsquiz_app_{next(_counter)}_{spec.path.stem.replace('-', '_')}"
+    shown = course_path(spec.path)  # a bundled app by its place in the course
     try:
         source = spec.path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise AppLoadError(spec.path, f"cannot read the file ({exc})") from None
+        raise AppLoadError(shown, f"cannot read the file ({exc})") from None
     try:
         code = compile(source, str(spec.path), "exec")
     except SyntaxError as exc:
         raise AppLoadError(
-            spec.path,
+            shown,
             f"SyntaxError: {exc.msg}",
             line=exc.lineno,
             fix="correct the syntax on that line; the app never started",
-            detail=_syntax_detail(exc),
+            detail=_syntax_detail(exc).replace(_file_line(spec.path), _file_line(shown), 1),
         ) from None
     module_spec = importlib.util.spec_from_file_location(name, spec.path)
     if module_spec is None:
-        raise AppLoadError(spec.path, "not importable as a Python module")
+        raise AppLoadError(shown, "not importable as a Python module")
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[name] = module
     try:
@@ -72,7 +75,7 @@ def load_app(spec: AppSpec) -> tuple[Any, str]:
     except SystemExit as exc:
         unload(name)
         raise AppLoadError(
-            spec.path,
+            shown,
             f"the module called sys.exit({exc.code!r}) while being imported",
             line=_line_in(exc, spec.path),
             fix="do not exit at import time; the server imports the module to find the app",
@@ -82,11 +85,11 @@ def load_app(spec: AppSpec) -> tuple[Any, str]:
         if isinstance(exc, KeyboardInterrupt):
             raise
         raise AppLoadError(
-            spec.path,
+            shown,
             f"{type(exc).__name__} while importing: {exc}",
             line=_line_in(exc, spec.path),
             fix=_import_fix(exc),
-            detail=_trimmed(exc, spec.path),
+            detail=_trimmed(exc, spec.path).replace(_file_line(spec.path), _file_line(shown)),
         ) from None
     app = getattr(module, spec.attr, None)
     if app is None:
@@ -95,11 +98,11 @@ def load_app(spec: AppSpec) -> tuple[Any, str]:
         hint = f"it defines {', '.join(found)}: use {spec.path.name}:{found[0]}" if found else (
             f"define `{spec.attr} = FastAPI()` in the file"
         )
-        raise AppLoadError(spec.path, f"no attribute {spec.attr!r} in the module", fix=hint)
+        raise AppLoadError(shown, f"no attribute {spec.attr!r} in the module", fix=hint)
     if not _is_asgi(app):
         unload(name)
         raise AppLoadError(
-            spec.path,
+            shown,
             f"{spec.attr!r} is a {type(app).__name__}, not an ASGI app",
             fix=f"set {spec.attr} = FastAPI() (or another ASGI application)",
         )
@@ -145,6 +148,11 @@ def _trimmed(exc: BaseException, path: Path) -> str:
     lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
     lines += traceback.format_exception_only(type(exc), exc)
     return "".join(lines)
+
+
+def _file_line(path: str | Path) -> str:
+    """How a traceback names a file."""
+    return f'File "{path}"'
 
 
 def _syntax_detail(exc: SyntaxError) -> str:

@@ -38,15 +38,20 @@ def qualified_name(cls: type) -> str:
 
 
 def describe_exception(exc: BaseException, app_file: str | None) -> ServerError:
-    """A ServerError with the traceback trimmed to the app's own frames."""
+    """A ServerError with the traceback trimmed to the app's own frames and the exception's
+    last line: none of the framework's frames (a bundled app's file named as in the course)."""
+    from wsquiz.paths import course_path
+
     frames = traceback.extract_tb(exc.__traceback__)
     own = [f for f in frames if app_file and _same_file(f.filename, app_file)]
-    where = own[-1] if own else (frames[-1] if frames else None)
-    shown = list(own)
-    if frames and (not own or frames[-1] is not own[-1]):
-        shown.append(frames[-1])
-    lines = ["Traceback (most recent call last):\n"]
-    lines += traceback.format_list(shown)
+    where = own[-1] if own else None
+    lines: list[str] = []
+    if own:
+        lines.append("Traceback (most recent call last):\n")
+        lines += (
+            text.replace(f'File "{f.filename}"', f'File "{course_path(f.filename)}"', 1)
+            for f, text in zip(own, traceback.format_list(own), strict=True)
+        )
     lines += traceback.format_exception_only(type(exc), exc)
     message = str(exc)
     if not message and exc.args:

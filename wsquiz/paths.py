@@ -17,6 +17,17 @@ def bundled_root() -> Path:
     return packaged if packaged.is_dir() else PACKAGE.parent
 
 
+def course_path(path: str | Path) -> str:
+    """A file of the bundled course as the course names it (`quizzes/apps/x.py`, never a path
+    inside the installed package); any other file as given."""
+    try:
+        relative = Path(path).resolve().relative_to(bundled_root().resolve())
+    except (ValueError, OSError):
+        return str(path)
+    inside = bool(relative.parts) and relative.parts[0] in CONTENT_DIRS
+    return relative.as_posix() if inside else str(path)
+
+
 def content_root(override: str | Path | None = None) -> Path:
     """The course folder in use: `--content DIR`, else $WSQUIZ_CONTENT, else the bundled one."""
     chosen = override or os.environ.get("WSQUIZ_CONTENT")

@@ -271,9 +271,13 @@ def kill_all(loop: asyncio.AbstractEventLoop | None = None) -> None:
 
 
 def _load_error(data: dict[str, Any]) -> AppLoadError:
+    from wsquiz.paths import course_path
+
+    path = str(data["path"])
+    shown = course_path(path)  # the child saw a copy: name a bundled app as in the course here
     return AppLoadError(
-        data["path"], data["problem"], line=data.get("line"), fix=data.get("fix", ""),
-        detail=data.get("detail", ""),
+        shown, data["problem"], line=data.get("line"), fix=data.get("fix", ""),
+        detail=str(data.get("detail", "")).replace(f'File "{path}"', f'File "{shown}"'),
     )
 
 
