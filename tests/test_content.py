@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from wsquiz.cli import app
 from wsquiz.content import load_course, validate_course
-from wsquiz.errors import ContentError
+from wsquiz.errors import UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "course"
@@ -69,7 +69,7 @@ def test_quizzes_are_ordered_and_named_by_prefix(tmp_path: Path) -> None:
 
 def test_unknown_quiz_names_the_available_ones() -> None:
     course = load_course(FIXTURE)
-    with pytest.raises(ContentError) as caught:
+    with pytest.raises(UsageError) as caught:
         course.quiz("minni")
     assert 'did you mean "mini"' in str(caught.value)
 

@@ -146,7 +146,7 @@ def test_content_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_unknown_quiz(tmp_path: Path) -> None:
     code, output = invoke("quiz", "basic", "--key")
-    assert code == 1
+    assert code == 2  # unusable input, as for learn, run and exercise start
     assert 'no quiz named "basic" (did you mean "basics"?)' in output
 
 
@@ -191,3 +191,21 @@ def test_option_text_is_an_answer_too(tmp_path: Path) -> None:
 def test_conflicting_options() -> None:
     code, output = invoke("quiz", "basics", "--json")
     assert code == 2 and "--json needs --list, --key or --answers" in output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["quiz", "nope"],
+        ["grade", ".", "--quiz", "nope"],
+        ["classroom", "host", "--quiz", "nope", "--plain", "--port", "0"],
+        ["learn", "nope"],
+        ["exercise", "start", "nope"],
+        ["reset", "nope", "--yes"],
+    ],
+    ids=lambda args: " ".join(args[:2]),
+)
+def test_a_name_that_is_not_in_the_course_is_unusable_input(args: list[str]) -> None:
+    code, output = invoke(*args)
+    assert code == 2, output
+    assert "nope" in output

@@ -16,7 +16,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from wsquiz.errors import ContentError
+from wsquiz.errors import ContentError, UsageError
 from wsquiz.scenario import Scenario
 
 if sys.version_info >= (3, 11):
@@ -299,7 +299,7 @@ class Course:
                     "the other quizzes work meanwhile",
                 )
         names = [q.name for q in self.quizzes]
-        raise ContentError(
+        raise UsageError(  # a name that is not there is unusable input (2), as elsewhere
             f"no quiz named {_q(name)}{_did_you_mean(name, names)}",
             fix=f"the quizzes are: {', '.join(names) or 'none'} (wsquiz quiz --list)",
         )
