@@ -492,6 +492,30 @@ def test_export_uses_the_grade_formats(quiz_host: Host, db: Path, tmp_path: Path
     assert missing.exit_code == 2 and "no classroom session 'nope'" in missing.output
 
 
+def test_the_hint_printed_on_quit_exports_that_very_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    hosted = CliRunner().invoke(app, ["classroom", "host", "--quiz", "basics", "--port", "0",
+                                      "--plain", "--db", "my class.db"], input="q\n")
+    assert hosted.exit_code == 0, hosted.output
+    session = re.search(r"new session (\S+)", hosted.output)
+    assert session is not None
+    hint = hosted.output.split("export it with:")[1].strip().splitlines()[0]
+    words = shlex.split(hint)
+    assert words[:3] == ["wsquiz", "classroom", "export"]
+    assert str(tmp_path / "my class.db") in words  # the --db given, wherever export runs
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    exported = CliRunner().invoke(app, words[1:])
+    assert exported.exit_code == 0, exported.output
+    assert json.loads(exported.stdout)["results"] == []  # no one joined
+    assert session.group(1) in hint
+
+
 # ---- the host's pages and defaults ---------------------------------------------------------
 
 

@@ -211,12 +211,24 @@ def run_host(
             if not room.ended:
                 console.print(
                     f"session {session.id} stays open: run the same command to resume it, "
-                    f"`e` on the board ends it; export it with "
-                    f"`wsquiz classroom export --session {session.id}`"
+                    "`e` on the board ends it; export it with:"
                 )
+                # whole, on one line: a command to copy
+                console.print(export_command(session.id, db), soft_wrap=True, markup=False,
+                              highlight=False)
     finally:
         lab.close()
         store.close()
+
+
+def export_command(session_id: str, db: Path | None) -> str:
+    """The command that exports this very session (from the same store)."""
+    import shlex
+
+    words = ["wsquiz", "classroom", "export", "--session", session_id]
+    if db is not None:
+        words += ["--db", str(db.expanduser().resolve())]
+    return shlex.join(words)
 
 
 def export_session(
