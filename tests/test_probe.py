@@ -126,6 +126,7 @@ LOAD_ERRORS = {
     "import": ("import no_such_module_wsq\n", ":1: ModuleNotFoundError"),
     "no-app": ("x = 1\n", ": no attribute 'app'"),
     "not-asgi": ("app = 'hello'\n", ": 'app' is a str, not an ASGI app"),
+    "not-asgi-int": ("app = 42\n", ": 'app' is an int, not an ASGI app"),
 }
 
 

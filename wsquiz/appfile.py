@@ -103,10 +103,15 @@ def load_app(spec: AppSpec) -> tuple[Any, str]:
         unload(name)
         raise AppLoadError(
             shown,
-            f"{spec.attr!r} is a {type(app).__name__}, not an ASGI app",
+            f"{spec.attr!r} is {_article(type(app).__name__)} {type(app).__name__}, "
+            "not an ASGI app",
             fix=f"set {spec.attr} = FastAPI() (or another ASGI application)",
         )
     return app, name
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1].lower() in "aeiou" else "a"
 
 
 def unload(module_name: str) -> None:
