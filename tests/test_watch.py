@@ -46,7 +46,7 @@ def test_watch_reruns_on_save_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
-    assert child.exitstatus == 0
+    assert child.exitstatus == 1  # the last check, of the file as it was left, failed
     assert seen.getvalue().count("checks failed") == 2
     assert "Traceback" not in seen.getvalue()  # no wsquiz traceback, even on Ctrl-C
 
@@ -78,6 +78,25 @@ def test_ctrl_c_during_a_check_stops_cleanly(tmp_path: Path) -> None:
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
-    assert child.exitstatus == 0
+    assert child.exitstatus == 1  # no check finished: nothing passed
     assert "score" not in seen.getvalue()  # interrupted before the report
     assert "Traceback" not in seen.getvalue()
+
+
+def test_watch_exits_0_when_the_last_check_passed(tmp_path: Path) -> None:
+    mine = tmp_path / "echo-loop.py"
+    shutil.copy(EXERCISE / "solution.py", mine)
+    child = pexpect.spawn(
+        WSQUIZ[0], [*WSQUIZ[1:], "check", str(mine), "--watch"],
+        cwd=str(tmp_path), env=dict(os.environ), encoding="utf-8", timeout=60,
+        dimensions=(40, 100),
+    )
+    try:
+        child.expect("score 5/5: all 3 checks passed")
+        child.expect("watching echo-loop.py")
+        child.sendintr()
+        child.expect("stopped watching")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0

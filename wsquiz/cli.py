@@ -416,7 +416,7 @@ def check(
     """Check your endpoint live, against the exercise's reference solution, check by check.
 
     Exit 0 when every check passes, 1 when one fails (or the file does not load), 2 for
-    unusable input.
+    unusable input. With --watch, on Ctrl-C: 0 when the last check passed, else 1.
     """
     from wsquiz.appfile import AppSpec
     from wsquiz.errors import UsageError
@@ -445,7 +445,7 @@ def check(
     with Lab() as lab:
         if not watch:
             raise typer.Exit(_check_once(exercise, spec, lab, as_json))
-        _watch(exercise, spec, lab)
+        raise typer.Exit(_watch(exercise, spec, lab))
 
 
 def _exercise_names(root: Path) -> set[str]:
@@ -484,8 +484,9 @@ def _check_once(exercise: Any, spec: Any, lab: Any, as_json: bool) -> int:
     return 0 if report.passed else 1
 
 
-def _watch(exercise: Any, spec: Any, lab: Any) -> None:
-    """Check, then re-check on every save of the file, until Ctrl-C."""
+def _watch(exercise: Any, spec: Any, lab: Any) -> int:
+    """Check, then re-check on every save of the file, until Ctrl-C; then the exit code of the
+    last check (0 all passed, 1 otherwise: also when it was interrupted or the file is gone)."""
     import datetime
 
     from watchfiles import watch as watch_files
@@ -503,6 +504,7 @@ def _watch(exercise: Any, spec: Any, lab: Any) -> None:
             return None
         return info.st_mtime_ns, info.st_size
 
+    last = 1  # the file as saved now: a check interrupted before its report did not pass
     try:
         # Watch before the first check, so a save made while a check runs is not missed.
         changes = watch_files(target.parent, watch_filter=saved, rust_timeout=250,
@@ -510,8 +512,9 @@ def _watch(exercise: Any, spec: Any, lab: Any) -> None:
         next(changes)
         while True:
             checked = stamp()
+            last = 1
             if checked is not None:
-                _check_once(exercise, spec, lab, as_json=False)
+                last = _check_once(exercise, spec, lab, as_json=False)
             else:
                 console.print(f"{target} is gone: waiting for it to be saved again")
             console.print(
@@ -523,7 +526,7 @@ def _watch(exercise: Any, spec: Any, lab: Any) -> None:
             console.rule(f"{target.name} saved at {when}: checking again")
     except KeyboardInterrupt:
         console.print("stopped watching")
-    raise typer.Exit(0)
+    return last
 
 
 @app.command()
