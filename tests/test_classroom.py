@@ -962,10 +962,48 @@ def test_a_concept_questions_key_stays_on_the_host(quiz_host: Host) -> None:
         await alice.send(json.dumps({"type": "answer", "item": concept.id, "answer": right}))
         verdict = await next_of(alice, "verdict")
         assert verdict["correct"] is True and verdict["explanation"]
+        assert verdict["stored"] is True and verdict["observed"] == right
         await alice.close()
         await boss.close()
 
     run(scenario())
+
+
+def test_the_student_is_told_where_a_key_comes_from(quiz_host: Host, lab: Any) -> None:
+    room = quiz_host.room
+    material = room.material
+    assert isinstance(material, QuizMaterial)
+    concept = next(q for q in material.quiz.questions if q.kind == "concept")
+    right = next(o.letter for o in concept.options if o.correct)
+    typist = Typist()
+
+    async def scenario() -> str:
+        client = student_client(quiz_host, "alice", lab, typist)
+        running = asyncio.create_task(client.run())
+        boss = await teacher(quiz_host)
+        await until_printed(client.console, "joined WebSocket basics as alice")
+        await boss.send(json.dumps({"type": "push", "index": index_of(room, concept.id)}))
+        await until_printed(client.console, "answer with a letter")
+        typist.type(right)
+        await until_printed(client.console, "recorded by the host")
+        await boss.send(json.dumps({"type": "push", "index": index_of(room, "echo-reply")}))
+        await until_printed(client.console, "type your prediction")
+        typist.type("hello")
+        shown = await until_printed(client.console, "not right (the live server gives")
+        await boss.send(json.dumps({"type": "end"}))
+        assert await asyncio.wait_for(running, WAIT) == 0
+        await boss.close()
+        return shown
+
+    shown = run(scenario())
+    # a concept question's key is stored: no server "gives" it
+    assert f"'{right}' is right (the answer is {right})" in shown
+    assert f"(the live server gives {right})" not in shown
+    assert "(the live server gives Message received: hello)" in shown
+    alice = next(r for r in room.results() if r.student == "alice")
+    said = {c.name: c.message for c in alice.checks}
+    assert said[concept.id] == f"answered {right!r}; the answer is {right!r}"
+    assert said["echo-reply"].endswith("the live server gave 'Message received: hello'")
 
 
 def test_join_asks_for_the_code(quiz_host: Host) -> None:

@@ -585,6 +585,7 @@ class Classroom:
         return {
             "type": "verdict", "item": item.id, "answer": record.answer,
             "correct": verdict.correct, "observed": verdict.observed,
+            "stored": verdict.stored,
             "message": verdict.message, "explanation": verdict.explanation,
         }
 
@@ -662,9 +663,11 @@ class Classroom:
                 checks = []
                 for item in self.items:
                     given = self.answers.get(item.id, {}).get(name)
+                    source = "the answer is" if item.kind == "concept" else (
+                        "the live server gave")
                     message = (
                         "no answer" if given is None
-                        else f"answered {given.answer!r}; the live server gave {given.observed!r}"
+                        else f"answered {given.answer!r}; {source} {given.observed!r}"
                     )
                     ok = given is not None and given.correct
                     checks.append(CheckOutcome(item.id, ok, 1.0 if ok else 0.0, 1.0, message))

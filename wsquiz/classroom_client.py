@@ -397,10 +397,12 @@ class StudentClient:
         elif kind == "verdict":
             self.answers[message["item"]] = message
             mark, style = ("✔", "green") if message["correct"] else ("✘", "red")
+            # a concept question's key is a stored option: no server showed it
+            source = "the answer is" if message.get("stored") else "the live server gives"
             self.console.print(Text(
                 f"{mark} recorded by the host: {message['answer']!r} is "
                 f"{'right' if message['correct'] else 'not right'} "
-                f"(the live server gives {message['observed']})", style))
+                f"({source} {message['observed']})", style))
             if self.current is not None and self.current.question is None and message.get(
                 "explanation"
             ):

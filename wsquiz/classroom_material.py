@@ -60,6 +60,7 @@ class HostVerdict:
     observed: str
     message: str
     explanation: str = ""
+    stored: bool = False  # the key is a stored option (concept), not what a live server showed
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ class QuizMaterial:
             observed=str(verdict.observed),
             message=str(verdict.message),
             explanation=question.explanation,
+            stored=question.kind == "concept",
         )
 
     def key(self, item_id: str, observation: Any) -> str:
