@@ -97,3 +97,40 @@ def test_retry_then_right() -> None:
     assert child.exitstatus == 0
     with Progress() as progress:
         assert progress.answers("mini") == {}
+
+
+def test_the_summary_tells_right_on_retry_and_ends_with_the_next_step(tmp_path: Path) -> None:
+    import shutil
+
+    course = tmp_path / "course"
+    shutil.copytree(FIXTURE, course)
+    (course / "lessons").mkdir()
+    (course / "lessons" / "01-intro.md").write_text(
+        '+++\ntitle = "Intro to mini"\nquiz = "mini"\n+++\n\nRead this first.\n'
+    )
+    env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "100"}
+    child = pexpect.spawn(
+        WSQUIZ[0], [*WSQUIZ[1:], "quiz", "mini", "--content", str(course)],
+        env=env, encoding="utf-8", timeout=30, dimensions=(50, 100),
+    )
+    child.expect("answer> ")
+    child.sendline("hi")
+    child.expect("r retry")
+    child.sendline("r")
+    child.expect("answer> ")
+    child.sendline("HI")
+    child.expect("Enter next")
+    child.sendline("")
+    for letter in ("B", "A"):
+        child.expect("answer> ")
+        child.sendline(letter)
+        child.expect("Right")
+        child.expect("Enter next")
+        child.sendline("")
+    child.expect("mini-shout +│ ✔ right on retry")
+    child.expect("mini-close +│ ✔ right +│")
+    child.expect("3/3 right")
+    child.expect(r"next: wsquiz learn intro +\(lesson: Intro to mini\)")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0

@@ -80,13 +80,20 @@ def build_menu(root: Path, progress: Progress) -> Menu:
     return Menu(root, items, _next(items, summary.last), summary, tuple(problems))
 
 
-def _next(items: tuple[Item, ...], last: tuple[str, str] | None) -> Item | None:
+def next_after(menu: Menu, kind: Kind, name: str) -> Item | None:
+    """The first unfinished item after this one, in course order (then from the start)."""
+    return _next(menu.items, (kind, name), skip_last=True)
+
+
+def _next(
+    items: tuple[Item, ...], last: tuple[str, str] | None, skip_last: bool = False
+) -> Item | None:
     """Where to go on: the item last worked on if unfinished, else the next unfinished one."""
     start = 0
     if last is not None:
         for index, item in enumerate(items):
             if (item.kind, item.name) == last:
-                if not item.done:
+                if not item.done and not skip_last:
                     return item
                 start = index + 1
                 break

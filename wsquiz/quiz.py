@@ -208,6 +208,7 @@ class Session:
         self.progress = progress
         self._pending: dict[str, Future[Observation]] = {}
         self.verdicts: dict[str, Verdict] = {}
+        self.missed: set[str] = set()  # answered wrong at least once in this session
 
     def start_index(self) -> int:
         """Where to resume: the first question with no recorded answer (0 when all are)."""
@@ -249,6 +250,8 @@ class Session:
         observation = self.observation(question)
         verdict = judge(question, text, observation)
         self.verdicts[question.id] = verdict
+        if not verdict.correct:
+            self.missed.add(question.id)
         if self.progress is not None:
             self.progress.record_answer(self.quiz.name, question.id, text, verdict.correct)
         return verdict, observation

@@ -18,6 +18,7 @@ from wsquiz.render import answer_help, hint_view, question_view, quiz_summary_vi
 
 if TYPE_CHECKING:
     from wsquiz.lab import Lab
+    from wsquiz.menu import Item
     from wsquiz.store import Progress
 
 QUIT = {"q", "quit", "exit"}
@@ -89,8 +90,27 @@ def play(
         session.settle()
         console.print(Rule(style="dim"))
     results = {**previous, **{k: v.correct for k, v in session.verdicts.items()}}
-    console.print(quiz_summary_view(quiz, results, len(session.verdicts)))
+    retried = {k for k, v in session.verdicts.items() if v.correct and k in session.missed}
+    step, all_done = _next_step(quiz, progress)
+    console.print(quiz_summary_view(quiz, results, len(session.verdicts), retried, step, all_done))
     return {k: v.answer for k, v in session.verdicts.items()}
+
+
+def _next_step(quiz: Quiz, progress: Progress | None) -> tuple[Item | None, bool]:
+    """Where the course goes on from here (wsquiz's own "next"), and whether all is done."""
+    from wsquiz.errors import WsquizError
+    from wsquiz.menu import build_menu, next_after
+    from wsquiz.store import Progress
+
+    root = quiz.path.parent.parent
+    try:
+        if progress is not None:
+            menu = build_menu(root, progress)
+            return menu.next, menu.next is None and bool(menu.items)
+        with Progress(quiet=True) as store:  # --no-save: read where the learner stands
+            return next_after(build_menu(root, store), "quiz", quiz.name), False
+    except WsquizError:
+        return None, False
 
 
 def _ask_until_done(question: Question, session: Session, console: Console) -> bool:

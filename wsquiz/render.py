@@ -17,6 +17,8 @@ from wsquiz.errors import AppLoadError
 from wsquiz.transcript import Close, Handshake, Transcript
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from wsquiz.lessons import Lesson
     from wsquiz.menu import Item, Menu
     from wsquiz.session import Event as SessionEvent
@@ -496,7 +498,15 @@ def hint_view(question: Question) -> Text:
     return Text(f"hint: {question.hint or 'no hint for this one'}", "yellow")
 
 
-def quiz_summary_view(quiz: Quiz, results: dict[str, bool], answered_now: int) -> Group:
+def quiz_summary_view(
+    quiz: Quiz,
+    results: dict[str, bool],
+    answered_now: int,
+    retried: Collection[str] = (),
+    next_step: Item | None = None,
+    all_done: bool = False,
+) -> Group:
+    """The quiz's end: each question's result, the score, and where to go next."""
     table = Table(title=f"{quiz.title}: summary", title_justify="left", expand=False)
     table.add_column("#", justify="right", style="dim")
     table.add_column("question")
@@ -506,6 +516,8 @@ def quiz_summary_view(quiz: Quiz, results: dict[str, bool], answered_now: int) -
         cell = (
             Text("not answered", "dim")
             if state is None
+            else Text("✔ right on retry", "yellow")
+            if state and question.id in retried
             else Text("✔ right", "green")
             if state
             else Text("✘ wrong", "red")
@@ -514,7 +526,18 @@ def quiz_summary_view(quiz: Quiz, results: dict[str, bool], answered_now: int) -
     right = sum(1 for q in quiz.questions if results.get(q.id))
     total = len(quiz.questions)
     line = Text(f"{right}/{total} right ({answered_now} answered in this session).", "bold")
-    return Group(table, line)
+    parts: list[RenderableType] = [table, line]
+    if next_step is not None:
+        parts.append(step_text(next_step))
+    elif all_done:
+        parts.append(Text("All done: every lesson, quiz and exercise. `wsquiz` shows it all.",
+                          "bold green"))
+    return Group(*parts)
+
+
+def step_text(item: Item, lead: str = "next: ") -> Text:
+    return Text.assemble((lead, "bold"), (item.command, "bold green"),
+                         f"   ({item.kind}: {item.title})")
 
 
 def problems_view(problems: list[Problem], root: str) -> Group:
