@@ -154,8 +154,17 @@ def test_bad_answers_files(tmp_path: Path) -> None:
     code, output = invoke("quiz", "basics", "--answers", str(tmp_path / "none.json"))
     assert code == 2 and "no such answers file" in output
     bad = tmp_path / "bad.json"
-    bad.write_text("{not json")
+    bad.write_text('{"echo-reply": "x",}')
     code, output = invoke("quiz", "basics", "--answers", str(bad))
+    assert code == 2 and "not valid JSON (Expecting property name" in output, output
+    assert "TOML" not in output.split("fix:")[0]  # a .json file is read as JSON only
+    bad_toml = tmp_path / "bad.toml"
+    bad_toml.write_text("echo-reply = \n")
+    code, output = invoke("quiz", "basics", "--answers", str(bad_toml))
+    assert code == 2 and "not valid TOML" in output
+    neither = tmp_path / "answers.txt"
+    neither.write_text("{not json")
+    code, output = invoke("quiz", "basics", "--answers", str(neither))
     assert code == 2 and "neither JSON nor TOML" in output
     unknown = tmp_path / "unknown.json"
     unknown.write_text(json.dumps({"echo-replay": "x"}))

@@ -146,16 +146,23 @@ def read_sheet(path: Path) -> Sheet:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read it ({exc})", fix=fix) from None
     data: Any
+    suffix = path.suffix.lower()
     try:
-        if path.suffix.lower() == ".toml":
+        if suffix == ".toml":
             data = tomllib.loads(text)
+        elif suffix == ".json":
+            data = json.loads(text)
         else:
             try:
                 data = json.loads(text)
             except json.JSONDecodeError:
                 data = tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"{path}: neither JSON nor TOML ({exc})", fix=fix) from None
+    except json.JSONDecodeError as exc:
+        # a .json file is reported as JSON: TOML's complaint about it would mislead
+        raise UsageError(f"{path}: not valid JSON ({exc})", fix=fix) from None
+    except tomllib.TOMLDecodeError as exc:
+        what = "not valid TOML" if suffix == ".toml" else "neither JSON nor TOML"
+        raise UsageError(f"{path}: {what} ({exc})", fix=fix) from None
     if not isinstance(data, dict):
         raise UsageError(f"{path}: the answers must be an object of id -> answer", fix=fix)
     quiz = data.get("quiz") if isinstance(data.get("answers"), dict) else None
