@@ -257,9 +257,42 @@ def test_names_are_checked() -> None:
     from wsquiz.classroom import Refused, clean_name
 
     assert clean_name("  Zoë O'Brien ") == "Zoë O'Brien"
-    for bad in ("", "x" * 40, "<script>", None, "a\nb"):
-        with pytest.raises(Refused):
+    for bad, why in (("", "required"), ("x" * 40, "1 to 32 characters, this one 40"),
+                     ("<script>", "not '<>'"), (None, "required"), ("a\nb", "not '\\n'"),
+                     ("-ada", "starts with a letter, a digit or _, not '-'")):
+        with pytest.raises(Refused) as refused:
             clean_name(bad)
+        assert refused.value.code == CLOSE_POLICY and why in refused.value.reason
+
+
+def test_a_name_the_host_would_refuse_is_refused_with_its_reason(quiz_host: Host) -> None:
+    from wsquiz.classroom_client import _refusal_fix
+
+    code = quiz_host.room.session.code
+    result = CliRunner().invoke(app, ["classroom", "join", quiz_host.url, "--code", code,
+                                      "--name", "x" * 40])
+    assert result.exit_code == 2
+    assert "the name 'xxxxxxxx" in result.output
+    assert "a name has 1 to 32 characters, this one 40" in result.output
+    assert "fix: pick a name of 1 to 32 characters" in result.output
+    assert "join code" not in result.output  # the code was right: no generic advice
+    # refusals from the host: the fix follows the reason, not only the close code
+    fix = _refusal_fix(CLOSE_POLICY, "a name holds letters, digits, spaces and . ' @ - _ only")
+    assert "1 to 32 characters" in fix and "join code" not in fix
+    assert "join code" in _refusal_fix(CLOSE_POLICY, "wrong join code")
+
+    async def taken() -> None:
+        ws, welcome = await join(quiz_host, "alice")
+        assert welcome["type"] == "welcome"
+        result = await asyncio.to_thread(CliRunner().invoke, app, [
+            "classroom", "join", quiz_host.url, "--code", code, "--name", "alice"])
+        assert result.exit_code == 2
+        assert "the name 'alice' is taken" in result.output
+        assert "fix: pick a name no one else in this class uses" in result.output
+        assert "join code" not in result.output
+        await ws.close()
+
+    run(taken())
 
 
 # ---- dropping, rejoining, restarting -------------------------------------------------------
@@ -596,7 +629,8 @@ def test_join_refused_is_a_clear_error(quiz_host: Host) -> None:
     result = CliRunner().invoke(app, ["classroom", "join", quiz_host.url, "--code", "BADBAD",
                                       "--name", "alice", "--retry", "2"])
     assert result.exit_code == 2
-    assert "wrong join code" in result.output and "fix:" in result.output
+    assert "wrong join code" in result.output
+    assert "fix: type the join code the teacher's host printed" in result.output
     assert "Traceback" not in result.output
     result = CliRunner().invoke(app, ["classroom", "join", "ftp://x", "--code", "A",
                                       "--name", "a"])

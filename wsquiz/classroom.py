@@ -22,7 +22,6 @@ import json
 import re
 import secrets
 import time
-import unicodedata
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ from typing import Any
 from fastapi import FastAPI, WebSocket
 
 from wsquiz.classroom_material import MAX_SOURCE, HostVerdict, Item, Material
-from wsquiz.classroom_store import Answer, CheckRow, ClassroomStore, Session
+from wsquiz.classroom_store import Answer, CheckRow, ClassroomStore, Session, check_name
 from wsquiz.errors import UsageError, WsquizError
 
 MAX_MESSAGE = 64 * 1024  # bytes of one message from a client; more closes with 1009
@@ -43,7 +42,6 @@ SEND_TIMEOUT = 2.0  # a send to one peer that takes longer drops that peer
 OUTBOX = 256  # messages queued for one peer; more drops it
 JOIN_TIMEOUT = 10.0
 BOARD_DELAY = 0.02  # board updates are coalesced over this many seconds
-MAX_NAME = 32
 MAX_STUDENTS = 1000
 MAX_ANSWER = 500
 WRONG_CODES_PER_MIN = 60  # per address; students behind one NAT share it
@@ -227,14 +225,10 @@ class Spread:
 
 
 def clean_name(raw: Any) -> str:
-    if not isinstance(raw, str):
-        raise Refused(CLOSE_POLICY, "a name is required")
-    name = unicodedata.normalize("NFC", raw).strip()
-    if not name or len(name) > MAX_NAME:
-        raise Refused(CLOSE_POLICY, f"a name has 1 to {MAX_NAME} characters")
-    if not re.fullmatch(r"[\w][\w .'@-]*", name):
-        raise Refused(CLOSE_POLICY, "a name holds letters, digits, spaces and . ' @ - _ only")
-    return name
+    try:
+        return check_name(raw)
+    except ValueError as exc:
+        raise Refused(CLOSE_POLICY, str(exc)) from None
 
 
 def normalize_answer(answer: str) -> str:

@@ -249,6 +249,13 @@ class StudentClient:
 
     async def run(self) -> int:
         address = endpoint(self.url, "/ws/student")
+        from wsquiz.classroom_store import NAME_RULE, check_name
+
+        try:
+            self.name = check_name(self.name)
+        except ValueError as exc:  # the host would refuse it: say why before connecting
+            raise UsageError(f"the name {self.name!r} cannot join a class: {exc}",
+                             fix=f"pick a name of {NAME_RULE}") from None
         self.token = self.token or load_token(address, self.name)
         if self.lines is None:
             self.lines = Lines(asyncio.get_running_loop())
@@ -275,7 +282,7 @@ class StudentClient:
                 if isinstance(exc, ConnectionClosed) and exc.rcvd and exc.rcvd.code in FINAL_CLOSES:
                     raise Refused(
                         f"the host closed the connection: {exc.rcvd.reason or exc.rcvd.code}",
-                        fix=_refusal_fix(exc.rcvd.code),
+                        fix=_refusal_fix(exc.rcvd.code, exc.rcvd.reason),
                     ) from None
                 if self._done:
                     break
@@ -325,7 +332,7 @@ class StudentClient:
             reason = exc.rcvd.reason if exc.rcvd else ""
             if code in FINAL_CLOSES:
                 raise Refused(f"the host refused to let you join: {reason or code}",
-                              fix=_refusal_fix(code)) from None
+                              fix=_refusal_fix(code, reason)) from None
             raise
         self.token = welcome["token"]
         self._joined = True
@@ -625,9 +632,24 @@ def _why(exc: BaseException) -> str:
     return type(exc).__name__ if not str(exc) else str(exc)[:80]
 
 
-def _refusal_fix(code: int) -> str:
+def _refusal_fix(code: int, reason: str = "") -> str:
+    """What to do about a refusal: 1008 covers several, told apart by the host's reason."""
+    from wsquiz.classroom_store import NAME_RULE
+
+    if code == 1008:
+        if "taken" in reason:
+            return ("pick a name no one else in this class uses (your own comes back from this "
+                    "machine: the token is kept in the wsquiz data folder)")
+        if "too many wrong join codes" in reason:
+            return "wait a minute, then type the join code the teacher's host printed"
+        if "join code" in reason:
+            return "type the join code the teacher's host printed (6 characters, any case)"
+        if "a name" in reason:
+            return f"pick a name of {NAME_RULE}"
+        if "too many messages" in reason:
+            return "rejoin: answers are limited to a few a second"
     return {
-        1008: "check the join code and pick a name no one else uses (names are unique)",
+        1008: "check the join code and your name, or ask the teacher",
         1009: "a message was too large for the host",
         4001: "you joined again from another terminal; use that one",
         4002: "ask the teacher for the new session's address and code",
