@@ -13,8 +13,13 @@ EXERCISES = ROOT / "exercises"
 runner = CliRunner()
 
 
+# Temporary paths are long (longer still under xdist, and on CI): where the output shows one,
+# the console is wide enough that Rich never folds it mid-path.
+WIDE = {"COLUMNS": "1000"}
+
+
 def flat(text: str) -> str:
-    """The output without panel borders and line wrapping (long temporary paths wrap)."""
+    """The output without panel borders and line breaks."""
     return " ".join(text.replace("│", " ").replace("╭", " ").replace("╰", " ").split())
 
 
@@ -36,7 +41,8 @@ def test_exercise_list_table() -> None:
 
 
 def test_start_writes_the_starter_and_never_overwrites(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["exercise", "start", "echo-loop", "--dir", str(tmp_path)])
+    start = ["exercise", "start", "echo-loop", "--dir", str(tmp_path)]
+    result = runner.invoke(app, start, env=WIDE)
     assert result.exit_code == 0, result.output
     written = tmp_path / "echo-loop.py"
     assert written.read_text() == (EXERCISES / "01-echo-loop" / "starter.py").read_text()
@@ -108,7 +114,7 @@ def test_check_shows_the_learners_traceback(tmp_path: Path) -> None:
         "        data = await websocket.receive_text()\n"
         "        await websocket.send_text(f'Echo: {data}')\n"
     )
-    result = runner.invoke(app, ["check", str(mine)])
+    result = runner.invoke(app, ["check", str(mine)], env=WIDE)
     assert result.exit_code == 1
     out = result.stdout
     assert "✓ passed  echo-one" in out
@@ -122,7 +128,7 @@ def test_check_shows_the_learners_traceback(tmp_path: Path) -> None:
 def test_check_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     broken = tmp_path / "broken.py"
     broken.write_text("# wsquiz exercise: echo-loop\nfrom fastapi import FastAPI\napp = FastAPI(\n")
-    result = runner.invoke(app, ["check", str(broken)])
+    result = runner.invoke(app, ["check", str(broken)], env=WIDE)
     assert result.exit_code == 1
     assert f"{broken}:3: SyntaxError" in flat(result.stdout)
     assert "your app did not serve" in result.stdout
