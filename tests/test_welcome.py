@@ -209,3 +209,17 @@ def test_content_before_any_command_picks_the_course() -> None:
     result = invoke("--content", str(fixture / "nope"))
     assert result.exit_code == 2
     assert "no such course folder" in result.stderr
+
+
+def test_the_next_step_leads_the_screen_and_a_lesson_s_exercises_share_a_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    lines = invoke().stdout.splitlines()
+    start = f"start here: wsquiz learn {LESSONS[0].name}"
+    assert start in "\n".join(lines[:8])  # seen before the list scrolls it away
+    assert start in "\n".join(lines[-6:])  # and still where the list ends
+    linked = next(lesson for lesson in LESSONS if len(lesson.exercises) >= 2)
+    row = next(line for line in lines if linked.exercises[0] in line)
+    assert row.split()[0] == "exercises" and f"{linked.exercises[0]} · " in row
+    assert all(len(line) <= 80 for line in lines)

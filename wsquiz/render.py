@@ -211,22 +211,58 @@ def lessons_table(lessons: tuple[Lesson, ...], read: dict[str, str]) -> Table:
 
 
 def menu_table(menu: Menu) -> Table:
+    """The course in order, a line per lesson and quiz; the exercises that follow a lesson
+    share one line, so the whole course fits a screen or so (`wsquiz progress` lists each)."""
     table = Table(show_edge=False, pad_edge=False, box=None)
     table.add_column("", width=1)
     table.add_column("", style="dim", no_wrap=True)
     table.add_column("name", style="bold", no_wrap=True)
     table.add_column("title", ratio=1)
     table.add_column("progress", no_wrap=True)
+    groups: list[list[Item]] = []
     for item in menu.items:
-        here = menu.next is not None and item == menu.next
+        if item.kind == "exercise" and groups and groups[-1][0].kind == "exercise":
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    for group in groups:
+        first = group[0]
+        if first.kind == "exercise" and len(group) > 1:
+            table.add_row(*_exercises_row(group, menu.next))
+            continue
+        here = menu.next is not None and first == menu.next
         table.add_row(
-            _mark(item),
-            Text(item.kind, KIND_STYLE[item.kind]),
-            Text(item.name, "bold reverse" if here else "bold"),
-            item.title,
-            Text(item.status, "green" if item.done else "yellow" if item.started else "dim"),
+            _mark(first),
+            Text(first.kind, KIND_STYLE[first.kind]),
+            Text(first.name, "bold reverse" if here else "bold"),
+            Text(first.title, no_wrap=True, overflow="ellipsis"),  # one line per step
+            _status(first),
         )
     return table
+
+
+def _status(item: Item) -> Text:
+    return Text(item.status, "green" if item.done else "yellow" if item.started else "dim")
+
+
+def _exercises_row(group: list[Item], next_item: Item | None) -> tuple[Text, ...]:
+    names = Text(no_wrap=False, overflow="fold")
+    for index, item in enumerate(group):
+        if index:
+            names.append(" · ", "dim")
+        style = "bold reverse" if item == next_item else "green" if item.done else "bold"
+        names.append(("✓ " if item.done else "") + item.name, style)
+    passed = sum(1 for item in group if item.done)
+    started = any(item.started for item in group)
+    if passed == len(group):
+        status = Text("all passed", "green")
+    elif started:
+        status = Text(f"{passed}/{len(group)} passed", "yellow")
+    else:
+        status = Text("new", "dim")
+    done = passed == len(group)
+    mark = _mark(group[0]) if done else Text(*MARKS["started" if started else "new"])
+    return mark, Text("exercises", KIND_STYLE["exercise"]), Text(""), names, status
 
 
 def next_text(menu: Menu) -> Text:
@@ -256,6 +292,8 @@ def welcome_view(menu: Menu) -> Group:
     parts: list[RenderableType] = [
         Panel(Text(greeting), title="[bold]wsquiz[/]: FastAPI WebSockets, checked live",
               title_align="left", border_style="cyan"),
+        next_text(menu),  # at the top, where it does not scroll away; at the bottom too
+        Text(""),
         menu_table(menu),
         Text(""),
         next_text(menu),
