@@ -430,7 +430,7 @@ def test_grade_quiz_sheets_live(tmp_path: Path) -> None:
     assert not bob["echo-reply"].passed and "hello" in bob["echo-reply"].message
     assert bob["count-messages"].message == "not answered"
     assert rows["cat"].score == 1
-    assert rows["dan"].score == 0 and "neither JSON nor TOML" in (rows["dan"].error or "")
+    assert rows["dan"].score == 0 and "not valid JSON" in (rows["dan"].error or "")
     assert rows["eve"].score == 0 and "answers the quiz 'messages'" in (rows["eve"].error or "")
 
 
