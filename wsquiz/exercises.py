@@ -27,7 +27,7 @@ else:  # pragma: no cover
 
 if TYPE_CHECKING:
     from wsquiz.appfile import AppSpec
-    from wsquiz.lab import Lab, Limits
+    from wsquiz.lab import Lab, Limits, Served
     from wsquiz.scenario import Scenario
     from wsquiz.transcript import Transcript
 
@@ -37,6 +37,13 @@ SLUG = r"^[a-z0-9][a-z0-9-]*$"
 FILES = ("exercise.toml", "starter.py", "solution.py")
 
 Compare = Literal["reference", "ignore"]
+
+STALLED = "the server stopped responding (a blocking loop in the handler?)"
+PROBE_TIMEOUT = 0.5  # a server whose event loop runs answers a plain HTTP request well within
+
+
+class Stalled(LabError):
+    """The server stopped answering in an earlier check: the later checks are not played."""
 
 
 @dataclass(frozen=True)
@@ -520,6 +527,9 @@ async def check_app(
     for index, (check, outcome) in enumerate(zip(exercise.checks, observed, strict=True)):
         if isinstance(outcome, AppLoadError):
             return _unserved(exercise, spec, outcome)
+        if isinstance(outcome, Stalled):
+            results.append(_failed(check, outcome.message))
+            continue
         if isinstance(outcome, WsquizError):
             if index == 0:
                 return _unserved(exercise, spec, outcome)
@@ -533,12 +543,12 @@ async def _observe_each(
     spec: AppSpec, checks: tuple[Check, ...], limits: Limits | None
 ) -> list[Transcript | WsquizError]:
     """A fresh sandboxed server for every check: no state carries over."""
-    from wsquiz.lab import observe
+    from wsquiz.lab import play_against, serve
 
     outcomes: list[Transcript | WsquizError] = []
     for check in checks:
         try:
-            outcomes.append(await observe(spec, check.scenario, isolated=True, limits=limits))
+            served = await serve(spec, isolated=True, limits=limits)
         except OSError as exc:  # the file went away (a save in progress)
             return _all_failed(outcomes, checks, _unreadable(spec, exc))
         except AppLoadError as exc:
@@ -547,7 +557,50 @@ async def _observe_each(
             if not outcomes:  # it never served: the next checks would only wait as long
                 return _all_failed(outcomes, checks, exc)
             outcomes.append(exc)
+            continue
+        try:
+            transcript = await play_against(served, check.scenario)
+            stalled = await _stalled(served, transcript)
+        finally:
+            await served.stop()
+        outcomes.append(_said_stalled(transcript) if stalled else transcript)
+        if stalled:  # the same code would block the next checks' servers as well
+            return _all_failed(outcomes, checks, _stalled_in(check))
     return outcomes
+
+
+async def _stalled(served: Served, transcript: Transcript) -> bool:
+    """True when a check timed out because the server stopped answering altogether: its event
+    loop no longer answers even a plain HTTP request (a handler busy in a loop that never
+    awaits, or blocked in a sleep), rather than a handler that awaits something else."""
+    if not transcript.timed_out or not served.recorder.active or served.exit_status():
+        return False  # nothing waited, or no handler still runs, or the server is gone
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection("127.0.0.1", served.port), PROBE_TIMEOUT
+        )
+    except (OSError, asyncio.TimeoutError):
+        return True
+    try:
+        writer.write(b"GET /.wsquiz-alive HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        await asyncio.wait_for(reader.read(1), PROBE_TIMEOUT)  # any answer, even a close
+    except asyncio.TimeoutError:
+        return True
+    except OSError:
+        return False
+    finally:
+        writer.close()
+    return False
+
+
+def _said_stalled(transcript: Transcript) -> Transcript:
+    """One note for the stalled server, instead of a timeout for every step it left waiting."""
+    return replace(transcript, timed_out=(STALLED,))
+
+
+def _stalled_in(check: Check) -> Stalled:
+    return Stalled(f"not checked: the server had stopped responding in check {check.name!r}",
+                   fix="make every loop in the handler await something")
 
 
 def _all_failed(
@@ -565,7 +618,7 @@ async def _observe_once(
     spec: AppSpec, checks: tuple[Check, ...], limits: Limits | None
 ) -> list[Transcript | WsquizError]:
     """One sandboxed server plays every check in turn (restarted if it dies on the way)."""
-    from wsquiz.lab import Served, play_against, serve
+    from wsquiz.lab import play_against, serve
 
     outcomes: list[Transcript | WsquizError] = []
     served: Served | None = None
@@ -595,7 +648,11 @@ async def _observe_once(
                 warnings=transcript.server.warnings[marks[1]:],
                 logs=transcript.server.logs[marks[2]:],
             )
-            outcomes.append(replace(transcript, server=server))
+            transcript = replace(transcript, server=server)
+            if await _stalled(served, transcript):
+                outcomes.append(_said_stalled(transcript))
+                return _all_failed(outcomes, checks, _stalled_in(check))
+            outcomes.append(transcript)
     finally:
         if served is not None:
             await served.stop()
@@ -749,7 +806,9 @@ def judge_check(check: Check, reference: Transcript, learner: Transcript) -> Che
             traceback=traceback,
         )
     message = "; ".join(f[0] for f in verdict.failures)
-    if learner.timed_out and any("waited" in note for note in learner.timed_out):
+    if STALLED in learner.timed_out:
+        message += f"; {STALLED}"
+    elif learner.timed_out and any("waited" in note for note in learner.timed_out):
         message += f" (timeout: {learner.timed_out[0]})"
     return CheckResult(
         name=check.name, passed=False, points=0, max_points=check.points, message=message,
