@@ -178,6 +178,12 @@ def test_validate_json(tmp_path: Path) -> None:
     assert "hint" in problem["message"]
 
 
+def test_bundled_course_passes_live_validation() -> None:
+    """What CI proves on the installed FastAPI, Starlette and uvicorn: no content is stale."""
+    code, output = validate(ROOT, "--live")
+    assert code == 0, output
+
+
 def test_validate_missing_folder(tmp_path: Path) -> None:
     code, output = validate(tmp_path / "nowhere")
     assert code != 0
