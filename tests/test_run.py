@@ -101,6 +101,9 @@ def test_terminal_send_echo_close_and_ctrl_d(echo_app: Path) -> None:
     child.sendline('/json {"n": 1}')
     child.expect(re.escape('< Echo: {"n": 1}'))
     assert listening(port)
+    # Ctrl-D only once readline has the terminal again (echo off): one typed while the
+    # previous line is still being handled reaches the next read as a NUL, not as the end.
+    assert child.waitnoecho(timeout=30)
     child.sendeof()
     child.expect(pexpect.EOF)
     child.close()
