@@ -193,9 +193,19 @@ class Recorder:
                 traceback.clear_frames(exc.__traceback__)
                 raise
             finally:
-                self.emit("end", None)
+                self._end_with_task()
 
         return recorded
+
+    def _end_with_task(self) -> None:
+        """Report "end" once the server is done with the handler's task, not as the app returns:
+        the server still reports on it (uvicorn logs the uncaught exception, the rejected
+        handshake), and a sandbox's parent that reads "end" must have read those too."""
+        task = asyncio.current_task()
+        if task is None:
+            self.emit("end", None)
+        else:
+            task.add_done_callback(lambda _: self.emit("end", None))
 
 
 class _RoutedStream(io.TextIOBase):
