@@ -304,3 +304,24 @@ def test_a_handler_ends_after_all_the_server_says_about_it(lab: Lab) -> None:
         lab.call(served.stop())
     handler = told[told.index("begin") : told.index("end") + 1]
     assert "ERROR: Exception in ASGI application" in handler
+
+
+@PATHS
+def test_another_servers_log_level_does_not_hide_the_apps_log_lines(
+    lab: Lab, isolated: bool
+) -> None:
+    """uvicorn's `log_level` sets a process-wide level (the classroom host asks for "warning"):
+    an app observed in the same process afterwards still reports its INFO lines."""
+    import logging
+
+    import uvicorn
+
+    quiet = logging.getLogger("uvicorn.error")
+    before = quiet.level
+    try:
+        uvicorn.Config(APPS / "echo_once.py", log_config=None, log_level="warning")
+        assert quiet.level == logging.WARNING
+        seen = observe(lab, "accept_no_await", sends("a"), isolated)
+    finally:
+        quiet.setLevel(before)
+    assert "INFO: connection rejected (500 Internal Server Error)" in seen.server.logs

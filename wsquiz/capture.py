@@ -263,6 +263,7 @@ class _RoutedLogs(logging.Handler):
 _installed = False
 _passthrough = True
 _ALWAYS = ("always", None, RuntimeWarning, None, 0)
+_SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "fastapi")
 
 
 def _showwarning(
@@ -293,7 +294,7 @@ def install_hooks(*, passthrough: bool = True) -> None:
     if not _installed:
         _installed = True
         handler = _RoutedLogs(level=logging.INFO)
-        for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "fastapi", ""):
+        for name in (*_SERVER_LOGGERS, ""):
             logger = logging.getLogger(name)
             if name:
                 logger.propagate = False
@@ -318,6 +319,12 @@ def ensure_hooks() -> None:
         sys.stdout = _RoutedStream(sys.stdout)  # type: ignore[assignment]
     if not isinstance(sys.stderr, _RoutedStream):
         sys.stderr = _RoutedStream(sys.stderr)  # type: ignore[assignment]
+    for name in _SERVER_LOGGERS:
+        # A level is process-wide: another server started here since (uvicorn's `log_level`,
+        # as the classroom host sets it) must not hide the INFO lines of the apps observed.
+        logger = logging.getLogger(name)
+        if logger.level != logging.INFO:
+            logger.setLevel(logging.INFO)
 
 
 def activate(recorder: Recorder) -> contextvars.Token[Recorder | None]:
