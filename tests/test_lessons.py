@@ -118,7 +118,7 @@ def test_learn_shows_the_exact_example_file_and_how_to_run_it() -> None:
     result = runner.invoke(app, ["learn", "first-reply"])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "lesson 1: Accept, then the first reply" in out
+    assert "lesson 2: Accept, then the first reply" in out
     for example in ("first_reply", "first_reply_closed"):
         for line in find_example(example, ROOT).read_text().splitlines():
             assert line.strip() in out
@@ -130,7 +130,7 @@ def test_learn_shows_the_exact_example_file_and_how_to_run_it() -> None:
 
 
 def test_learn_gives_the_path_when_the_route_is_not_ws() -> None:
-    result = runner.invoke(app, ["learn", "4"])
+    result = runner.invoke(app, ["learn", "7"])
     assert result.exit_code == 0, result.output
     assert "run it: wsquiz run chat_manager --path /chat/lobby" in result.stdout
     assert "wsquiz exercise start chat-room" in result.stdout
@@ -174,8 +174,8 @@ def test_find_example_searches_lessons_then_quiz_apps() -> None:
 
 def test_find_lesson_by_name_stem_or_number() -> None:
     assert find_lesson("chat-room", LESSONS).name == "chat-room"
-    assert find_lesson("02-message-types", LESSONS).name == "message-types"
-    assert find_lesson("3", LESSONS).name == "receive-loop"
+    assert find_lesson("03-message-types", LESSONS).name == "message-types"
+    assert find_lesson("4", LESSONS).name == "receive-loop"
 
 
 # ---- a course with mistakes ------------------------------------------------------------------
