@@ -92,15 +92,15 @@ def stalled_socket() -> socket.socket:
     return sock
 
 
-async def measure(port: int, code: str, key: str, students: int, rounds: int,
-                  stalled: bool) -> dict[str, Any]:
+async def measure(
+    port: int, code: str, key: str, students: int, rounds: int, stalled: bool
+) -> dict[str, Any]:
     got: dict[int, list[float]] = {}
     everyone: dict[int, asyncio.Event] = {}
     base = f"ws://127.0.0.1:{port}"
 
     async def student(name: str) -> ClientConnection:
-        ws = await connect(f"{base}/ws/student", open_timeout=30, max_size=None,
-                           ping_interval=None)
+        ws = await connect(f"{base}/ws/student", open_timeout=30, max_size=None, ping_interval=None)
         await ws.send(json.dumps({"type": "join", "code": code, "name": name}))
         await ws.recv()
         return ws
@@ -117,8 +117,9 @@ async def measure(port: int, code: str, key: str, students: int, rounds: int,
 
     current = [0]
     if stalled:  # the first to join, so a loop over the class in join order meets it first
-        sleeper = await connect(f"{base}/ws/student", sock=_connected(port), max_size=None,
-                                ping_interval=None)
+        sleeper = await connect(
+            f"{base}/ws/student", sock=_connected(port), max_size=None, ping_interval=None
+        )
         await sleeper.send(json.dumps({"type": "join", "code": code, "name": "sleeper"}))
         await sleeper.recv()
         sleeper.transport.pause_reading()  # the laptop lid closes: nothing is read any more
@@ -171,8 +172,9 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
-def run(students: int, rounds: int, payload: int, sequential: bool,
-        stalled: bool) -> dict[str, Any]:
+def run(
+    students: int, rounds: int, payload: int, sequential: bool, stalled: bool
+) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     process = context.Process(target=serve, args=(child, payload, sequential), daemon=True)
@@ -214,7 +216,8 @@ def main() -> None:
         "naive_p99_ms": naive.get("p99_ms"),
         "naive_over_ours_p99": (
             round(naive["p99_ms"] / ours["p99_ms"], 2)
-            if ours.get("p99_ms") and naive.get("p99_ms") else None
+            if ours.get("p99_ms") and naive.get("p99_ms")
+            else None
         ),
         "stalled_student": {
             "students": few,

@@ -42,7 +42,7 @@ BAR_SPEEDUP = 15.0
 
 WRONG = [
     # replies without the prefix
-    'await websocket.send_text(data)',
+    "await websocket.send_text(data)",
     # replies once, then stops listening
     'await websocket.send_text(f"Echo: {data}")\n        return',
     # shouts
@@ -119,9 +119,20 @@ async def wait_serving(port: int, process: subprocess.Popen[bytes]) -> None:
 async def naive_one(path: Path, exercise: Exercise, reference: list[Transcript]) -> float:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", f"{path.stem}:app", "--port", str(port),
-         "--app-dir", str(path.parent), "--log-level", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"{path.stem}:app",
+            "--port",
+            str(port),
+            "--app-dir",
+            str(path.parent),
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         await wait_serving(port, process)
@@ -184,19 +195,23 @@ def main() -> None:
     assert naive_scores[0] == exercise.max_score and naive_scores[1] < exercise.max_score
     per_s, naive_per_s = max(rates), max(naive_rates)
     speedup = per_s / naive_per_s
-    print(json.dumps({
-        "per_s": round(per_s, 1),
-        "naive_per_s": round(naive_per_s, 2),
-        "speedup": round(speedup, 1),
-        "rounds_per_s": [round(r, 1) for r in rates],
-        "naive_rounds_per_s": [round(r, 2) for r in naive_rates],
-        "cpu_ms_per_submission": round(sorted(cpu)[len(cpu) // 2], 1),
-        "n": args.n,
-        "jobs": args.jobs,
-        "naive_sample": len(naive_scores),
-        "load_avg": round(os.getloadavg()[0], 2),
-        "ok": per_s >= BAR_PER_S and speedup >= BAR_SPEEDUP,
-    }))
+    print(
+        json.dumps(
+            {
+                "per_s": round(per_s, 1),
+                "naive_per_s": round(naive_per_s, 2),
+                "speedup": round(speedup, 1),
+                "rounds_per_s": [round(r, 1) for r in rates],
+                "naive_rounds_per_s": [round(r, 2) for r in naive_rates],
+                "cpu_ms_per_submission": round(sorted(cpu)[len(cpu) // 2], 1),
+                "n": args.n,
+                "jobs": args.jobs,
+                "naive_sample": len(naive_scores),
+                "load_avg": round(os.getloadavg()[0], 2),
+                "ok": per_s >= BAR_PER_S and speedup >= BAR_SPEEDUP,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -51,9 +51,19 @@ def naive_once() -> float:
     port = free_port()
     start = time.perf_counter()
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", f"{ECHO.stem}:app", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=ECHO.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"{ECHO.stem}:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ECHO.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30
@@ -86,18 +96,22 @@ def main() -> None:
         isolated = statistics.median(lab_ms(lab, True, max(5, args.runs // 2)))
     naive = statistics.median(naive_once() for _ in range(args.naive_runs))
     speedup = naive / warm
-    print(json.dumps({
-        "warm_ms": round(warm, 2),
-        "isolated_ms": round(isolated, 2),
-        "naive_ms": round(naive, 1),
-        "speedup": round(speedup, 1),
-        "isolated_speedup": round(naive / isolated, 1),
-        "runs": args.runs,
-        "naive_runs": args.naive_runs,
-        "cpus": os.cpu_count(),
-        "bar": {"warm_ms": BAR_WARM_MS, "speedup": BAR_SPEEDUP},
-        "ok": warm <= BAR_WARM_MS and speedup >= BAR_SPEEDUP,
-    }))
+    print(
+        json.dumps(
+            {
+                "warm_ms": round(warm, 2),
+                "isolated_ms": round(isolated, 2),
+                "naive_ms": round(naive, 1),
+                "speedup": round(speedup, 1),
+                "isolated_speedup": round(naive / isolated, 1),
+                "runs": args.runs,
+                "naive_runs": args.naive_runs,
+                "cpus": os.cpu_count(),
+                "bar": {"warm_ms": BAR_WARM_MS, "speedup": BAR_SPEEDUP},
+                "ok": warm <= BAR_WARM_MS and speedup >= BAR_SPEEDUP,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -48,14 +48,18 @@ def main() -> None:
         floors.append(timed(floor_cmd))
     help_ms, floor_ms = statistics.median(helps), statistics.median(floors)
     ratio = help_ms / floor_ms
-    print(json.dumps({
-        "help_ms": round(help_ms, 1),
-        "typer_rich_ms": round(floor_ms, 1),
-        "ratio": round(ratio, 2),
-        "runs": args.runs,
-        "bar": {"ratio": BAR_RATIO},
-        "ok": ratio <= BAR_RATIO,
-    }))
+    print(
+        json.dumps(
+            {
+                "help_ms": round(help_ms, 1),
+                "typer_rich_ms": round(floor_ms, 1),
+                "ratio": round(ratio, 2),
+                "runs": args.runs,
+                "bar": {"ratio": BAR_RATIO},
+                "ok": ratio <= BAR_RATIO,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

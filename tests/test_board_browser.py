@@ -25,8 +25,11 @@ from wsquiz.classroom_store import ClassroomStore
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 30.0
 CHROMIUM = next(
-    (p for p in (shutil.which("chromium"), "/usr/bin/chromium", shutil.which("chromium-browser"))
-     if p and os.access(p, os.X_OK)),
+    (
+        p
+        for p in (shutil.which("chromium"), "/usr/bin/chromium", shutil.which("chromium-browser"))
+        if p and os.access(p, os.X_OK)
+    ),
     None,
 )
 
@@ -50,11 +53,24 @@ def browser(tmp_path: Path) -> Iterator[int]:
     assert CHROMIUM is not None
     profile = tmp_path / "profile"
     process = subprocess.Popen(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-         "--remote-debugging-port=0", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={profile}",
+            "--remote-debugging-port=0",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         active = profile / "DevToolsActivePort"
@@ -137,15 +153,18 @@ def bars(dom: dict[str, Any]) -> dict[str, int]:
 
 
 def test_the_board_shows_students_and_live_bars(browser: int, lab: Any, tmp_path: Path) -> None:
-    room, _ = open_classroom(QuizMaterial(ROOT, "basics", lab),
-                             ClassroomStore(tmp_path / "classroom.db"))
+    room, _ = open_classroom(
+        QuizMaterial(ROOT, "basics", lab), ClassroomStore(tmp_path / "classroom.db")
+    )
     echo = next(i for i, item in enumerate(room.items) if item.id == "echo-reply")
     right = "Message received: hello"
 
     with Host(room) as host:
+
         async def scenario() -> None:
             teacher = await connect(
-                f"ws://127.0.0.1:{host.port}/ws/teacher?key={room.session.host_key}")
+                f"ws://127.0.0.1:{host.port}/ws/teacher?key={room.session.host_key}"
+            )
             alice = await student(host, "alice")
             bob = await student(host, "bob")
             await teacher.send(json.dumps({"type": "push", "index": echo}))

@@ -88,10 +88,10 @@ def test_validate_words_lessons_exercises_and_quizzes_alike(course: Path) -> Non
     code, out = invoke("validate", str(course))
     assert code == 1
     text = " ".join(out.split())
-    assert (f"lessons/{lesson.name}: front matter: "
-            'unknown key "exercizes" (did you mean "exercises"?)') in text
-    assert (f"exercises/{exercise.parent.name}/exercise.toml: check "
-            in text)
+    assert (
+        f'lessons/{lesson.name}: front matter: unknown key "exercizes" (did you mean "exercises"?)'
+    ) in text
+    assert f"exercises/{exercise.parent.name}/exercise.toml: check " in text
     assert 'unknown key "pionts" (did you mean "points"?)' in text
     assert 'unknown key "hnit" (did you mean "hint"?)' in text
     assert str(course) + "/exercises" not in text  # every file named from the course folder

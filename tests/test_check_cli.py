@@ -179,9 +179,14 @@ def test_verify_flags_bad_exercises(tmp_path: Path) -> None:
     starter = lazy / "starter.py"
     starter.write_text("# wsquiz exercise: lazy\n" + starter.read_text())
     wrong = copy_exercise("02-count-messages", course / "03-wrong", "wrong")
-    toml = (wrong / "exercise.toml").read_text().replace(
-        'name = "three-messages"\n',
-        'name = "three-messages"\nexpect = { replies = { client = ["Messages received: 4"] } }\n',
+    toml = (
+        (wrong / "exercise.toml")
+        .read_text()
+        .replace(
+            'name = "three-messages"\n',
+            'name = "three-messages"\n'
+            'expect = { replies = { client = ["Messages received: 4"] } }\n',
+        )
     )
     (wrong / "exercise.toml").write_text(toml)
 
@@ -191,7 +196,6 @@ def test_verify_flags_bad_exercises(tmp_path: Path) -> None:
     assert "ok      echo-loop: the solution passes, the starter fails" in out
     assert "bad     lazy: the starter passes every check: it must leave something to do" in out
     assert "bad     wrong: the solution fails check 'three-messages': the client received" in out
-
 
 
 def test_check_infers_the_exercise_from_the_file_name(tmp_path: Path) -> None:

@@ -135,18 +135,25 @@ def test_class_answers_live_and_the_board_shows_the_spread(quiz_host: Host) -> N
             assert "echo_once.py" in question["bundle"]["apps"]
         # the host observes the question as it is pushed: the teacher sees the key at once
         await next_of(boss, "board", lambda b: b["key"] == "Message received: hello")
-        await students["alice"].send(json.dumps(
-            {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}))
+        await students["alice"].send(
+            json.dumps(
+                {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}
+            )
+        )
         verdict = await next_of(students["alice"], "verdict")
         assert verdict["correct"] is True
         assert verdict["observed"] == "Message received: hello"  # what the live server sent
         # bob claims his wrong answer is right: the host re-verifies and does not believe it
-        await students["bob"].send(json.dumps(
-            {"type": "answer", "item": "echo-reply", "answer": "hello", "correct": True}))
+        await students["bob"].send(
+            json.dumps({"type": "answer", "item": "echo-reply", "answer": "hello", "correct": True})
+        )
         assert (await next_of(students["bob"], "verdict"))["correct"] is False
         # a second answer does not replace the first
-        await students["bob"].send(json.dumps(
-            {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}))
+        await students["bob"].send(
+            json.dumps(
+                {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}
+            )
+        )
         assert "already answered" in (await next_of(students["bob"], "error"))["message"]
 
         # before the reveal: carol sees nobody's answer, the projector shows progress only
@@ -168,8 +175,11 @@ def test_class_answers_live_and_the_board_shows_the_spread(quiz_host: Host) -> N
         names = {s["name"]: s for s in board["students"]}
         assert names["alice"]["right"] is True and names["bob"]["right"] is False
         # answers close at the reveal
-        await students["carol"].send(json.dumps(
-            {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}))
+        await students["carol"].send(
+            json.dumps(
+                {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}
+            )
+        )
         assert "closed" in (await next_of(students["carol"], "error"))["message"]
         for ws in [*students.values(), boss, projector]:
             await ws.close()
@@ -188,14 +198,26 @@ def test_a_student_answers_only_as_themself(quiz_host: Host) -> None:
         bob, _ = await join(quiz_host, "bob")
         await boss.send(json.dumps({"type": "push", "index": index_of(room, "echo-reply")}))
         await next_of(alice, "question")
-        await alice.send(json.dumps({"type": "answer", "item": "echo-reply", "answer": "nope",
-                                     "name": "bob", "student": "bob"}))
+        await alice.send(
+            json.dumps(
+                {
+                    "type": "answer",
+                    "item": "echo-reply",
+                    "answer": "nope",
+                    "name": "bob",
+                    "student": "bob",
+                }
+            )
+        )
         await next_of(alice, "verdict")
         # a join message on an open connection does not switch identity either
         await alice.send(json.dumps({"type": "join", "code": room.session.code, "name": "bob"}))
         assert (await next_of(alice, "error"))["type"] == "error"
-        await bob.send(json.dumps(
-            {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}))
+        await bob.send(
+            json.dumps(
+                {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}
+            )
+        )
         assert (await next_of(bob, "verdict"))["correct"] is True
         for ws in (alice, bob, boss):
             await ws.close()
@@ -257,9 +279,14 @@ def test_names_are_checked() -> None:
     from wsquiz.classroom import Refused, clean_name
 
     assert clean_name("  Zoë O'Brien ") == "Zoë O'Brien"
-    for bad, why in (("", "required"), ("x" * 40, "1 to 32 characters, this one 40"),
-                     ("<script>", "not '<>'"), (None, "required"), ("a\nb", "not '\\n'"),
-                     ("-ada", "starts with a letter, a digit or _, not '-'")):
+    for bad, why in (
+        ("", "required"),
+        ("x" * 40, "1 to 32 characters, this one 40"),
+        ("<script>", "not '<>'"),
+        (None, "required"),
+        ("a\nb", "not '\\n'"),
+        ("-ada", "starts with a letter, a digit or _, not '-'"),
+    ):
         with pytest.raises(Refused) as refused:
             clean_name(bad)
         assert refused.value.code == CLOSE_POLICY and why in refused.value.reason
@@ -269,8 +296,9 @@ def test_a_name_the_host_would_refuse_is_refused_with_its_reason(quiz_host: Host
     from wsquiz.classroom_client import _refusal_fix
 
     code = quiz_host.room.session.code
-    result = CliRunner().invoke(app, ["classroom", "join", quiz_host.url, "--code", code,
-                                      "--name", "x" * 40])
+    result = CliRunner().invoke(
+        app, ["classroom", "join", quiz_host.url, "--code", code, "--name", "x" * 40]
+    )
     assert result.exit_code == 2
     assert "the name 'xxxxxxxx" in result.output
     assert "a name has 1 to 32 characters, this one 40" in result.output
@@ -284,8 +312,11 @@ def test_a_name_the_host_would_refuse_is_refused_with_its_reason(quiz_host: Host
     async def taken() -> None:
         ws, welcome = await join(quiz_host, "alice")
         assert welcome["type"] == "welcome"
-        result = await asyncio.to_thread(CliRunner().invoke, app, [
-            "classroom", "join", quiz_host.url, "--code", code, "--name", "alice"])
+        result = await asyncio.to_thread(
+            CliRunner().invoke,
+            app,
+            ["classroom", "join", quiz_host.url, "--code", code, "--name", "alice"],
+        )
         assert result.exit_code == 2
         assert "the name 'alice' is taken" in result.output
         assert "fix: pick a name no one else in this class uses" in result.output
@@ -307,8 +338,11 @@ def test_a_student_who_drops_and_rejoins_gets_place_and_answers_back(quiz_host: 
         token = welcome["token"]
         await boss.send(json.dumps({"type": "push", "index": index_of(room, "echo-reply")}))
         await next_of(alice, "question")
-        await alice.send(json.dumps(
-            {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}))
+        await alice.send(
+            json.dumps(
+                {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}
+            )
+        )
         await next_of(alice, "verdict")
         alice.transport.abort()  # the laptop's Wi-Fi drops: no close frame
         await next_of(boss, "event", lambda e: e["event"] == "leave")
@@ -347,8 +381,11 @@ def test_a_host_restart_resumes_the_session(lab: Any, db: Path) -> None:
         await join(first, "bob")
         await boss.send(json.dumps({"type": "push", "index": echo}))
         await next_of(alice, "question")
-        await alice.send(json.dumps(
-            {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}))
+        await alice.send(
+            json.dumps(
+                {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}
+            )
+        )
         await next_of(alice, "verdict")
         return str(welcome["token"])
 
@@ -365,6 +402,7 @@ def test_a_host_restart_resumes_the_session(lab: Any, db: Path) -> None:
     assert resumed.index == echo and sorted(resumed.seats) == ["alice", "bob"]
 
     with Host(resumed, "127.0.0.1", port) as second:
+
         async def after() -> None:
             alice, welcome = await join(second, "alice", token=token)
             assert welcome["rejoined"] is True
@@ -463,6 +501,7 @@ def test_an_exercise_check_is_rerun_on_the_host(lab: Any, db: Path) -> None:
     starter = material.exercise.starter.read_text()
 
     with Host(room) as host:
+
         async def scenario() -> None:
             boss = await teacher(host)
             alice, welcome = await join(host, "alice")
@@ -498,8 +537,11 @@ def test_export_uses_the_grade_formats(quiz_host: Host, db: Path, tmp_path: Path
         await join(quiz_host, "bob")
         await boss.send(json.dumps({"type": "push", "index": index_of(room, "echo-reply")}))
         await next_of(alice, "question")
-        await alice.send(json.dumps(
-            {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}))
+        await alice.send(
+            json.dumps(
+                {"type": "answer", "item": "echo-reply", "answer": "Message received: hello"}
+            )
+        )
         await next_of(alice, "verdict")
 
     run(scenario())
@@ -518,8 +560,21 @@ def test_export_uses_the_grade_formats(quiz_host: Host, db: Path, tmp_path: Path
     assert csv.exit_code == 0
     assert csv.stdout.splitlines()[0].startswith("student,score,max_score,")
     out = tmp_path / "gradescope"
-    gs = runner.invoke(app, ["classroom", "export", "--db", str(db), "--session",
-                             room.session.id, "--format", "gradescope", "--out", str(out)])
+    gs = runner.invoke(
+        app,
+        [
+            "classroom",
+            "export",
+            "--db",
+            str(db),
+            "--session",
+            room.session.id,
+            "--format",
+            "gradescope",
+            "--out",
+            str(out),
+        ],
+    )
     assert gs.exit_code == 0, gs.output
     assert json.loads((out / "alice.json").read_text())["score"] == 1.0
 
@@ -533,8 +588,11 @@ def test_the_hint_printed_on_quit_exports_that_very_session(
     import shlex
 
     monkeypatch.chdir(tmp_path)
-    hosted = CliRunner().invoke(app, ["classroom", "host", "--quiz", "basics", "--port", "0",
-                                      "--plain", "--db", "my class.db"], input="q\n")
+    hosted = CliRunner().invoke(
+        app,
+        ["classroom", "host", "--quiz", "basics", "--port", "0", "--plain", "--db", "my class.db"],
+        input="q\n",
+    )
     assert hosted.exit_code == 0, hosted.output
     session = re.search(r"new session (\S+)", hosted.output)
     assert session is not None
@@ -581,9 +639,23 @@ def test_host_and_student_terminals(tmp_path: Path) -> None:
     env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "WSQUIZ_HOME": str(tmp_path)}
     wsquiz = [sys.executable, "-m", "wsquiz.cli"]
     host = pexpect.spawn(
-        wsquiz[0], [*wsquiz[1:], "classroom", "host", "--quiz", "basics", "--port", "0",
-                    "--plain", "--db", str(tmp_path / "c.db")],
-        env=env, encoding="utf-8", timeout=WAIT, dimensions=(60, 100),
+        wsquiz[0],
+        [
+            *wsquiz[1:],
+            "classroom",
+            "host",
+            "--quiz",
+            "basics",
+            "--port",
+            "0",
+            "--plain",
+            "--db",
+            str(tmp_path / "c.db"),
+        ],
+        env=env,
+        encoding="utf-8",
+        timeout=WAIT,
+        dimensions=(60, 100),
     )
     student = None
     try:
@@ -591,8 +663,13 @@ def test_host_and_student_terminals(tmp_path: Path) -> None:
         url, code = host.match.group(1), host.match.group(2)
         host.expect("no question yet")
         student = pexpect.spawn(
-            wsquiz[0], [*wsquiz[1:], "classroom", "join", url, "--code", code, "--name", "alice"],
-            env=env, encoding="utf-8", timeout=WAIT, dimensions=(60, 100), cwd=str(tmp_path),
+            wsquiz[0],
+            [*wsquiz[1:], "classroom", "join", url, "--code", code, "--name", "alice"],
+            env=env,
+            encoding="utf-8",
+            timeout=WAIT,
+            dimensions=(60, 100),
+            cwd=str(tmp_path),
         )
         student.expect("joined WebSocket basics as alice")
         host.expect("alice joined")
@@ -622,20 +699,24 @@ def test_host_and_student_terminals(tmp_path: Path) -> None:
             if child is not None and child.isalive():
                 child.terminate(force=True)
     assert student.exitstatus == 0 and host.exitstatus == 0
-    rows = sqlite3.connect(tmp_path / "c.db").execute(
-        "SELECT student, item, correct FROM answers").fetchall()
+    rows = (
+        sqlite3.connect(tmp_path / "c.db")
+        .execute("SELECT student, item, correct FROM answers")
+        .fetchall()
+    )
     assert rows == [("alice", "echo-reply", 1)]
 
 
 def test_join_refused_is_a_clear_error(quiz_host: Host) -> None:
-    result = CliRunner().invoke(app, ["classroom", "join", quiz_host.url, "--code", "BADBAD",
-                                      "--name", "alice", "--retry", "2"])
+    result = CliRunner().invoke(
+        app,
+        ["classroom", "join", quiz_host.url, "--code", "BADBAD", "--name", "alice", "--retry", "2"],
+    )
     assert result.exit_code == 2
     assert "wrong join code" in result.output
     assert "fix: type the join code the teacher's host printed" in result.output
     assert "Traceback" not in result.output
-    result = CliRunner().invoke(app, ["classroom", "join", "ftp://x", "--code", "A",
-                                      "--name", "a"])
+    result = CliRunner().invoke(app, ["classroom", "join", "ftp://x", "--code", "A", "--name", "a"])
     assert result.exit_code == 2 and "not a classroom address" in result.output
 
 
@@ -682,8 +763,9 @@ def student_client(host: Host, name: str, lab: Any, typist: Typist, **kw: Any) -
     from wsquiz.classroom_client import Lines, StudentClient
 
     console = Console(record=True, width=100, force_terminal=False, no_color=True)
-    client = StudentClient(host.url, name, host.room.session.code, console, lab=lab,
-                           retry_s=WAIT, **kw)
+    client = StudentClient(
+        host.url, name, host.room.session.code, console, lab=lab, retry_s=WAIT, **kw
+    )
     client.lines = Lines(asyncio.get_running_loop(), typist.read)
     return client
 
@@ -735,6 +817,7 @@ def test_the_student_client_checks_an_exercise(lab: Any, db: Path, tmp_path: Pat
     typist = Typist()
 
     with Host(room) as host:
+
         async def scenario() -> None:
             client = student_client(host, "alice", lab, typist, file=mine)
             running = asyncio.create_task(client.run())
@@ -802,6 +885,7 @@ class _Broken:
 def test_a_host_that_cannot_check_says_so_and_keeps_the_class(db: Path) -> None:
     room, _ = open_classroom(_Broken(), ClassroomStore(db))  # type: ignore[arg-type]
     with Host(room) as host:
+
         async def scenario() -> None:
             boss = await teacher(host)
             alice, _ = await join(host, "alice")
@@ -824,13 +908,35 @@ def test_a_host_that_cannot_check_says_so_and_keeps_the_class(db: Path) -> None:
 def spawn_host_in_a_terminal(tmp_path: Path) -> Any:
     """`wsquiz classroom host` on a terminal; once it exits, `stty -a` shows the mode it left."""
     pexpect = pytest.importorskip("pexpect")
-    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "TERM": "xterm",
-           "WSQUIZ_HOME": str(tmp_path)}
+    env = {
+        **os.environ,
+        "COLUMNS": "100",
+        "NO_COLOR": "1",
+        "TERM": "xterm",
+        "WSQUIZ_HOME": str(tmp_path),
+    }
     return pexpect.spawn(
-        "sh", ["-c", 'trap : INT; "$@"; status=$?; stty -a; exit $status', "sh",
-               sys.executable, "-m", "wsquiz.cli", "classroom", "host", "--quiz", "basics",
-               "--port", "0", "--db", str(tmp_path / "c.db")],
-        env=env, encoding="utf-8", timeout=WAIT, dimensions=(60, 100),
+        "sh",
+        [
+            "-c",
+            'trap : INT; "$@"; status=$?; stty -a; exit $status',
+            "sh",
+            sys.executable,
+            "-m",
+            "wsquiz.cli",
+            "classroom",
+            "host",
+            "--quiz",
+            "basics",
+            "--port",
+            "0",
+            "--db",
+            str(tmp_path / "c.db"),
+        ],
+        env=env,
+        encoding="utf-8",
+        timeout=WAIT,
+        dimensions=(60, 100),
     )
 
 
@@ -860,8 +966,9 @@ def test_the_teachers_live_board_in_a_terminal(tmp_path: Path) -> None:
             host.send("\r")
             question = await next_of(ws, "question")
             letter = question["item"]["options"][0]["letter"]
-            await ws.send(json.dumps(
-                {"type": "answer", "item": question["item"]["id"], "answer": letter}))
+            await ws.send(
+                json.dumps({"type": "answer", "item": question["item"]["id"], "answer": letter})
+            )
             await next_of(ws, "verdict")
             await asyncio.to_thread(host.expect, r"zoe answered \S+ \((right|wrong)\)")
             await asyncio.to_thread(host.expect, r"1 of 1 answered")
@@ -939,8 +1046,11 @@ def test_single_keys_only_on_a_terminal_and_the_mode_comes_back() -> None:
     main, other = pty.openpty()
     try:
         before = termios.tcgetattr(other)
-        with (pytest.raises(KeyboardInterrupt), open(other, "rb", closefd=False) as tty,
-              single_keys(tty) as fd):
+        with (
+            pytest.raises(KeyboardInterrupt),
+            open(other, "rb", closefd=False) as tty,
+            single_keys(tty) as fd,
+        ):
             assert fd == other
             assert not termios.tcgetattr(other)[3] & (termios.ICANON | termios.ECHO)
             raise KeyboardInterrupt  # Ctrl-C
@@ -956,17 +1066,42 @@ def test_the_board_view_shows_who_answered_what() -> None:
     from wsquiz.classroom_client import board_view
 
     board = {
-        "title": "WebSocket basics", "mode": "quiz", "join": "http://127.0.0.1:9", "code": "K7P2QX",
-        "ended": False, "total": 5, "index": 1, "revealed": False, "key": "B",
+        "title": "WebSocket basics",
+        "mode": "quiz",
+        "join": "http://127.0.0.1:9",
+        "code": "K7P2QX",
+        "ended": False,
+        "total": 5,
+        "index": 1,
+        "revealed": False,
+        "key": "B",
         "question": {"id": "first-call", "prompt": "What must you call first?", "options": []},
-        "answered": 2, "joined": 3, "online": 2,
-        "spread": [{"answer": "A", "count": 1, "correct": False},
-                   {"answer": "B", "count": 1, "correct": True}],
+        "answered": 2,
+        "joined": 3,
+        "online": 2,
+        "spread": [
+            {"answer": "A", "count": 1, "correct": False},
+            {"answer": "B", "count": 1, "correct": True},
+        ],
         "students": [
-            {"name": "ada", "online": True, "answered": 2, "correct": 2, "done": True,
-             "answer": "B", "right": True},
-            {"name": "bob", "online": True, "answered": 1, "correct": 0, "done": True,
-             "answer": "A", "right": False},
+            {
+                "name": "ada",
+                "online": True,
+                "answered": 2,
+                "correct": 2,
+                "done": True,
+                "answer": "B",
+                "right": True,
+            },
+            {
+                "name": "bob",
+                "online": True,
+                "answered": 1,
+                "correct": 0,
+                "done": True,
+                "answer": "A",
+                "right": False,
+            },
             {"name": "cy", "online": False, "answered": 0, "correct": 0, "done": False},
         ],
     }
@@ -1044,7 +1179,8 @@ def test_the_student_is_told_where_a_key_comes_from(quiz_host: Host, lab: Any) -
 
 def test_join_asks_for_the_code(quiz_host: Host) -> None:
     result = CliRunner().invoke(
-        app, ["classroom", "join", quiz_host.url, "--name", "alice", "--retry", "2"],
+        app,
+        ["classroom", "join", quiz_host.url, "--name", "alice", "--retry", "2"],
         input="NOTIT1\n",
     )
     assert "join code" in result.output and "wrong join code" in result.output
@@ -1065,8 +1201,9 @@ def test_join_names_an_address_that_is_no_classroom(tmp_path: Path) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        result = CliRunner().invoke(app, ["classroom", "join", url, "--code", "ABCDEF",
-                                          "--name", "alice", "--retry", "2"])
+        result = CliRunner().invoke(
+            app, ["classroom", "join", url, "--code", "ABCDEF", "--name", "alice", "--retry", "2"]
+        )
     finally:
         server.shutdown()
         server.server_close()
@@ -1082,8 +1219,9 @@ def test_joining_an_address_where_no_host_listens_is_one_clear_error() -> None:
         taken.bind(("127.0.0.1", 0))
         port = taken.getsockname()[1]
         url = f"http://127.0.0.1:{port}"
-        result = CliRunner().invoke(app, ["classroom", "join", url, "--code", "ABCDEF",
-                                          "--name", "zed"])
+        result = CliRunner().invoke(
+            app, ["classroom", "join", url, "--code", "ABCDEF", "--name", "zed"]
+        )
     assert result.exit_code == 2, result.output
     assert f"cannot reach a classroom at {url} (nothing listens on port {port})" in result.output
     assert f"wsquiz classroom join {url} --code CODE --name zed" in result.output  # to type
@@ -1091,8 +1229,9 @@ def test_joining_an_address_where_no_host_listens_is_one_clear_error() -> None:
     assert "rejoin" not in result.output and "lost" not in result.output
     assert "Traceback" not in result.output
     # no port: port 80 was tried (whatever answers there, the student is told)
-    result = CliRunner().invoke(app, ["classroom", "join", "http://127.0.0.1", "--code",
-                                      "ABCDEF", "--name", "zed"])
+    result = CliRunner().invoke(
+        app, ["classroom", "join", "http://127.0.0.1", "--code", "ABCDEF", "--name", "zed"]
+    )
     assert result.exit_code == 2 and "the address has no port" in result.output
     assert "wsquiz classroom join http://127.0.0.1:8765 --code CODE" in result.output
     assert "rejoin" not in result.output

@@ -41,8 +41,14 @@ TOPICS = [
     "production",
 ]
 SEED_IDS = {
-    "connection-open", "echo-reply", "first-call", "accept-receive-syntax",
-    "count-messages", "receive-after-close", "disconnect-exception", "chat-user-left",
+    "connection-open",
+    "echo-reply",
+    "first-call",
+    "accept-receive-syntax",
+    "count-messages",
+    "receive-after-close",
+    "disconnect-exception",
+    "chat-user-left",
 }
 
 
@@ -117,7 +123,10 @@ def one_port(seen: Transcript) -> None:
 
 def handshake_headers(seen: Transcript) -> None:
     assert seen.received() == [
-        "upgrade: websocket", "connection: Upgrade", "sec-websocket-version: 13", "scheme: ws"
+        "upgrade: websocket",
+        "connection: Upgrade",
+        "sec-websocket-version: 13",
+        "scheme: ws",
     ]
 
 
@@ -233,46 +242,71 @@ LONG = "x" * 100
 CLAIMS: dict[str, tuple[str, list[dict[str, Any]], Check]] = {
     "one-connection": (
         "one_connection",
-        [{"connect": "/ws"}, {"receive": 1}, {"send": "a"}, {"receive": 1}, {"send": "b"},
-         {"receive": 1}],
+        [
+            {"connect": "/ws"},
+            {"receive": 1},
+            {"send": "a"},
+            {"receive": 1},
+            {"send": "b"},
+            {"receive": 1},
+        ],
         one_port,
     ),
     "handshake-headers": (
-        "handshake_headers", [{"connect": "/ws"}, {"receive_all": True}], handshake_headers
+        "handshake_headers",
+        [{"connect": "/ws"}, {"receive_all": True}],
+        handshake_headers,
     ),
     "close-returns": (
-        "close_codes", [{"connect": "/returns"}, {"receive_all": True}],
+        "close_codes",
+        [{"connect": "/returns"}, {"receive_all": True}],
         both(replies("done"), closed(1006, "", "abnormal")),
     ),
     "close-closes": ("close_codes", [{"connect": "/closes"}, {"receive_all": True}], closed(1000)),
     "close-going-away": (
-        "close_codes", [{"connect": "/going-away"}, {"receive_all": True}],
+        "close_codes",
+        [{"connect": "/going-away"}, {"receive_all": True}],
         closed(1001, "server restarting"),
     ),
     "close-refuses": ("close_codes", [{"connect": "/refuses"}], refused),
     "close-crashes": ("close_codes", [{"connect": "/crashes"}, {"receive_all": True}], crash_drops),
     "close-reports": (
-        "close_codes", [{"connect": "/reports"}, {"receive_all": True}],
+        "close_codes",
+        [{"connect": "/reports"}, {"receive_all": True}],
         closed(1011, "internal error"),
     ),
     "goodbye-client-code": (
         "goodbye_codes",
-        [{"connect": "/ws", "client": "alice"}, {"close": 4000, "reason": "bye", "client": "alice"},
-         {"sleep": 0.1}, {"connect": "/last", "client": "bob"}, {"receive": 1, "client": "bob"}],
+        [
+            {"connect": "/ws", "client": "alice"},
+            {"close": 4000, "reason": "bye", "client": "alice"},
+            {"sleep": 0.1},
+            {"connect": "/last", "client": "bob"},
+            {"receive": 1, "client": "bob"},
+        ],
         goodbye_reported,
     ),
     "goodbye-quit": (
         "goodbye_codes",
-        [{"connect": "/ws", "client": "alice"}, {"send": "quit", "client": "alice"},
-         {"expect_close": True, "client": "alice"}, {"sleep": 0.1},
-         {"connect": "/last", "client": "bob"}, {"receive": 1, "client": "bob"}],
+        [
+            {"connect": "/ws", "client": "alice"},
+            {"send": "quit", "client": "alice"},
+            {"expect_close": True, "client": "alice"},
+            {"sleep": 0.1},
+            {"connect": "/last", "client": "bob"},
+            {"receive": 1, "client": "bob"},
+        ],
         quit_closes,
     ),
     "request-data": (
         "request_data",
-        [{"connect": "/items/42?limit=5",
-          "headers": {"X-Team": "blue", "Cookie": "session=s3cr3t"}},
-         {"receive_all": True}],
+        [
+            {
+                "connect": "/items/42?limit=5",
+                "headers": {"X-Team": "blue", "Cookie": "session=s3cr3t"},
+            },
+            {"receive_all": True},
+        ],
         request_data,
     ),
     "request-data-not-int": ("request_data", [{"connect": "/items/abc"}], refused),
@@ -280,69 +314,116 @@ CLAIMS: dict[str, tuple[str, list[dict[str, Any]], Check]] = {
     "dependency-no-token": ("token_dependency", [{"connect": "/ws"}], refused),
     "dependency-cookie": (
         "token_dependency",
-        [{"connect": "/ws", "headers": {"Cookie": "session=t-bob"}}, {"send": "yo"},
-         {"receive": 1}],
+        [
+            {"connect": "/ws", "headers": {"Cookie": "session=t-bob"}},
+            {"send": "yo"},
+            {"receive": 1},
+        ],
         replies("bob: yo"),
     ),
     "dependency-after-accept": (
         "token_dependency",
-        [{"connect": "/ws?token=t-alice"}, {"send": "hi"}, {"receive": 1}, {"send": "admin"},
-         {"expect_close": True}],
+        [
+            {"connect": "/ws?token=t-alice"},
+            {"send": "hi"},
+            {"receive": 1},
+            {"send": "admin"},
+            {"expect_close": True},
+        ],
         admin_refused,
     ),
     "dead-socket": (
         "room_dead_socket",
-        [{"connect": "/chat", "client": "alice"}, {"connect": "/chat", "client": "bob"},
-         {"connect": "/chat", "client": "carol"}, {"close": 1000, "client": "bob"},
-         {"sleep": 0.1}, {"send": "hi", "client": "alice"}, {"receive": 1, "client": "alice"},
-         {"receive": 1, "client": "carol", "timeout": 0.5},
-         {"expect_close": True, "client": "alice"}],
+        [
+            {"connect": "/chat", "client": "alice"},
+            {"connect": "/chat", "client": "bob"},
+            {"connect": "/chat", "client": "carol"},
+            {"close": 1000, "client": "bob"},
+            {"sleep": 0.1},
+            {"send": "hi", "client": "alice"},
+            {"receive": 1, "client": "alice"},
+            {"receive": 1, "client": "carol", "timeout": 0.5},
+            {"expect_close": True, "client": "alice"},
+        ],
         dead_socket,
     ),
     "skip-while-iterating": (
         "room_skip",
         [{"connect": "/chat", "client": c} for c in ("ann", "ben", "cat", "dan")]
-        + [{"close": 1000, "client": "ben"}, {"sleep": 0.1}, {"send": "hi", "client": "ann"},
-           {"receive": 1, "client": "ann"}, {"receive": 1, "client": "dan"},
-           {"receive": 1, "client": "cat", "timeout": 0.5}, {"send": "again", "client": "ann"},
-           {"receive": 1, "client": "ann"}, {"receive": 1, "client": "dan"},
-           {"receive": 1, "client": "cat"}],
+        + [
+            {"close": 1000, "client": "ben"},
+            {"sleep": 0.1},
+            {"send": "hi", "client": "ann"},
+            {"receive": 1, "client": "ann"},
+            {"receive": 1, "client": "dan"},
+            {"receive": 1, "client": "cat", "timeout": 0.5},
+            {"send": "again", "client": "ann"},
+            {"receive": 1, "client": "ann"},
+            {"receive": 1, "client": "dan"},
+            {"receive": 1, "client": "cat"},
+        ],
         skipped,
     ),
     "rooms-done-right": (
         "rooms_done_right",
-        [{"connect": "/chat/r1", "client": "alice"}, {"connect": "/chat/r1", "client": "bob"},
-         {"connect": "/chat/r2", "client": "carol"}, {"send": "hello", "client": "alice"},
-         {"receive": 1, "client": "alice"}, {"receive": 1, "client": "bob"},
-         {"close": 1000, "client": "bob"}, {"receive": 1, "client": "alice"},
-         {"send": "still here", "client": "alice"}, {"receive": 1, "client": "alice"},
-         {"receive": 1, "client": "carol", "timeout": 0.5}],
+        [
+            {"connect": "/chat/r1", "client": "alice"},
+            {"connect": "/chat/r1", "client": "bob"},
+            {"connect": "/chat/r2", "client": "carol"},
+            {"send": "hello", "client": "alice"},
+            {"receive": 1, "client": "alice"},
+            {"receive": 1, "client": "bob"},
+            {"close": 1000, "client": "bob"},
+            {"receive": 1, "client": "alice"},
+            {"send": "still here", "client": "alice"},
+            {"receive": 1, "client": "alice"},
+            {"receive": 1, "client": "carol", "timeout": 0.5},
+        ],
         rooms_right,
     ),
     "push-ticker": ("push_ticker", [{"connect": "/ticks"}, {"receive_all": True}], ticks(3)),
     "push-ticker-count": (
-        "push_ticker", [{"connect": "/ticks?count=5"}, {"receive_all": True}], ticks(5)
+        "push_ticker",
+        [{"connect": "/ticks?count=5"}, {"receive_all": True}],
+        ticks(5),
     ),
     "push-in-turn": (
-        "push_in_turn", [{"connect": "/ws"}, {"send": "hi"}, {"receive": 4}], second_reply("tick 2")
+        "push_in_turn",
+        [{"connect": "/ws"}, {"send": "hi"}, {"receive": 4}],
+        second_reply("tick 2"),
     ),
     "push-alongside": (
-        "push_alongside", [{"connect": "/ws"}, {"send": "hi"}, {"receive": 4}],
+        "push_alongside",
+        [{"connect": "/ws"}, {"send": "hi"}, {"receive": 4}],
         second_reply("Echo: hi"),
     ),
     "idle-timeout": (
         "idle_timeout",
-        [{"connect": "/ws"}, {"send": "hi"}, {"receive": 1}, {"sleep": 0.2}, {"send": "still"},
-         {"receive": 1}, {"expect_close": True, "timeout": 5}],
+        [
+            {"connect": "/ws"},
+            {"send": "hi"},
+            {"receive": 1},
+            {"sleep": 0.2},
+            {"send": "still"},
+            {"receive": 1},
+            {"expect_close": True, "timeout": 5},
+        ],
         idle_closed,
     ),
     "iter-text": (
-        "iter_messages", [{"connect": "/lines"}, {"send": "abc"}, {"receive": 1}], replies("cba")
+        "iter_messages",
+        [{"connect": "/lines"}, {"send": "abc"}, {"receive": 1}],
+        replies("cba"),
     ),
     "iter-json": (
         "iter_messages",
-        [{"connect": "/sum"}, {"send_json": {"amount": 5}}, {"receive": 1},
-         {"send_json": {"amount": 7}}, {"receive": 1}],
+        [
+            {"connect": "/sum"},
+            {"send_json": {"amount": 5}},
+            {"receive": 1},
+            {"send_json": {"amount": 7}},
+            {"receive": 1},
+        ],
         replies('{"total":5}', '{"total":12}'),
     ),
     "subprotocol-preferred": (
@@ -357,7 +438,8 @@ CLAIMS: dict[str, tuple[str, list[dict[str, Any]], Check]] = {
     ),
     "auth-strict": ("token_auth", [{"connect": "/strict"}], refused),
     "auth-polite": (
-        "token_auth", [{"connect": "/polite?token=nope"}, {"expect_close": True}],
+        "token_auth",
+        [{"connect": "/polite?token=nope"}, {"expect_close": True}],
         closed(1008, "invalid token"),
     ),
     "auth-first-message": (
@@ -371,24 +453,33 @@ CLAIMS: dict[str, tuple[str, list[dict[str, Any]], Check]] = {
         protocol_token,
     ),
     "auth-protocol-wrong": (
-        "token_auth", [{"connect": "/protocol", "subprotocols": ["bearer", "nope"]}], refused
+        "token_auth",
+        [{"connect": "/protocol", "subprotocols": ["bearer", "nope"]}],
+        refused,
     ),
     "testing-once": (
-        "under_test", [{"connect": "/once"}, {"receive": 2}],
+        "under_test",
+        [{"connect": "/once"}, {"receive": 2}],
         both(replies("only one"), closed(1006, "", "abnormal")),
     ),
     "testing-members": ("under_test", [{"connect": "/members"}], refused),
     "testing-no-route": ("under_test", [{"connect": "/nope"}], refused),
     "testing-crash": ("under_test", [{"connect": "/crash"}, {"receive_all": True}], crash_drops),
     "router-prefix": (
-        "router_mount", [{"connect": "/api/v1/ws"}, {"receive_all": True}],
+        "router_mount",
+        [{"connect": "/api/v1/ws"}, {"receive_all": True}],
         replies("you reached /api/v1/ws"),
     ),
     "router-no-prefix": ("router_mount", [{"connect": "/ws"}], refused),
     "size-limit": (
         "size_limit",
-        [{"connect": "/ws"}, {"send": "short"}, {"receive": 1}, {"send": LONG},
-         {"expect_close": True}],
+        [
+            {"connect": "/ws"},
+            {"send": "short"},
+            {"receive": 1},
+            {"send": LONG},
+            {"expect_close": True},
+        ],
         both(replies("ok: 5 characters"), closed(1009, "over 64 characters")),
     ),
 }

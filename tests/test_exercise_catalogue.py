@@ -55,9 +55,11 @@ def test_each_exercise_is_complete(exercise: Exercise) -> None:
 
 def test_reversing_characters_is_not_reversing_bytes(tmp_path: Path, lab: Any) -> None:
     checks = checked(
-        tmp_path, lab, "bytes-echo",
+        tmp_path,
+        lab,
+        "bytes-echo",
         "await websocket.send_bytes(data[::-1])",
-        'await websocket.send_bytes(data.decode()[::-1].encode())',
+        "await websocket.send_bytes(data.decode()[::-1].encode())",
     )
     assert checks["reverse-one"].passed and checks["reverse-every-frame"].passed
     wrong = checks["bytes-not-characters"]
@@ -67,7 +69,9 @@ def test_reversing_characters_is_not_reversing_bytes(tmp_path: Path, lab: Any) -
 
 def test_uncaught_bad_json_crashes_the_handler(tmp_path: Path, lab: Any) -> None:
     checks = checked(
-        tmp_path, lab, "json-api",
+        tmp_path,
+        lab,
+        "json-api",
         "            except ValueError:",
         "            except KeyError:",
     )
@@ -79,7 +83,9 @@ def test_uncaught_bad_json_crashes_the_handler(tmp_path: Path, lab: Any) -> None
 
 def test_a_close_without_its_reason_fails(tmp_path: Path, lab: Any) -> None:
     checks = checked(
-        tmp_path, lab, "close-codes",
+        tmp_path,
+        lab,
+        "close-codes",
         'await websocket.close(code=status.WS_1000_NORMAL_CLOSURE, reason="bye")',
         "await websocket.close(code=status.WS_1000_NORMAL_CLOSURE)",
     )
@@ -91,7 +97,9 @@ def test_a_close_without_its_reason_fails(tmp_path: Path, lab: Any) -> None:
 
 def test_closing_after_accept_is_not_refusing(tmp_path: Path, lab: Any) -> None:
     checks = checked(
-        tmp_path, lab, "reject-before-accept",
+        tmp_path,
+        lab,
+        "reject-before-accept",
         "    if room not in ROOMS:\n",
         "    if room not in ROOMS:\n        await websocket.accept()\n",
     )
@@ -103,7 +111,9 @@ def test_closing_after_accept_is_not_refusing(tmp_path: Path, lab: Any) -> None:
 
 def test_accepting_without_choosing_the_subprotocol_fails(tmp_path: Path, lab: Any) -> None:
     checks = checked(
-        tmp_path, lab, "subprotocol-auth",
+        tmp_path,
+        lab,
+        "subprotocol-auth",
         "await websocket.accept(subprotocol=PROTOCOL)",
         "await websocket.accept()",
     )
@@ -115,7 +125,9 @@ def test_accepting_without_choosing_the_subprotocol_fails(tmp_path: Path, lab: A
 
 def test_a_user_never_forgotten_breaks_the_innocent_sender(tmp_path: Path, lab: Any) -> None:
     checks = checked(
-        tmp_path, lab, "direct-messages",
+        tmp_path,
+        lab,
+        "direct-messages",
         "        self.users.pop(name, None)",
         "        pass",
     )

@@ -91,16 +91,20 @@ def test_dead_sockets_never_removed_fail_chat_goes_on(tmp_path: Path, lab: Any) 
 
 
 def test_uncaught_disconnect_fails_only_the_leaving_check(tmp_path: Path, lab: Any) -> None:
-    spec = write_app(tmp_path, "loop.py", (
-        "from fastapi import FastAPI, WebSocket\n"
-        "app = FastAPI()\n"
-        "@app.websocket('/ws')\n"
-        "async def ws(websocket: WebSocket):\n"
-        "    await websocket.accept()\n"
-        "    while True:\n"
-        "        data = await websocket.receive_text()\n"
-        "        await websocket.send_text(f'Echo: {data}')\n"
-    ))
+    spec = write_app(
+        tmp_path,
+        "loop.py",
+        (
+            "from fastapi import FastAPI, WebSocket\n"
+            "app = FastAPI()\n"
+            "@app.websocket('/ws')\n"
+            "async def ws(websocket: WebSocket):\n"
+            "    await websocket.accept()\n"
+            "    while True:\n"
+            "        data = await websocket.receive_text()\n"
+            "        await websocket.send_text(f'Echo: {data}')\n"
+        ),
+    )
     report = run_checks(find_exercise("echo-loop", ROOT), spec, lab)
     checks = results(report)
     assert checks["echo-one"].passed and checks["echo-every-message"].passed
@@ -113,19 +117,23 @@ def test_uncaught_disconnect_fails_only_the_leaving_check(tmp_path: Path, lab: A
 
 
 def test_global_counter_fails_the_second_connection(tmp_path: Path, lab: Any) -> None:
-    spec = write_app(tmp_path, "counter.py", (
-        "from fastapi import FastAPI, WebSocket\n"
-        "app = FastAPI()\n"
-        "count = 0\n"
-        "@app.websocket('/ws')\n"
-        "async def ws(websocket: WebSocket):\n"
-        "    global count\n"
-        "    await websocket.accept()\n"
-        "    for _ in range(3):\n"
-        "        await websocket.receive_text()\n"
-        "        count += 1\n"
-        "    await websocket.send_text(f'Messages received: {count}')\n"
-    ))
+    spec = write_app(
+        tmp_path,
+        "counter.py",
+        (
+            "from fastapi import FastAPI, WebSocket\n"
+            "app = FastAPI()\n"
+            "count = 0\n"
+            "@app.websocket('/ws')\n"
+            "async def ws(websocket: WebSocket):\n"
+            "    global count\n"
+            "    await websocket.accept()\n"
+            "    for _ in range(3):\n"
+            "        await websocket.receive_text()\n"
+            "        count += 1\n"
+            "    await websocket.send_text(f'Messages received: {count}')\n"
+        ),
+    )
     checks = results(run_checks(find_exercise("count-messages", ROOT), spec, lab))
     assert checks["three-messages"].passed
     alone = checks["each-connection-counts-alone"]
@@ -171,8 +179,9 @@ async def ws(websocket: WebSocket):
 """
 
 
-def make_exercise(root: Path, folder: str, toml: str, starter: str = "", solution: str = ECHO
-                  ) -> Path:
+def make_exercise(
+    root: Path, folder: str, toml: str, starter: str = "", solution: str = ECHO
+) -> Path:
     where = root / "exercises" / folder
     where.mkdir(parents=True)
     name = folder.split("-", 1)[1]
@@ -183,7 +192,10 @@ def make_exercise(root: Path, folder: str, toml: str, starter: str = "", solutio
 
 
 def test_exact_replies_and_close_codes(tmp_path: Path, lab: Any) -> None:
-    make_exercise(tmp_path, "01-exact", """
+    make_exercise(
+        tmp_path,
+        "01-exact",
+        """
 name = "exact"
 title = "Exact"
 statement = "echo"
@@ -195,7 +207,9 @@ expect = { replies = { client = ["Echo: hi"] }, close = 4000 }
 name = "wrong-on-purpose"
 scenario = [{ connect = "/ws" }, { send = "hi" }, { receive = 1 }]
 expect = { replies = { client = ["Echo: bye"] } }
-""", starter=ECHO)
+""",
+        starter=ECHO,
+    )
     exercise = find_exercise("exact", tmp_path)
     checks = results(run_checks(exercise, AppSpec(exercise.solution), lab))
     assert checks["exact-echo"].passed
@@ -205,7 +219,10 @@ expect = { replies = { client = ["Echo: bye"] } }
 
 
 def test_validation_names_file_key_and_fix(tmp_path: Path) -> None:
-    make_exercise(tmp_path, "01-first", """
+    make_exercise(
+        tmp_path,
+        "01-first",
+        """
 name = "frist"
 title = "First"
 statment = "typo"
@@ -217,13 +234,16 @@ scenario = [{ connect = "/ws" }, { sned = "x" }]
 name = "two"
 scenario = [{ connect = "/ws", client = "a" }]
 expect = { silent = ["b"], server_errors = "never" }
-""")
+""",
+    )
     found = validate_exercises(tmp_path)
     text = "\n".join(f"{p.file} | {p.where} | {p.key} | {p.message} | {p.fix}" for p in found)
     toml = str(tmp_path / "exercises" / "01-first" / "exercise.toml")
     assert all(p.file == "exercises/01-first/exercise.toml" for p in found)
-    assert ('top level | statment | unknown key "statment" (did you mean "statement"?) | '
-            "the keys allowed here are: name, title,") in text
+    assert (
+        'top level | statment | unknown key "statment" (did you mean "statement"?) | '
+        "the keys allowed here are: name, title,"
+    ) in text
     assert "'statement' is missing" in text
     assert "name 'frist' does not match the folder '01-first'" in text
     assert 'check "one" | points' in text
@@ -251,7 +271,9 @@ def test_a_folder_without_exercise_toml_is_skipped_by_the_loader(tmp_path: Path)
     (tmp_path / "exercises" / "02-draft").mkdir()
     assert [e.name for e in load_exercises(tmp_path)] == ["echo-loop"]
     assert [p.message for p in validate_exercises(tmp_path)] == [
-        "exercise.toml is missing", "starter.py is missing", "solution.py is missing"
+        "exercise.toml is missing",
+        "starter.py is missing",
+        "solution.py is missing",
     ]
 
 
@@ -269,12 +291,16 @@ def test_served_once_a_crash_costs_only_its_own_check(tmp_path: Path, lab: Any) 
     """echo-loop serves the learner's app once for all checks; a dead server is restarted."""
     exercise = find_exercise("echo-loop", ROOT)
     assert exercise.serve == "once"
-    spec = write_app(tmp_path, "crash.py", ECHO.replace(
-        "data = await websocket.receive_text()\n",
-        "data = await websocket.receive_text()\n"
-        "            if data == 'hello':\n"
-        "                import os; os._exit(3)\n",
-    ))
+    spec = write_app(
+        tmp_path,
+        "crash.py",
+        ECHO.replace(
+            "data = await websocket.receive_text()\n",
+            "data = await websocket.receive_text()\n"
+            "            if data == 'hello':\n"
+            "                import os; os._exit(3)\n",
+        ),
+    )
     checks = results(run_checks(exercise, spec, lab))
     assert not checks["echo-one"].passed
     assert "the server process ended" in checks["echo-one"].message

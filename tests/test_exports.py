@@ -27,23 +27,35 @@ runner = CliRunner()
 
 RESULTS = [
     StudentResult(
-        "alice", 5.0, 5.0,
-        (CheckOutcome("echo-one", True, 1, 1, "passed"),
-         CheckOutcome("echo-every-message", True, 2, 2, "passed"),
-         CheckOutcome("client-leaves-cleanly", True, 2, 2, "passed")),
+        "alice",
+        5.0,
+        5.0,
+        (
+            CheckOutcome("echo-one", True, 1, 1, "passed"),
+            CheckOutcome("echo-every-message", True, 2, 2, "passed"),
+            CheckOutcome("client-leaves-cleanly", True, 2, 2, "passed"),
+        ),
         elapsed_s=0.25,
     ),
     StudentResult(
-        "bob, jr.", 1.0, 5.0,
-        (CheckOutcome("echo-one", True, 1, 1, "passed"),
-         CheckOutcome("echo-every-message", False, 0, 2, "the client received ['one']"),
-         CheckOutcome("client-leaves-cleanly", False, 0, 2, "the server raised KeyError")),
+        "bob, jr.",
+        1.0,
+        5.0,
+        (
+            CheckOutcome("echo-one", True, 1, 1, "passed"),
+            CheckOutcome("echo-every-message", False, 0, 2, "the client received ['one']"),
+            CheckOutcome("client-leaves-cleanly", False, 0, 2, "the server raised KeyError"),
+        ),
     ),
     StudentResult(
-        "carol", 0.0, 5.0,
-        (CheckOutcome("echo-one", False, 0, 1, "not checked: SyntaxError"),
-         CheckOutcome("echo-every-message", False, 0, 2, "not checked: SyntaxError"),
-         CheckOutcome("client-leaves-cleanly", False, 0, 2, "not checked: SyntaxError")),
+        "carol",
+        0.0,
+        5.0,
+        (
+            CheckOutcome("echo-one", False, 0, 1, "not checked: SyntaxError"),
+            CheckOutcome("echo-every-message", False, 0, 2, "not checked: SyntaxError"),
+            CheckOutcome("client-leaves-cleanly", False, 0, 2, "not checked: SyntaxError"),
+        ),
         error="carol.py:3: SyntaxError: invalid syntax",
     ),
 ]
@@ -70,8 +82,13 @@ def test_json_export_has_the_documented_shape() -> None:
 def test_csv_has_a_row_per_student_and_a_column_per_check() -> None:
     rows = list(csv.reader(io.StringIO(exports.to_csv(RESULTS))))
     assert rows[0] == [
-        "student", "score", "max_score", "echo-one", "echo-every-message",
-        "client-leaves-cleanly", "error",
+        "student",
+        "score",
+        "max_score",
+        "echo-one",
+        "echo-every-message",
+        "client-leaves-cleanly",
+        "error",
     ]
     assert rows[1] == ["alice", "5", "5", "1", "2", "2", ""]
     assert rows[2] == ["bob, jr.", "1", "5", "1", "0", "0", ""]  # quoted, read back whole
@@ -134,7 +151,9 @@ def test_merge_keeps_the_latest_grading_of_a_student(tmp_path: Path) -> None:
     assert (report.students, report.replaced) == (3, 1)
     with Gradebook(tmp_path / "all.sqlite") as book:
         assert {r.student: r.score for r in book.results()} == {
-            "alice": 5, "bob, jr.": 1, "carol": 0,
+            "alice": 5,
+            "bob, jr.": 1,
+            "carol": 0,
         }
     other = book_with(tmp_path / "chat.sqlite", [RESULTS[0]], name="chat-room")
     with pytest.raises(StoreError, match="merge only the shards of one exercise"):
@@ -148,7 +167,9 @@ def test_export_command(tmp_path: Path) -> None:
     result = runner.invoke(app, ["grade", "export", "--db", str(path), "--format", "json"])
     assert result.exit_code == 0, result.output
     assert [r["student"] for r in json.loads(result.output)["results"]] == [
-        "alice", "bob, jr.", "carol",
+        "alice",
+        "bob, jr.",
+        "carol",
     ]
     out = tmp_path / "grades.csv"
     result = runner.invoke(
@@ -213,7 +234,10 @@ def test_run_autograder_grades_a_submission_as_gradescope_would(tmp_path: Path) 
     wsquiz = f"{shlex.quote(sys.executable)} -m wsquiz.cli"
     script = script.replace("/opt/wsquiz/bin/wsquiz", wsquiz)
     done = subprocess.run(
-        ["bash", "-c", script], capture_output=True, text=True, timeout=120,
+        ["bash", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "COLUMNS": "100"},
     )
     assert done.returncode == 0, done.stderr

@@ -160,7 +160,11 @@ def test_the_runner_grades_everyone_in_parallel_and_survives_a_bug(
     results = {r.student: r for r in grading.run(lab, assignment, found, 2)}
     assert running["most"] == 2
     assert {s: (r.score, r.max_score) for s, r in results.items()} == {
-        "a": (2, 2), "b": (0, 2), "c": (2, 2), "d": (0, 2), "boom": (0, 5),
+        "a": (2, 2),
+        "b": (0, 2),
+        "c": (2, 2),
+        "d": (0, 2),
+        "boom": (0, 5),
     }
     assert "internal error while grading: RuntimeError('a bug in a check')" in (
         results["boom"].error or ""
@@ -206,7 +210,7 @@ def test_grade_json_to_stdout_and_the_default_gradebook(tmp_path: Path) -> None:
     write(subs, "yan.py", WRONG)
     code, out = grade(str(subs), "--exercise", "echo-loop", "--format", "json")
     assert code == 0, out
-    data = json.loads(out[out.index("{"):])
+    data = json.loads(out[out.index("{") :])
     assert [r["student"] for r in data["results"]] == ["yan", "zed"]
     zed = data["results"][1]
     assert set(zed) == {"student", "score", "max_score", "checks", "error"}
@@ -285,8 +289,18 @@ def test_single_submission_to_gradescope(tmp_path: Path) -> None:
     write(submission, "README.md", "hello")
     out = tmp_path / "results" / "results.json"
     code, text = grade(
-        str(submission), "--single", "--student", "s1", "--exercise", "echo-loop",
-        "--db", str(tmp_path / "b.sqlite"), "--format", "gradescope", "--out", str(out),
+        str(submission),
+        "--single",
+        "--student",
+        "s1",
+        "--exercise",
+        "echo-loop",
+        "--db",
+        str(tmp_path / "b.sqlite"),
+        "--format",
+        "gradescope",
+        "--out",
+        str(out),
     )
     assert code == 0, text
     data = json.loads(out.read_text())
@@ -363,9 +377,21 @@ def test_kill_9_of_the_grader_leaves_nothing_and_resume_finishes(tmp_path: Path)
     db = tmp_path / "book.sqlite"
     marker = str(subs)
     grader = subprocess.Popen(
-        [sys.executable, "-m", "wsquiz.cli", "grade", marker, "--exercise", "echo-loop",
-         "-j", "2", "--db", str(db)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "wsquiz.cli",
+            "grade",
+            marker,
+            "--exercise",
+            "echo-loop",
+            "-j",
+            "2",
+            "--db",
+            str(db),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 60
@@ -395,7 +421,13 @@ def test_kill_9_of_the_grader_leaves_nothing_and_resume_finishes(tmp_path: Path)
     assert all(after[s] == before[s] for s in before)  # the earlier results were kept as they were
     with Gradebook(db) as book:
         assert {r.student: r.score for r in book.results()} == {
-            "a1": 5, "a2": 5, "b1": 0, "s1": 5, "s2": 5, "s3": 5, "s4": 5
+            "a1": 5,
+            "a2": 5,
+            "b1": 0,
+            "s1": 5,
+            "s2": 5,
+            "s3": 5,
+            "s4": 5,
         }
 
 
@@ -441,9 +473,22 @@ def test_ctrl_c_keeps_what_was_graded_and_says_how_to_go_on(tmp_path: Path) -> N
         write(subs, f"{name}.py", SLOW)
     db = tmp_path / "book.sqlite"
     grader = subprocess.Popen(
-        [sys.executable, "-m", "wsquiz.cli", "grade", str(subs), "--exercise", "echo-loop",
-         "-j", "2", "--db", str(db)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "wsquiz.cli",
+            "grade",
+            str(subs),
+            "--exercise",
+            "echo-loop",
+            "-j",
+            "2",
+            "--db",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -477,8 +522,13 @@ def test_a_broken_reference_stops_before_anyone_is_graded(tmp_path: Path) -> Non
     write(subs, "alice.py", ECHO.solution.read_text())
     db = tmp_path / "book.sqlite"
     code, out = grade(
-        str(subs), "--exercise", "echo-loop", "--content", str(tmp_path / "course"),
-        "--db", str(db),
+        str(subs),
+        "--exercise",
+        "echo-loop",
+        "--content",
+        str(tmp_path / "course"),
+        "--db",
+        str(db),
     )
     assert code == 1
     assert "its reference solution did not serve" in " ".join(out.split())

@@ -99,8 +99,9 @@ def grade_pair(
 ) -> tuple[StudentResult, StudentResult]:
     subs = tmp_path / "subs"
     subs.mkdir(exist_ok=True)
-    (subs / "hostile.py").write_text((HEADER if header is None else header).format(mark=mark)
-                                     + body)
+    (subs / "hostile.py").write_text(
+        (HEADER if header is None else header).format(mark=mark) + body
+    )
     (subs / "honest.py").write_bytes(SOLUTION.read_bytes())
     exercise = find_exercise("echo-loop")
     assignment = grading.ExerciseAssignment(exercise, lab, LIMITS)
@@ -321,9 +322,27 @@ async def ws(websocket: WebSocket):
     db = tmp_path / "book.sqlite"
     env = {**os.environ, "WSQUIZ_GRADER_SECRET": secret}
     done = subprocess.run(
-        [sys.executable, "-m", "wsquiz.cli", "grade", str(subs), "--exercise", "echo-loop",
-         "-j", "2", "--db", str(db), "--wall", "3", "--format", "json"],
-        env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "wsquiz.cli",
+            "grade",
+            str(subs),
+            "--exercise",
+            "echo-loop",
+            "-j",
+            "2",
+            "--db",
+            str(db),
+            "--wall",
+            "3",
+            "--format",
+            "json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert secret not in done.stdout and "s3cr3t" not in done.stdout

@@ -33,8 +33,17 @@ def test_the_bundled_lessons_load_in_order_and_validate_clean() -> None:
 
 def test_the_seed_examples_and_exercises_are_covered() -> None:
     methods = "".join(path.read_text() for _, path in EXAMPLES.values())
-    for call in ("receive_text", "send_text", "receive_bytes", "send_bytes", "receive_json",
-                 "send_json", "WebSocketDisconnect", "ConnectionManager", "A user left"):
+    for call in (
+        "receive_text",
+        "send_text",
+        "receive_bytes",
+        "send_bytes",
+        "receive_json",
+        "send_json",
+        "WebSocketDisconnect",
+        "ConnectionManager",
+        "A user left",
+    ):
         assert call in methods, call
     linked = {name for lesson in LESSONS for name in lesson.exercises}
     assert {"echo-loop", "count-messages", "chat-room"} <= linked
@@ -72,8 +81,9 @@ def test_a_handler_that_returns_drops_the_connection_and_close_ends_it_cleanly(l
 def test_message_types_reply_in_their_own_kind(lab: Lab) -> None:
     text = play(lab, "message_types", [{"connect": "/text"}, {"send": "hey"}, {"receive": 1}])
     assert text.received() == ["3 characters, shouted: HEY"]
-    raw = play(lab, "message_types",
-               [{"connect": "/bytes"}, {"send_bytes": "hello"}, {"receive": 1}])
+    raw = play(
+        lab, "message_types", [{"connect": "/bytes"}, {"send_bytes": "hello"}, {"receive": 1}]
+    )
     assert [(f.kind, f.data) for f in raw.frames if f.direction == "received"] == [
         ("bytes", b"olleh")
     ]
@@ -83,16 +93,18 @@ def test_message_types_reply_in_their_own_kind(lab: Lab) -> None:
 
 
 def test_the_wrong_receive_method_raises_in_the_server_and_drops_the_client(lab: Lab) -> None:
-    seen = play(lab, "message_types", [{"connect": "/bytes"}, {"send": "hello"},
-                                       {"expect_close": True}])
+    seen = play(
+        lab, "message_types", [{"connect": "/bytes"}, {"send": "hello"}, {"expect_close": True}]
+    )
     assert seen.errors and seen.received() == []
     close = seen.client().close
     assert close is not None and close.code != 1000
 
 
 def test_the_receive_loop_ends_through_websocket_disconnect(lab: Lab) -> None:
-    seen = play(lab, "receive_loop", [{"connect": "/ws"}, {"send": "a"}, {"receive": 1},
-                                      {"close": 4000}])
+    seen = play(
+        lab, "receive_loop", [{"connect": "/ws"}, {"send": "a"}, {"receive": 1}, {"close": 4000}]
+    )
     assert seen.received() == ["Echo: a"]
     assert seen.errors == ()
     assert any("Client disconnected (code 4000)" in line for line in seen.server.logs)
@@ -101,15 +113,19 @@ def test_the_receive_loop_ends_through_websocket_disconnect(lab: Lab) -> None:
 def test_the_lesson_chat_manager_broadcasts_says_who_left_and_leaks_across_rooms(
     lab: Lab,
 ) -> None:
-    seen = play(lab, "chat_manager", [
-        {"connect": "/chat/lobby", "client": "ann"},
-        {"connect": "/chat/kitchen", "client": "bob"},
-        {"send": "hi", "client": "ann"},
-        {"receive": 1, "client": "ann"},
-        {"receive": 1, "client": "bob"},
-        {"close": 1000, "client": "bob"},
-        {"receive": 1, "client": "ann"},
-    ])
+    seen = play(
+        lab,
+        "chat_manager",
+        [
+            {"connect": "/chat/lobby", "client": "ann"},
+            {"connect": "/chat/kitchen", "client": "bob"},
+            {"send": "hi", "client": "ann"},
+            {"receive": 1, "client": "ann"},
+            {"receive": 1, "client": "bob"},
+            {"close": 1000, "client": "bob"},
+            {"receive": 1, "client": "ann"},
+        ],
+    )
     assert seen.received("ann") == ["[lobby] hi", "A user left kitchen"]
     assert seen.received("bob") == ["[lobby] hi"]
 
@@ -198,15 +214,18 @@ Text.
 @pytest.fixture
 def course(tmp_path: Path) -> Path:
     (tmp_path / "lessons" / "examples").mkdir(parents=True)
-    shutil.copy(ROOT / "lessons" / "examples" / "first_reply.py",
-                tmp_path / "lessons" / "examples" / "hello.py")
+    shutil.copy(
+        ROOT / "lessons" / "examples" / "first_reply.py",
+        tmp_path / "lessons" / "examples" / "hello.py",
+    )
     (tmp_path / "lessons" / "01-good.md").write_text(GOOD)
     return tmp_path
 
 
 def problems_of(root: Path) -> list[str]:
-    return [f"{p.file} | {p.where} | {p.key} | {p.message} | {p.fix}"
-            for p in validate_lessons(root)]
+    return [
+        f"{p.file} | {p.where} | {p.key} | {p.message} | {p.fix}" for p in validate_lessons(root)
+    ]
 
 
 def test_a_good_lesson_validates_and_fenced_example_lines_stay_text(course: Path) -> None:
@@ -222,28 +241,60 @@ def write(course: Path, name: str, text: str) -> None:
 
 MISTAKES = [
     # (file, text, what validate says, whether loading fails too)
-    ("02-typo.md", '+++\ntitle = "T"\nexampels = ["hello"]\n+++\n',
-     'lessons/02-typo.md | front matter | exampels | unknown key "exampels" '
-     '(did you mean "examples"?)', True),
-    ("02-notitle.md", '+++\nexamples = ["hello"]\n+++\n',
-     "lessons/02-notitle.md |  | title | missing or empty", True),
-    ("02-missing.md", '+++\ntitle = "T"\nexamples = ["helo"]\n+++\n',
-     "no example named 'helo'", True),
-    ("02-undeclared.md", '+++\ntitle = "T"\n+++\n\n@example hello\n',
-     "lessons/02-undeclared.md | line 5 |  | @example hello is not in the front matter", True),
+    (
+        "02-typo.md",
+        '+++\ntitle = "T"\nexampels = ["hello"]\n+++\n',
+        'lessons/02-typo.md | front matter | exampels | unknown key "exampels" '
+        '(did you mean "examples"?)',
+        True,
+    ),
+    (
+        "02-notitle.md",
+        '+++\nexamples = ["hello"]\n+++\n',
+        "lessons/02-notitle.md |  | title | missing or empty",
+        True,
+    ),
+    (
+        "02-missing.md",
+        '+++\ntitle = "T"\nexamples = ["helo"]\n+++\n',
+        "no example named 'helo'",
+        True,
+    ),
+    (
+        "02-undeclared.md",
+        '+++\ntitle = "T"\n+++\n\n@example hello\n',
+        "lessons/02-undeclared.md | line 5 |  | @example hello is not in the front matter",
+        True,
+    ),
     ("02-open.md", '+++\ntitle = "T"\n', "the front matter is never closed", True),
     ("02-nofront.md", "# Just markdown\n", "no front matter", True),
     ("02-badtoml.md", "+++\ntitle = \n+++\n", "not valid TOML", True),
-    ("Intro.md", '+++\ntitle = "T"\n+++\n',
-     "lessons/Intro.md |  |  | a lesson file is named", True),
-    ("02-paths.md", '+++\ntitle = "T"\npaths = { other = "/x" }\n+++\n',
-     "| paths | path given for 'other'", True),
+    (
+        "Intro.md",
+        '+++\ntitle = "T"\n+++\n',
+        "lessons/Intro.md |  |  | a lesson file is named",
+        True,
+    ),
+    (
+        "02-paths.md",
+        '+++\ntitle = "T"\npaths = { other = "/x" }\n+++\n',
+        "| paths | path given for 'other'",
+        True,
+    ),
     ("02-good.md", GOOD, "lesson name 'good' is taken by lessons/01-good.md", True),
     # links to other content: reported, but the lesson still loads and reads
-    ("02-quiz.md", '+++\ntitle = "T"\nquiz = "basix"\n+++\n', "| quiz | no quiz named 'basix'",
-     False),
-    ("02-ex.md", '+++\ntitle = "T"\nexercises = ["echo"]\n+++\n',
-     "| exercises | no exercise named 'echo'", False),
+    (
+        "02-quiz.md",
+        '+++\ntitle = "T"\nquiz = "basix"\n+++\n',
+        "| quiz | no quiz named 'basix'",
+        False,
+    ),
+    (
+        "02-ex.md",
+        '+++\ntitle = "T"\nexercises = ["echo"]\n+++\n',
+        "| exercises | no exercise named 'echo'",
+        False,
+    ),
 ]
 
 

@@ -18,7 +18,9 @@ def run_until(args: list[str], marker: bytes | None) -> tuple[int, str]:
     read_end, write_end = os.pipe()
     process = subprocess.Popen(
         [sys.executable, "-m", "wsquiz.cli", *args],
-        stdin=subprocess.PIPE, stdout=write_end, stderr=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        stdout=write_end,
+        stderr=subprocess.PIPE,
     )
     os.close(write_end)
     seen = b""
@@ -47,7 +49,8 @@ def test_quiz_into_a_closed_pipe_exits_quietly() -> None:
 
 
 @pytest.mark.parametrize(
-    "args", [["quiz", "--list", "--json"], ["learn"], [], ["progress", "--json"]],
+    "args",
+    [["quiz", "--list", "--json"], ["learn"], [], ["progress", "--json"]],
     ids=["json", "learn", "welcome", "progress-json"],
 )
 def test_commands_into_a_closed_pipe_exit_quietly(args: list[str]) -> None:

@@ -110,8 +110,12 @@ def test_the_summary_tells_right_on_retry_and_ends_with_the_next_step(tmp_path: 
     )
     env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "100"}
     child = pexpect.spawn(
-        WSQUIZ[0], [*WSQUIZ[1:], "quiz", "mini", "--content", str(course)],
-        env=env, encoding="utf-8", timeout=30, dimensions=(50, 100),
+        WSQUIZ[0],
+        [*WSQUIZ[1:], "quiz", "mini", "--content", str(course)],
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(50, 100),
     )
     child.expect("answer> ")
     child.sendline("hi")

@@ -11,7 +11,9 @@ from wsquiz.appfile import AppSpec
 from wsquiz.exercises import STALLED, CheckReport, find_exercise, run_checks
 
 HEADER = "# wsquiz exercise: echo-twice\n"
-SOLUTION = HEADER + """\
+SOLUTION = (
+    HEADER
+    + """\
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 app = FastAPI()
@@ -26,7 +28,10 @@ async def ws(websocket: WebSocket):
     except WebSocketDisconnect:
         pass
 """
-AFTER_ACCEPT = HEADER + """\
+)
+AFTER_ACCEPT = (
+    HEADER
+    + """\
 import asyncio, time
 from fastapi import FastAPI, WebSocket
 
@@ -38,6 +43,7 @@ async def ws(websocket: WebSocket):
     await websocket.accept()
     {body}
 """
+)
 CHECK = """
 [[checks]]
 name = "{name}"

@@ -52,7 +52,7 @@ def test_check_shows_only_the_learners_frames_and_the_last_line(tmp_path: Path) 
     shown = leaving["traceback"]
     assert shown.startswith("Traceback (most recent call last):")
     assert frames_named(shown) == [str(mine)]  # not starlette's receive, where it was raised
-    assert 'line 15, in ws' in shown
+    assert "line 15, in ws" in shown
     assert 'Cannot call "receive"' in shown.rstrip().splitlines()[-1]
     text = runner.invoke(app, ["check", str(mine)]).stdout
     assert "your server raised:" in text

@@ -17,8 +17,12 @@ def test_watch_reruns_on_save_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     mine = tmp_path / "echo-loop.py"
     shutil.copy(EXERCISE / "starter.py", mine)
     child = pexpect.spawn(
-        WSQUIZ[0], [*WSQUIZ[1:], "check", str(mine), "--watch"],
-        cwd=str(tmp_path), env=dict(os.environ), encoding="utf-8", timeout=60,
+        WSQUIZ[0],
+        [*WSQUIZ[1:], "check", str(mine), "--watch"],
+        cwd=str(tmp_path),
+        env=dict(os.environ),
+        encoding="utf-8",
+        timeout=60,
         dimensions=(40, 100),
     )
     seen = io.StringIO()
@@ -64,8 +68,12 @@ def test_ctrl_c_during_a_check_stops_cleanly(tmp_path: Path) -> None:
         "        pass\n"
     )
     child = pexpect.spawn(
-        WSQUIZ[0], [*WSQUIZ[1:], "check", str(hang), "--watch"],
-        cwd=str(tmp_path), env=dict(os.environ), encoding="utf-8", timeout=60,
+        WSQUIZ[0],
+        [*WSQUIZ[1:], "check", str(hang), "--watch"],
+        cwd=str(tmp_path),
+        env=dict(os.environ),
+        encoding="utf-8",
+        timeout=60,
     )
     seen = io.StringIO()
     child.logfile_read = seen
@@ -87,8 +95,12 @@ def test_watch_exits_0_when_the_last_check_passed(tmp_path: Path) -> None:
     mine = tmp_path / "echo-loop.py"
     shutil.copy(EXERCISE / "solution.py", mine)
     child = pexpect.spawn(
-        WSQUIZ[0], [*WSQUIZ[1:], "check", str(mine), "--watch"],
-        cwd=str(tmp_path), env=dict(os.environ), encoding="utf-8", timeout=60,
+        WSQUIZ[0],
+        [*WSQUIZ[1:], "check", str(mine), "--watch"],
+        cwd=str(tmp_path),
+        env=dict(os.environ),
+        encoding="utf-8",
+        timeout=60,
         dimensions=(40, 100),
     )
     try:

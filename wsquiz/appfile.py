@@ -95,8 +95,10 @@ def load_app(spec: AppSpec) -> tuple[Any, str]:
     if app is None:
         unload(name)
         found = [k for k, v in vars(module).items() if _is_asgi(v) and not k.startswith("_")]
-        hint = f"it defines {', '.join(found)}: use {spec.path.name}:{found[0]}" if found else (
-            f"define `{spec.attr} = FastAPI()` in the file"
+        hint = (
+            f"it defines {', '.join(found)}: use {spec.path.name}:{found[0]}"
+            if found
+            else (f"define `{spec.attr} = FastAPI()` in the file")
         )
         raise AppLoadError(shown, f"no attribute {spec.attr!r} in the module", fix=hint)
     if not _is_asgi(app):

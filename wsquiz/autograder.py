@@ -102,9 +102,7 @@ def build(
     setup = out / "setup.sh"
     setup.write_text(SETUP.format(venv=VENV, install=shlex.quote(requirement)))
     run = out / "run_autograder"
-    run.write_text(
-        RUN.format(venv=VENV, exercise=shlex.quote(found.name), content=content_option)
-    )
+    run.write_text(RUN.format(venv=VENV, exercise=shlex.quote(found.name), content=content_option))
     for script in (setup, run):
         script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 

@@ -435,12 +435,19 @@ class Classroom:
         key = await self.key(item.id)
         self.revealed.add(item.id)
         self.store.reveal(self.session.id, item.id)
-        spread = [{"answer": s.answer, "count": s.count, "correct": s.correct}
-                  for s in self.spread(item)]
-        self.manager.broadcast(self.channel("students"), {
-            "type": "reveal", "item": item.id, "key": key, "spread": spread,
-            "explanation": self.material.explanation(item.id),
-        })
+        spread = [
+            {"answer": s.answer, "count": s.count, "correct": s.correct} for s in self.spread(item)
+        ]
+        self.manager.broadcast(
+            self.channel("students"),
+            {
+                "type": "reveal",
+                "item": item.id,
+                "key": key,
+                "spread": spread,
+                "explanation": self.material.explanation(item.id),
+            },
+        )
         self._notify("reveal", {"item": item.id, "key": key})
         self.changed()
 
@@ -532,8 +539,12 @@ class Classroom:
             "total": len(self.items),
             "answers": mine,
             "revealed": sorted(self.revealed),
-            "check": None if best is None else {
-                "passed": best.passed, "score": best.score, "max_score": best.max_score,
+            "check": None
+            if best is None
+            else {
+                "passed": best.passed,
+                "score": best.score,
+                "max_score": best.max_score,
             },
         }
 
@@ -567,8 +578,15 @@ class Classroom:
         if item.id in self.revealed:  # revealed while the host was checking
             return error("answers to this question are closed: the teacher revealed it")
         claimed = message.get("correct")
-        record = Answer(seat.name, item.id, given.strip(), verdict.correct, verdict.observed,
-                        verdict.message, time.time())
+        record = Answer(
+            seat.name,
+            item.id,
+            given.strip(),
+            verdict.correct,
+            verdict.observed,
+            verdict.message,
+            time.time(),
+        )
         if not self.store.record_answer(
             self.session.id, record, claimed if isinstance(claimed, bool) else None
         ):
@@ -577,10 +595,14 @@ class Classroom:
         self._notify("answer", {"name": seat.name, "item": item.id, "correct": verdict.correct})
         self.changed()
         return {
-            "type": "verdict", "item": item.id, "answer": record.answer,
-            "correct": verdict.correct, "observed": verdict.observed,
+            "type": "verdict",
+            "item": item.id,
+            "answer": record.answer,
+            "correct": verdict.correct,
+            "observed": verdict.observed,
             "stored": verdict.stored,
-            "message": verdict.message, "explanation": verdict.explanation,
+            "message": verdict.message,
+            "explanation": verdict.explanation,
         }
 
     async def check(self, seat: Seat, message: dict[str, Any]) -> dict[str, Any]:
@@ -602,19 +624,38 @@ class Classroom:
         finally:
             seat.checking = False
         item = self.items[0]
-        row = CheckRow(seat.name, item.id, outcome.passed, outcome.score, outcome.max_score,
-                       outcome.results, outcome.error, time.time())
+        row = CheckRow(
+            seat.name,
+            item.id,
+            outcome.passed,
+            outcome.score,
+            outcome.max_score,
+            outcome.results,
+            outcome.error,
+            time.time(),
+        )
         self.store.record_check(self.session.id, row)
         self.attempts[seat.name] = self.attempts.get(seat.name, 0) + 1
         best = self.checks.get(seat.name)
         if best is None or row.score >= best.score:
             self.checks[seat.name] = row
-        self._notify("check", {"name": seat.name, "score": row.score, "max_score": row.max_score,
-                               "passed": row.passed})
+        self._notify(
+            "check",
+            {
+                "name": seat.name,
+                "score": row.score,
+                "max_score": row.max_score,
+                "passed": row.passed,
+            },
+        )
         self.changed()
         return {
-            "type": "checked", "passed": outcome.passed, "score": outcome.score,
-            "max_score": outcome.max_score, "checks": outcome.results, "error": outcome.error,
+            "type": "checked",
+            "passed": outcome.passed,
+            "score": outcome.score,
+            "max_score": outcome.max_score,
+            "checks": outcome.results,
+            "error": outcome.error,
         }
 
     # ---- the teacher
@@ -657,10 +698,10 @@ class Classroom:
                 checks = []
                 for item in self.items:
                     given = self.answers.get(item.id, {}).get(name)
-                    source = "the answer is" if item.kind == "concept" else (
-                        "the live server gave")
+                    source = "the answer is" if item.kind == "concept" else ("the live server gave")
                     message = (
-                        "no answer" if given is None
+                        "no answer"
+                        if given is None
                         else f"answered {given.answer!r}; {source} {given.observed!r}"
                     )
                     ok = given is not None and given.correct
@@ -674,8 +715,13 @@ class Classroom:
                     results.append(StudentResult(name, 0.0, max_score, (), "no check submitted"))
                     continue
                 checks = [
-                    CheckOutcome(str(r["name"]), bool(r["passed"]), float(r["points"]),
-                                 float(r["max_points"]), str(r.get("message", "")))
+                    CheckOutcome(
+                        str(r["name"]),
+                        bool(r["passed"]),
+                        float(r["points"]),
+                        float(r["max_points"]),
+                        str(r.get("message", "")),
+                    )
                     for r in best.results
                 ]
                 results.append(

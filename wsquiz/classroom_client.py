@@ -79,8 +79,9 @@ class Lines:
             if self._loop.is_closed():
                 return
             with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self.queue.put_nowait, line.rstrip("\n") if line
-                                                else None)
+                self._loop.call_soon_threadsafe(
+                    self.queue.put_nowait, line.rstrip("\n") if line else None
+                )
             if not line:
                 return
 
@@ -125,8 +126,9 @@ class Keys:
     escape sequences are skipped. Delivered on `queue` like `Lines`; None when input ends.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int,
-                 typing: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, fd: int, typing: Callable[[str], None] | None = None
+    ) -> None:
         import codecs
 
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
@@ -254,8 +256,10 @@ class StudentClient:
         try:
             self.name = check_name(self.name)
         except ValueError as exc:  # the host would refuse it: say why before connecting
-            raise UsageError(f"the name {self.name!r} cannot join a class: {exc}",
-                             fix=f"pick a name of {NAME_RULE}") from None
+            raise UsageError(
+                f"the name {self.name!r} cannot join a class: {exc}",
+                fix=f"pick a name of {NAME_RULE}",
+            ) from None
         self.token = self.token or load_token(address, self.name)
         if self.lines is None:
             self.lines = Lines(asyncio.get_running_loop())
@@ -296,9 +300,12 @@ class StudentClient:
                         fix="check the address and that the teacher's host is running",
                     ) from None
                 if now == waited_since:  # say it once, not at every attempt
-                    self.console.print(Text(
-                        f"connection to the host lost ({_why(exc)}); rejoining… (q to leave)",
-                        "yellow"))
+                    self.console.print(
+                        Text(
+                            f"connection to the host lost ({_why(exc)}); rejoining… (q to leave)",
+                            "yellow",
+                        )
+                    )
                 await self._pause(min(2.0, 0.2 + (now - waited_since) / 5))
             except InvalidURI as exc:
                 raise UsageError(f"{self.url!r} is not a classroom address ({exc})") from None
@@ -331,8 +338,10 @@ class StudentClient:
             code = exc.rcvd.code if exc.rcvd else 1006
             reason = exc.rcvd.reason if exc.rcvd else ""
             if code in FINAL_CLOSES:
-                raise Refused(f"the host refused to let you join: {reason or code}",
-                              fix=_refusal_fix(code, reason)) from None
+                raise Refused(
+                    f"the host refused to let you join: {reason or code}",
+                    fix=_refusal_fix(code, reason),
+                ) from None
             raise
         self.token = welcome["token"]
         self._joined = True
@@ -341,15 +350,22 @@ class StudentClient:
         self.answers = dict(welcome.get("answers", {}))
         if welcome.get("rejoined"):
             restored = len(self.answers)
-            self.console.print(Text(
-                f"welcome back, {self.name}: your place and {restored} answer(s) are restored",
-                "green"))
+            self.console.print(
+                Text(
+                    f"welcome back, {self.name}: your place and {restored} answer(s) are restored",
+                    "green",
+                )
+            )
         else:
-            self.console.print(Text.assemble(
-                ("joined ", "green"), (welcome["title"], "bold"), (f" as {self.name}", "green")))
+            self.console.print(
+                Text.assemble(
+                    ("joined ", "green"), (welcome["title"], "bold"), (f" as {self.name}", "green")
+                )
+            )
             if self.mode == "quiz":
-                self.console.print(Text("wait for the teacher to push a question; q to leave",
-                                        "dim"))
+                self.console.print(
+                    Text("wait for the teacher to push a question; q to leave", "dim")
+                )
 
     async def _session(self, ws: ClientConnection) -> None:
         assert self.lines is not None
@@ -375,9 +391,13 @@ class StudentClient:
                     try:
                         await self._message(ws, json.loads(incoming.result()))
                     except (ValueError, KeyError, TypeError, AttributeError):
-                        self.console.print(Text(
-                            "the host sent a message this wsquiz does not understand "
-                            "(are both on the same version?)", "yellow"))
+                        self.console.print(
+                            Text(
+                                "the host sent a message this wsquiz does not understand "
+                                "(are both on the same version?)",
+                                "yellow",
+                            )
+                        )
                     if self._done:
                         await ws.close(1000, "session ended")
                         return
@@ -406,22 +426,35 @@ class StudentClient:
             mark, style = ("✔", "green") if message["correct"] else ("✘", "red")
             # a concept question's key is a stored option: no server showed it
             source = "the answer is" if message.get("stored") else "the live server gives"
-            self.console.print(Text(
-                f"{mark} recorded by the host: {message['answer']!r} is "
-                f"{'right' if message['correct'] else 'not right'} "
-                f"({source} {message['observed']})", style))
-            if self.current is not None and self.current.question is None and message.get(
-                "explanation"
+            self.console.print(
+                Text(
+                    f"{mark} recorded by the host: {message['answer']!r} is "
+                    f"{'right' if message['correct'] else 'not right'} "
+                    f"({source} {message['observed']})",
+                    style,
+                )
+            )
+            if (
+                self.current is not None
+                and self.current.question is None
+                and message.get("explanation")
             ):
-                self.console.print(Panel(Text(message["explanation"]), title="why",
-                                         title_align="left", border_style="green"))
+                self.console.print(
+                    Panel(
+                        Text(message["explanation"]),
+                        title="why",
+                        title_align="left",
+                        border_style="green",
+                    )
+                )
             self.console.print(Text("wait for the next question", "dim"))
         elif kind == "reveal":
             if self.current is not None and self.current.message["item"]["id"] == message["item"]:
                 self.current.revealed = True
             spread = ", ".join(f"{s['answer']}: {s['count']}" for s in message.get("spread", []))
-            self.console.print(Text(f"the teacher revealed the answer: {message['key']}",
-                                    "bold magenta"))
+            self.console.print(
+                Text(f"the teacher revealed the answer: {message['key']}", "bold magenta")
+            )
             if spread:
                 self.console.print(Text(f"the class answered {spread}", "magenta"))
         elif kind == "checked":
@@ -461,8 +494,9 @@ class StudentClient:
         if self.current.question is not None:
             from wsquiz.render import question_view
 
-            self.console.print(question_view(self.current.question, message["index"] + 1,
-                                             message["total"]))
+            self.console.print(
+                question_view(self.current.question, message["index"] + 1, message["total"])
+            )
         else:
             self.console.print(Text(item["prompt"], "bold"))
             for option in item["options"]:
@@ -473,8 +507,7 @@ class StudentClient:
             state = "right" if given.get("correct") else "not right"
             self.console.print(Text(f"you answered {given['answer']!r} ({state})", "dim"))
         elif self.current.revealed:
-            self.console.print(Text("the teacher has revealed this one: answers are closed",
-                                    "dim"))
+            self.console.print(Text("the teacher has revealed this one: answers are closed", "dim"))
         else:
             letters = ", ".join(o["letter"] for o in item["options"])
             ask = f"answer with a letter ({letters})" if letters else "type your prediction"
@@ -528,23 +561,32 @@ class StudentClient:
         checks = ", ".join(f"{c['name']} ({c['points']})" for c in bundle.get("checks", []))
         if checks:
             body.append(Text(f"checks: {checks}", "dim"))
-        self.console.print(Panel(Group(*body), title=f"{name}: {bundle.get('title', '')}",
-                                 border_style="blue"))
+        self.console.print(
+            Panel(Group(*body), title=f"{name}: {bundle.get('title', '')}", border_style="blue")
+        )
         if self.file is None:
             self.file = Path(f"{name.replace('-', '_')}.py")
         if not self.file.exists() and bundle.get("starter"):
             try:
                 self.file.write_text(str(bundle["starter"]), encoding="utf-8")
             except OSError as exc:
-                self.console.print(Text(
-                    f"cannot write the starter to {self.file} ({exc.strerror or exc}): "
-                    "write your app there yourself, or rejoin with --file PATH", "red"))
+                self.console.print(
+                    Text(
+                        f"cannot write the starter to {self.file} ({exc.strerror or exc}): "
+                        "write your app there yourself, or rejoin with --file PATH",
+                        "red",
+                    )
+                )
             else:
                 self.console.print(Text(f"wrote the starter to {self.file}", "green"))
         self._local_exercise = _local_exercise(name, [c["name"] for c in bundle.get("checks", [])])
-        self.console.print(Text(
-            f"edit {self.file}, then press Enter to check it (it is checked here and on the "
-            "host); q to leave", "dim"))
+        self.console.print(
+            Text(
+                f"edit {self.file}, then press Enter to check it (it is checked here and on the "
+                "host); q to leave",
+                "dim",
+            )
+        )
 
     async def _check(self, ws: ClientConnection) -> None:
         assert self.file is not None
@@ -569,9 +611,13 @@ class StudentClient:
             self.console.print(Text("sending your file to the host to be checked…", "dim"))
         message = json.dumps({"type": "check", "source": source})
         if len(message) > MAX_SEND:  # the host would close the connection (1009)
-            self.console.print(Text(
-                f"{self.file} is too large to send ({len(message) // 1024} KiB as JSON; the host "
-                f"takes up to {MAX_SEND // 1024} KiB)", "red"))
+            self.console.print(
+                Text(
+                    f"{self.file} is too large to send ({len(message) // 1024} KiB as JSON; "
+                    f"the host takes up to {MAX_SEND // 1024} KiB)",
+                    "red",
+                )
+            )
             return
         await ws.send(message)
 
@@ -606,7 +652,8 @@ def unreachable(url: str, name: str, exc: BaseException) -> UsageError:
     tried = port or (443 if secure else 80)
     if isinstance(exc, ConnectionRefusedError):
         why = f"nothing listens on port {tried}" + (
-            "" if port else ", tried as the address has no port")
+            "" if port else ", tried as the address has no port"
+        )
     elif isinstance(exc, socket.gaierror):
         why = f"no such host {parts.hostname!r}"
     elif isinstance(exc, asyncio.TimeoutError):
@@ -617,12 +664,19 @@ def unreachable(url: str, name: str, exc: BaseException) -> UsageError:
         why = _why(exc)
     if port is None and not isinstance(exc, ConnectionRefusedError):
         why += f"; the address has no port, so port {tried} was tried"
-    example = urlunsplit(("https" if secure else "http", f"{parts.netloc or 'HOST'}"
-                          + ("" if port else ":8765"), "", "", ""))
+    example = urlunsplit(
+        (
+            "https" if secure else "http",
+            f"{parts.netloc or 'HOST'}" + ("" if port else ":8765"),
+            "",
+            "",
+            "",
+        )
+    )
     return UsageError(
         f"cannot reach a classroom at {url} ({why})",
         fix=f"type the join line the host printed, e.g. `wsquiz classroom join {example} "
-            f"--code CODE --name {name}`, and check that the teacher's host is running",
+        f"--code CODE --name {name}`, and check that the teacher's host is running",
     )
 
 
@@ -638,8 +692,10 @@ def _refusal_fix(code: int, reason: str = "") -> str:
 
     if code == 1008:
         if "taken" in reason:
-            return ("pick a name no one else in this class uses (your own comes back from this "
-                    "machine: the token is kept in the wsquiz data folder)")
+            return (
+                "pick a name no one else in this class uses (your own comes back from this "
+                "machine: the token is kept in the wsquiz data folder)"
+            )
         if "too many wrong join codes" in reason:
             return "wait a minute, then type the join code the teacher's host printed"
         if "join code" in reason:
@@ -665,17 +721,23 @@ def bar_text(count: int, most: int, width: int = 24) -> str:
 
 
 KEYS_FOOTER = "Enter/n next · p previous · r reveal · N Enter go to question N · e end · q quit"
-LINES_FOOTER = ("a command, then Enter: Enter/n next · p previous · r reveal · N go to question N"
-                " · e end · q quit")
+LINES_FOOTER = (
+    "a command, then Enter: Enter/n next · p previous · r reveal · N go to question N"
+    " · e end · q quit"
+)
 
 
 def board_view(
-    board: dict[str, Any], events: deque[str] | None = None, *, single_keys: bool = False,
+    board: dict[str, Any],
+    events: deque[str] | None = None,
+    *,
+    single_keys: bool = False,
     typed: str = "",
 ) -> Group:
     """The teacher's live board: who joined, who answered or passed what, the spread."""
     head = Text.assemble(
-        (board["title"], "bold"), "  ",
+        (board["title"], "bold"),
+        "  ",
         (f"join: wsquiz classroom join {board['join']} --code {board['code']}", "cyan"),
     )
     parts: list[RenderableType] = [head]
@@ -687,17 +749,22 @@ def board_view(
     else:
         if board["mode"] == "quiz":
             state = "revealed" if board["revealed"] else "open"
-            parts.append(Text.assemble(
-                (f"question {board['index'] + 1}/{board['total']} ", "bold magenta"),
-                (question["id"], "dim"), f"  {state}; ",
-                f"{board['answered']} of {board['joined']} answered",
-                ("" if board.get("key") is None else f"; key: {board['key']}", "green"),
-            ))
+            parts.append(
+                Text.assemble(
+                    (f"question {board['index'] + 1}/{board['total']} ", "bold magenta"),
+                    (question["id"], "dim"),
+                    f"  {state}; ",
+                    f"{board['answered']} of {board['joined']} answered",
+                    ("" if board.get("key") is None else f"; key: {board['key']}", "green"),
+                )
+            )
         else:
-            parts.append(Text.assemble(
-                (f"exercise {question['id']}", "bold magenta"),
-                f": {board['answered']} of {board['joined']} passed every check",
-            ))
+            parts.append(
+                Text.assemble(
+                    (f"exercise {question['id']}", "bold magenta"),
+                    f": {board['answered']} of {board['joined']} passed every check",
+                )
+            )
         prompt = question["prompt"].strip().splitlines()
         parts.append(Text(prompt[0][:200] + (" …" if len(prompt) > 1 else ""), "bold"))
     spread = board.get("spread") or []
@@ -710,8 +777,9 @@ def board_view(
         for row in spread:
             style = "green" if row.get("correct") else "blue"
             mark = " ✔" if row.get("correct") else ""
-            table.add_row(row["answer"], Text(bar_text(row["count"], most), style),
-                          f"{row['count']}{mark}")
+            table.add_row(
+                row["answer"], Text(bar_text(row["count"], most), style), f"{row['count']}{mark}"
+            )
         parts.append(table)
     parts.append(Text(f"students: {board['online']} online, {board['joined']} joined", "bold"))
     students = Table(expand=False, box=None, pad_edge=False)
@@ -728,12 +796,12 @@ def board_view(
         if board["mode"] == "quiz":
             now = row.get("answer", "✔" if row.get("done") else "…")
             style = "green" if row.get("right") else ("red" if row.get("right") is False else "")
-            students.add_row(name, Text(str(now), style), str(row["answered"]),
-                             str(row["correct"]))
+            students.add_row(name, Text(str(now), style), str(row["answered"]), str(row["correct"]))
         else:
             best = f"{row['score']:g}/{row['max_score']:g}" if "score" in row else "-"
-            students.add_row(name, Text(best, "green" if row.get("done") else ""),
-                             str(row["attempts"]))
+            students.add_row(
+                name, Text(best, "green" if row.get("done") else ""), str(row["attempts"])
+            )
     parts.append(students)
     if events:
         parts.append(Text("\n".join(events), "dim"))
@@ -763,8 +831,17 @@ def event_text(event: dict[str, Any]) -> str:
     return str(event)
 
 
-COMMANDS = {"": "next", "n": "next", "next": "next", "p": "prev", "prev": "prev",
-            "r": "reveal", "reveal": "reveal", "e": "end", "end": "end"}
+COMMANDS = {
+    "": "next",
+    "n": "next",
+    "next": "next",
+    "p": "prev",
+    "prev": "prev",
+    "r": "reveal",
+    "reveal": "reveal",
+    "e": "end",
+    "end": "end",
+}
 
 
 @dataclass
@@ -790,8 +867,11 @@ class TeacherConsole:
         address = endpoint(self.url, "/ws/teacher") + f"?key={self.key}"
         if self.lines is None:
             loop = asyncio.get_running_loop()
-            self.lines = (Lines(loop) if self.keys is None
-                          else Keys(loop, self.keys, lambda digits: self._typed()))
+            self.lines = (
+                Lines(loop)
+                if self.keys is None
+                else Keys(loop, self.keys, lambda digits: self._typed())
+            )
         try:
             await self._connected(address)
         finally:
@@ -808,8 +888,12 @@ class TeacherConsole:
                 from rich.live import Live
 
                 # no stdout redirection: the lab routes sys.stdout itself (app output capture)
-                with Live(console=self.console, auto_refresh=False, redirect_stdout=False,
-                          redirect_stderr=False) as live:
+                with Live(
+                    console=self.console,
+                    auto_refresh=False,
+                    redirect_stdout=False,
+                    redirect_stderr=False,
+                ) as live:
                     self._redraw = lambda: live.update(self._view(), refresh=True)
                     await self._loop(ws, self._redraw)
             else:
@@ -819,8 +903,9 @@ class TeacherConsole:
         if self.board is None:
             return Text("connecting…")
         typed = self.lines.digits if isinstance(self.lines, Keys) else ""
-        return board_view(self.board, self.events, single_keys=isinstance(self.lines, Keys),
-                          typed=typed)
+        return board_view(
+            self.board, self.events, single_keys=isinstance(self.lines, Keys), typed=typed
+        )
 
     def _typed(self) -> None:
         if self._redraw is not None:
@@ -839,11 +924,14 @@ class TeacherConsole:
                         return
                     command = self._command(text.strip().lower())
                     if command is None and isinstance(self.lines, Keys):
-                        self._say(f"unknown key {text.strip()!r}: Enter/n, p, r, NUMBER Enter, "
-                                  "e, q", redraw)
+                        self._say(
+                            f"unknown key {text.strip()!r}: Enter/n, p, r, NUMBER Enter, e, q",
+                            redraw,
+                        )
                     elif command is None:
-                        self._say(f"unknown command {text.strip()!r}: n, p, r, NUMBER, e, q",
-                                  redraw)
+                        self._say(
+                            f"unknown command {text.strip()!r}: n, p, r, NUMBER, e, q", redraw
+                        )
                     else:
                         await ws.send(json.dumps(command))
                     line = asyncio.ensure_future(self.lines.queue.get())

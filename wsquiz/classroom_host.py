@@ -184,29 +184,45 @@ def run_host(
             session = room.session
             what = f"{material.mode} {material.name}"
             if resumed:
-                console.print(Text(
-                    f"resuming session {session.id} ({what}): {len(room.seats)} student(s), "
-                    f"{sum(len(a) for a in room.answers.values())} answer(s) kept "
-                    "(--new starts a fresh one)", "yellow"))
+                console.print(
+                    Text(
+                        f"resuming session {session.id} ({what}): {len(room.seats)} student(s), "
+                        f"{sum(len(a) for a in room.answers.values())} answer(s) kept "
+                        "(--new starts a fresh one)",
+                        "yellow",
+                    )
+                )
             else:
                 console.print(Text(f"new session {session.id} ({what})", "green"))
-            console.print(Text.assemble(
-                ("students join with:  ", "bold"),
-                (f"wsquiz classroom join {served.url} --code {session.code} --name NAME",
-                 "bold cyan"),
-            ))
+            console.print(
+                Text.assemble(
+                    ("students join with:  ", "bold"),
+                    (
+                        f"wsquiz classroom join {served.url} --code {session.code} --name NAME",
+                        "bold cyan",
+                    ),
+                )
+            )
             console.print(f"join code: {session.code}")
             console.print(f"projector board: {served.url}/board")
-            console.print(f"your board (answers before the reveal): "
-                          f"{served.local_url}/board?key={session.host_key}")
+            console.print(
+                f"your board (answers before the reveal): "
+                f"{served.local_url}/board?key={session.host_key}"
+            )
             if host in ("127.0.0.1", "::1", "localhost"):
-                console.print(Text("listening on this machine only: pass --host 0.0.0.0 to let "
-                                   "a classroom network in", "dim"))
+                console.print(
+                    Text(
+                        "listening on this machine only: pass --host 0.0.0.0 to let "
+                        "a classroom network in",
+                        "dim",
+                    )
+                )
             # Single keys on a terminal, as the board's footer says; the mode is put back even
             # on Ctrl-C (the interrupt leaves asyncio.run before the terminal is restored).
             with contextlib.suppress(KeyboardInterrupt), single_keys() as keys:
-                teacher = TeacherConsole(served.local_url, session.host_key, console, live=live,
-                                         keys=keys)
+                teacher = TeacherConsole(
+                    served.local_url, session.host_key, console, live=live, keys=keys
+                )
                 asyncio.run(teacher.run())
             if not room.ended:
                 console.print(
@@ -214,8 +230,9 @@ def run_host(
                     "`e` on the board ends it; export it with:"
                 )
                 # whole, on one line: a command to copy
-                console.print(export_command(session.id, db), soft_wrap=True, markup=False,
-                              highlight=False)
+                console.print(
+                    export_command(session.id, db), soft_wrap=True, markup=False, highlight=False
+                )
     finally:
         lab.close()
         store.close()
@@ -242,7 +259,8 @@ def export_session(
         session = store.session(session_id) if session_id else store.latest_session()
         if session is None:
             raise UsageError(
-                f"no classroom session {session_id!r} in {store.path}" if session_id
+                f"no classroom session {session_id!r} in {store.path}"
+                if session_id
                 else f"no classroom session in {store.path} yet",
                 fix="host one with `wsquiz classroom host`, or pass --db/--session",
             )

@@ -112,16 +112,12 @@ class QuizMaterial:
         self.name = self.quiz.name
         self.title = self.quiz.title
         self.content = str(course.root)
-        self.items = tuple(
-            Item(q.id, q.kind, q.prompt, _options(q)) for q in self.quiz.questions
-        )
+        self.items = tuple(Item(q.id, q.kind, q.prompt, _options(q)) for q in self.quiz.questions)
         self.check_names: tuple[str, ...] = ()
         self.max_score = float(len(self.items))
         self._raw = {
             str(q.get("id")): q
-            for q in tomllib.loads(self.quiz.path.read_text(encoding="utf-8")).get(
-                "questions", []
-            )
+            for q in tomllib.loads(self.quiz.path.read_text(encoding="utf-8")).get("questions", [])
         }
 
     def question(self, item_id: str) -> Question:
@@ -185,8 +181,12 @@ class ExerciseMaterial:
         self.title = self.exercise.title
         self.content = str(root)
         self.items: tuple[Item, ...] = (
-            Item(self.exercise.name, "exercise", self.exercise.statement.strip(),
-                 title=self.exercise.title),
+            Item(
+                self.exercise.name,
+                "exercise",
+                self.exercise.statement.strip(),
+                title=self.exercise.title,
+            ),
         )
         self.check_names = tuple(c.name for c in self.exercise.checks)
         self.max_score = float(self.exercise.max_score)

@@ -26,13 +26,14 @@ from wsquiz.errors import StoreError
 
 FILENAME = "classroom.db"
 MAX_NAME = 32
-NAME_RULE = (f"1 to {MAX_NAME} characters: letters, digits, spaces and . ' @ - _, "
-             "a letter, a digit or _ first")
+NAME_RULE = (
+    f"1 to {MAX_NAME} characters: letters, digits, spaces and . ' @ - _, "
+    "a letter, a digit or _ first"
+)
 # No 0/O or 1/I: a code is read aloud and typed from a projector.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
 Mode = Literal["quiz", "exercise"]
-
 
 
 def check_name(raw: object) -> str:
@@ -227,8 +228,15 @@ class ClassroomStore:
             db.execute(
                 "INSERT INTO sessions (id, code, host_key, mode, target, content, created, current)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, -1)",
-                (session.id, session.code, session.host_key, mode, target, content,
-                 session.created),
+                (
+                    session.id,
+                    session.code,
+                    session.host_key,
+                    mode,
+                    target,
+                    content,
+                    session.created,
+                ),
             )
         self.log(session.id, "session", {"mode": mode, "target": target})
         return session
@@ -309,9 +317,15 @@ class ClassroomStore:
                     "INSERT INTO answers (session, student, item, answer, correct, observed,"
                     " message, claimed, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        session_id, answer.student, answer.item, answer.answer,
-                        int(answer.correct), answer.observed, answer.message,
-                        None if claimed is None else int(claimed), answer.at,
+                        session_id,
+                        answer.student,
+                        answer.item,
+                        answer.answer,
+                        int(answer.correct),
+                        answer.observed,
+                        answer.message,
+                        None if claimed is None else int(claimed),
+                        answer.at,
                     ),
                 )
             except sqlite3.IntegrityError:
@@ -335,8 +349,15 @@ class ClassroomStore:
                 "INSERT INTO checks (session, student, item, passed, score, max_score, results,"
                 " error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    session_id, check.student, check.item, int(check.passed), check.score,
-                    check.max_score, json.dumps(check.results), check.error, check.at,
+                    session_id,
+                    check.student,
+                    check.item,
+                    int(check.passed),
+                    check.score,
+                    check.max_score,
+                    json.dumps(check.results),
+                    check.error,
+                    check.at,
                 ),
             )
 
@@ -350,8 +371,14 @@ class ClassroomStore:
         best: dict[str, CheckRow] = {}
         for student, item, passed, score, max_score, results, error, at in rows:
             best[str(student)] = CheckRow(
-                str(student), str(item), bool(passed), float(score), float(max_score),
-                json.loads(results), error, float(at),
+                str(student),
+                str(item),
+                bool(passed),
+                float(score),
+                float(max_score),
+                json.loads(results),
+                error,
+                float(at),
             )
         return best
 

@@ -279,6 +279,7 @@ exercise_app = typer.Typer(
 )
 app.add_typer(exercise_app, name="exercise")
 
+
 @exercise_app.command("list")
 def exercise_list(
     content: ContentOption = None,
@@ -303,8 +304,8 @@ def exercise_list(
         table.add_column(column)
     for number, exercise in enumerate(exercises, 1):
         row = done.get(exercise.name)
-        status = "-" if row is None else (
-            "passed" if row.passed else f"{row.score:g}/{row.max_score:g}"
+        status = (
+            "-" if row is None else ("passed" if row.passed else f"{row.score:g}/{row.max_score:g}")
         )
         table.add_row(str(number), exercise.name, exercise.title, str(exercise.max_score), status)
     console = _console()
@@ -325,9 +326,9 @@ def _exercise_progress() -> dict[str, Any]:
 @exercise_app.command("start")
 def exercise_start(
     name: Annotated[str, typer.Argument(help="the exercise (see wsquiz exercise list)")],
-    directory: Annotated[
-        Path, typer.Option("--dir", "-d", help="where to write NAME.py")
-    ] = Path("."),
+    directory: Annotated[Path, typer.Option("--dir", "-d", help="where to write NAME.py")] = Path(
+        "."
+    ),
     force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
     content: ContentOption = None,
 ) -> None:
@@ -348,8 +349,10 @@ def exercise_start(
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(exercise.starter.read_text(encoding="utf-8"), encoding="utf-8")
         except OSError as exc:
-            raise UsageError(f"{target}: cannot write it ({exc.strerror})",
-                             fix="choose another folder with --dir") from None
+            raise UsageError(
+                f"{target}: cannot write it ({exc.strerror})",
+                fix="choose another folder with --dir",
+            ) from None
     except WsquizError as exc:
         fail(exc)
     from wsquiz.feedback import statement_view
@@ -357,8 +360,9 @@ def exercise_start(
     console = _console()
     console.print(statement_view(exercise))
     console.print(f"wrote {target}: fill in its TODOs, then run", markup=False)
-    console.print(f"  wsquiz check {target}          (add --watch to re-check on every save)",
-                  markup=False)
+    console.print(
+        f"  wsquiz check {target}          (add --watch to re-check on every save)", markup=False
+    )
 
 
 @exercise_app.command("verify")
@@ -382,12 +386,15 @@ def exercise_verify(
         fail(exc)
     ok = not problems and all(p.ok for p in proofs)
     if as_json:
-        emit_json({
-            "ok": ok,
-            "problems": [str(p) for p in problems],
-            "exercises": [{"name": p.name, "ok": p.ok, "problems": list(p.problems)}
-                          for p in proofs],
-        })
+        emit_json(
+            {
+                "ok": ok,
+                "problems": [str(p) for p in problems],
+                "exercises": [
+                    {"name": p.name, "ok": p.ok, "problems": list(p.problems)} for p in proofs
+                ],
+            }
+        )
         raise typer.Exit(0 if ok else 1)
     from rich.markup import escape
 
@@ -425,8 +432,10 @@ def check(
 
     try:
         if watch and as_json:
-            raise UsageError("--watch and --json do not go together",
-                             fix="use --json for one run, --watch at the terminal")
+            raise UsageError(
+                "--watch and --json do not go together",
+                fix="use --json for one run, --watch at the terminal",
+            )
         spec = AppSpec.parse(file)
         root = content_root(content)
         name = exercise_name or exercise_of_file(spec.path)
@@ -507,8 +516,14 @@ def _watch(exercise: Any, spec: Any, lab: Any) -> int:
     last = 1  # the file as saved now: a check interrupted before its report did not pass
     try:
         # Watch before the first check, so a save made while a check runs is not missed.
-        changes = watch_files(target.parent, watch_filter=saved, rust_timeout=250,
-                              yield_on_timeout=True, recursive=False, raise_interrupt=True)
+        changes = watch_files(
+            target.parent,
+            watch_filter=saved,
+            rust_timeout=250,
+            yield_on_timeout=True,
+            recursive=False,
+            raise_interrupt=True,
+        )
         next(changes)
         while True:
             checked = stamp()
@@ -656,9 +671,7 @@ def grade_run(
         int | None, typer.Option("--jobs", "-j", help="students graded at once [default: cores]")
     ] = None,
     db: Annotated[Path | None, typer.Option(help="the gradebook (SQLite) to write")] = None,
-    resume: Annotated[
-        bool, typer.Option(help="skip students already in the gradebook")
-    ] = False,
+    resume: Annotated[bool, typer.Option(help="skip students already in the gradebook")] = False,
     fmt: Annotated[str | None, typer.Option("--format", help=FORMAT_HELP)] = None,
     out: Annotated[Path | None, typer.Option(help="where the export goes")] = None,
     shard: Annotated[
@@ -736,7 +749,8 @@ def grade_run(
     try:
         if out is None:
             data = (
-                exports.to_csv(results) if fmt == "csv"
+                exports.to_csv(results)
+                if fmt == "csv"
                 else json.dumps(exports.to_json(results, kind, name), indent=2) + "\n"
             )
             sys.stdout.write(data)
@@ -749,8 +763,15 @@ def grade_run(
 
 
 def _grade_into(
-    book: Any, todo: list[Any], kind: Any, name: str, workers: int,
-    wall: float, cpu: int, memory: int, root: Path | None,
+    book: Any,
+    todo: list[Any],
+    kind: Any,
+    name: str,
+    workers: int,
+    wall: float,
+    cpu: int,
+    memory: int,
+    root: Path | None,
 ) -> None:
     from wsquiz import grading
     from wsquiz.gradeview import progress
@@ -765,8 +786,9 @@ def _grade_into(
             task = bar.add_task("grading", total=len(todo), last="")
             for result in grading.run(lab, assignment, todo, workers):
                 book.record(result)
-                bar.update(task, advance=1, last=f"{result.student}: "
-                           f"{result.score:g}/{result.max_score:g}")
+                bar.update(
+                    task, advance=1, last=f"{result.student}: {result.score:g}/{result.max_score:g}"
+                )
 
 
 @grade_app.command("export")
@@ -787,8 +809,10 @@ def grade_export(
         if out is None:
             if fmt == "gradescope":
                 raise WsquizError("--format gradescope needs --out", fix="add --out DIR")
-            text = exports.to_csv(results) if fmt == "csv" else (
-                json.dumps(exports.to_json(results, kind, name), indent=2) + "\n"
+            text = (
+                exports.to_csv(results)
+                if fmt == "csv"
+                else (json.dumps(exports.to_json(results, kind, name), indent=2) + "\n")
             )
             sys.stdout.write(text)
             return
@@ -985,9 +1009,7 @@ def _list_quizzes(course: Any, as_json: bool) -> None:
     from rich.markup import escape
 
     if as_json:
-        emit_json(
-            {"quizzes": [{"name": q.name, "questions": list(q.ids)} for q in course.quizzes]}
-        )
+        emit_json({"quizzes": [{"name": q.name, "questions": list(q.ids)} for q in course.quizzes]})
         return
     from rich.table import Table
 
@@ -1127,8 +1149,17 @@ def classroom_host(
     from wsquiz.classroom_host import run_host
 
     try:
-        run_host(_console(), quiz=quiz_name, exercise=exercise_name, host=host, port=port,
-                 content=content, db=db, new=new, live=not plain)
+        run_host(
+            _console(),
+            quiz=quiz_name,
+            exercise=exercise_name,
+            host=host,
+            port=port,
+            content=content,
+            db=db,
+            new=new,
+            live=not plain,
+        )
     except WsquizError as exc:
         fail(exc)
 
@@ -1179,9 +1210,7 @@ def classroom_export(
     try:
         if fmt not in exports.FORMATS:
             raise WsquizError(f"unknown --format {fmt!r}", fix="use csv, json or gradescope")
-        session_id, results, written = export_session(
-            session_id=session, db=db, fmt=fmt, out=out
-        )
+        session_id, results, written = export_session(session_id=session, db=db, fmt=fmt, out=out)
     except WsquizError as exc:
         fail(exc)
     if out is None:
@@ -1190,8 +1219,10 @@ def classroom_export(
         else:
             emit_json(exports.to_json(results))
         return
-    _console().print(f"{fmt}: session {session_id}, {len(results)} students written to {out} "
-                     f"({len(written)} files)")
+    _console().print(
+        f"{fmt}: session {session_id}, {len(results)} students written to {out} "
+        f"({len(written)} files)"
+    )
 
 
 def main() -> None:

@@ -35,8 +35,8 @@ def describe_close(conn: ClientConnection, by_client: bool, at_ms: float) -> Clo
         return Close(1009, sent.reason, "client", at_ms)
     if rcvd is None:
         return Close(1006, "", "abnormal", at_ms)
-    by: ClosedBy = "client" if sent is not None and not conn.protocol.close_rcvd_then_sent else (
-        "server"
+    by: ClosedBy = (
+        "client" if sent is not None and not conn.protocol.close_rcvd_then_sent else ("server")
     )
     return Close(rcvd.code, rcvd.reason, by, at_ms)
 
@@ -86,7 +86,10 @@ class Player:
     def records(self) -> tuple[ClientRecord, ...]:
         return tuple(
             ClientRecord(
-                name=c.name, path=c.path, handshake=c.handshake, close=c.close,
+                name=c.name,
+                path=c.path,
+                handshake=c.handshake,
+                close=c.close,
                 truncated=c.truncated,
             )
             for c in self.clients.values()

@@ -341,9 +341,7 @@ def load_course(root: Path | None = None) -> Course:
         if _rel(path, root) in by_file
     )
     bad = {b.path for b in broken}
-    return Course(
-        root=root, quizzes=tuple(q for q in quizzes if q.path not in bad), broken=broken
-    )
+    return Course(root=root, quizzes=tuple(q for q in quizzes if q.path not in bad), broken=broken)
 
 
 def validate_course(root: Path) -> list[Problem]:

@@ -200,9 +200,7 @@ def find_exercise(name: str, root: Path | None = None) -> Exercise:
             exercise, problems = _load(folder, found)
             if problems:
                 first = problems[0]
-                raise ContentError(
-                    f"{first.file}: {first.where}: {first.message}", fix=first.fix
-                )
+                raise ContentError(f"{first.file}: {first.where}: {first.message}", fix=first.fix)
             assert exercise is not None
             return exercise
     names = [n for _, n, _ in _folders(root)]
@@ -232,11 +230,15 @@ def validate_exercises(root: Path | None = None) -> list[Problem]:
     names: dict[str, Path] = {}
     for _, name, folder in _folders(root):
         if name in names:
-            problems.append(Problem(
-                str(folder), "folder", "name",
-                f"two exercises are named {name!r} ({names[name].name} and {folder.name})",
-                "rename one of the folders",
-            ))
+            problems.append(
+                Problem(
+                    str(folder),
+                    "folder",
+                    "name",
+                    f"two exercises are named {name!r} ({names[name].name} and {folder.name})",
+                    "rename one of the folders",
+                )
+            )
         names[name] = folder
         problems += _load(folder, name)[1]
     from wsquiz.paths import content_root
@@ -275,10 +277,15 @@ def _load(folder: Path, name: str) -> tuple[Exercise | None, list[Problem]]:
 
     for needed in FILES:
         if not (folder / needed).is_file():
-            problems.append(Problem(
-                str(folder / needed), "file", needed, f"{needed} is missing",
-                f"an exercise folder holds {', '.join(FILES)}",
-            ))
+            problems.append(
+                Problem(
+                    str(folder / needed),
+                    "file",
+                    needed,
+                    f"{needed} is missing",
+                    f"an exercise folder holds {', '.join(FILES)}",
+                )
+            )
     if problems:
         return None, problems
     try:
@@ -297,30 +304,40 @@ def _load(folder: Path, name: str) -> tuple[Exercise | None, list[Problem]]:
     for key in ("title", "statement", "hint", "endpoint", "name"):
         value = data.get(key, "")
         if not isinstance(value, str):
-            problem("top level", key, f"{key!r} must be a string", f"write {key} = \"...\"")
+            problem("top level", key, f"{key!r} must be a string", f'write {key} = "..."')
             value = ""
         texts[key] = value.strip()
     for key in ("title", "statement"):
         if not texts[key]:
-            problem("top level", key, f"{key!r} is missing", f"add {key} = \"...\"")
+            problem("top level", key, f"{key!r} is missing", f'add {key} = "..."')
     if texts["name"] and texts["name"] != name:
         problem(
-            "top level", "name",
+            "top level",
+            "name",
             f"name {texts['name']!r} does not match the folder {folder.name!r}",
             f"write name = {name!r}, or rename the folder",
         )
     serve = data.get("serve", "per-check")
     if serve not in ("per-check", "once"):
-        problem("top level", "serve", f"serve = {serve!r} is not one of per-check, once",
-                'write serve = "per-check" (a fresh server for every check) or "once"')
+        problem(
+            "top level",
+            "serve",
+            f"serve = {serve!r} is not one of per-check, once",
+            'write serve = "per-check" (a fresh server for every check) or "once"',
+        )
     header = exercise_of_file(folder / "starter.py")
     if header != name:
-        problems.append(Problem(
-            str(folder / "starter.py"), "line 1", "header",
-            "the starter does not name its exercise"
-            if header is None else f"the starter's header names {header!r}",
-            f"make its first line `# wsquiz exercise: {name}`",
-        ))
+        problems.append(
+            Problem(
+                str(folder / "starter.py"),
+                "line 1",
+                "header",
+                "the starter does not name its exercise"
+                if header is None
+                else f"the starter's header names {header!r}",
+                f"make its first line `# wsquiz exercise: {name}`",
+            )
+        )
 
     raw_checks = data.get("checks")
     checks: list[Check] = []
@@ -360,8 +377,12 @@ def _check(raw: Any, index: int, seen: set[str], problem: Any) -> Check | None:
         return None
     name = raw.get("name")
     if not isinstance(name, str) or not re.match(SLUG, name):
-        problem(where, "name", "a check needs a name (lowercase letters, digits, -)",
-                'add name = "what-it-checks"')
+        problem(
+            where,
+            "name",
+            "a check needs a name (lowercase letters, digits, -)",
+            'add name = "what-it-checks"',
+        )
         return None
     where = f'check "{name}"'
     if name in seen:
@@ -387,16 +408,23 @@ def _check(raw: Any, index: int, seen: set[str], problem: Any) -> Check | None:
         first = exc.errors()[0]
         loc = ".".join(str(part) for part in first["loc"])
         loc = loc.replace("steps.", "step ", 1)
-        problem(where, "scenario", f"{loc}: {first['msg']}",
-                "see docs/exercises.md for the steps (connect, send, receive, close, ...)")
+        problem(
+            where,
+            "scenario",
+            f"{loc}: {first['msg']}",
+            "see docs/exercises.md for the steps (connect, send, receive, close, ...)",
+        )
         return None
     expect = _expect(raw.get("expect", {}), where, scenario, problem)
     if expect is None or bad:
         return None
     description = raw.get("description", "")
     return Check(
-        name=name, points=points, scenario=scenario,
-        description=description if isinstance(description, str) else "", expect=expect,
+        name=name,
+        points=points,
+        scenario=scenario,
+        description=description if isinstance(description, str) else "",
+        expect=expect,
     )
 
 
@@ -414,16 +442,23 @@ def _expect(raw: Any, where: str, scenario: Scenario, problem: Any) -> Expect | 
     def names(key: str, value: Any) -> tuple[str, ...] | None:
         nonlocal ok
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            problem(where, f"expect.{key}", f"{key} must be a list of client names",
-                    f'write {key} = ["alice"]')
+            problem(
+                where,
+                f"expect.{key}",
+                f"{key} must be a list of client names",
+                f'write {key} = ["alice"]',
+            )
             ok = False
             return None
         unknown = [v for v in value if v not in clients]
         if unknown:
-            problem(where, f"expect.{key}",
-                    f"no client named {unknown[0]!r} in the scenario "
-                    f"(its clients: {', '.join(sorted(clients))})",
-                    "name a client that connects in the scenario")
+            problem(
+                where,
+                f"expect.{key}",
+                f"no client named {unknown[0]!r} in the scenario "
+                f"(its clients: {', '.join(sorted(clients))})",
+                "name a client that connects in the scenario",
+            )
             ok = False
         return tuple(value)
 
@@ -431,8 +466,12 @@ def _expect(raw: Any, where: str, scenario: Scenario, problem: Any) -> Expect | 
         nonlocal ok
         value = raw.get(key, default)
         if value not in allowed:
-            problem(where, f"expect.{key}", f"{key} = {value!r} is not one of {allowed}",
-                    f'write {key} = "{default}"')
+            problem(
+                where,
+                f"expect.{key}",
+                f"{key} = {value!r} is not one of {allowed}",
+                f'write {key} = "{default}"',
+            )
             ok = False
             return default
         return str(value)
@@ -440,15 +479,24 @@ def _expect(raw: Any, where: str, scenario: Scenario, problem: Any) -> Expect | 
     replies: Any = raw.get("replies", "reference")
     if isinstance(replies, dict):
         names("replies", list(replies))
-        if not all(isinstance(v, list) and all(isinstance(x, str) for x in v)
-                   for v in replies.values()):
-            problem(where, "expect.replies", "exact replies are lists of strings per client",
-                    'write replies = { client = ["Echo: hi"] }')
+        if not all(
+            isinstance(v, list) and all(isinstance(x, str) for x in v) for v in replies.values()
+        ):
+            problem(
+                where,
+                "expect.replies",
+                "exact replies are lists of strings per client",
+                'write replies = { client = ["Echo: hi"] }',
+            )
             ok = False
         replies = {k: tuple(v) for k, v in replies.items()} if ok else "reference"
     elif replies not in ("reference", "ignore"):
-        problem(where, "expect.replies", f"replies = {replies!r} is not understood",
-                'write replies = "reference" (or a table of exact lists per client)')
+        problem(
+            where,
+            "expect.replies",
+            f"replies = {replies!r} is not understood",
+            'write replies = "reference" (or a table of exact lists per client)',
+        )
         ok = False
     close: Any = raw.get("close", "ignore")
     if isinstance(close, dict):
@@ -457,8 +505,12 @@ def _expect(raw: Any, where: str, scenario: Scenario, problem: Any) -> Expect | 
             problem(where, "expect.close", "close codes are integers", "write close = 1000")
             ok = False
     elif not (close in ("reference", "ignore") or isinstance(close, int)):
-        problem(where, "expect.close", f"close = {close!r} is not understood",
-                'write close = "reference", or a code such as 1000')
+        problem(
+            where,
+            "expect.close",
+            f"close = {close!r} is not understood",
+            'write close = "reference", or a code such as 1000',
+        )
         ok = False
     only = names("clients", raw["clients"]) if "clients" in raw else None
     silent = names("silent", raw.get("silent", [])) or ()
@@ -467,8 +519,12 @@ def _expect(raw: Any, where: str, scenario: Scenario, problem: Any) -> Expect | 
     if not ok:
         return None
     return Expect(
-        replies=replies, clients=only, silent=silent, handshake=handshake,  # type: ignore[arg-type]
-        close=close, server_errors=errors,  # type: ignore[arg-type]
+        replies=replies,
+        clients=only,
+        silent=silent,
+        handshake=handshake,  # type: ignore[arg-type]
+        close=close,
+        server_errors=errors,  # type: ignore[arg-type]
     )
 
 
@@ -599,8 +655,10 @@ def _said_stalled(transcript: Transcript) -> Transcript:
 
 
 def _stalled_in(check: Check) -> Stalled:
-    return Stalled(f"not checked: the server had stopped responding in check {check.name!r}",
-                   fix="make every loop in the handler await something")
+    return Stalled(
+        f"not checked: the server had stopped responding in check {check.name!r}",
+        fix="make every loop in the handler await something",
+    )
 
 
 def _all_failed(
@@ -610,8 +668,9 @@ def _all_failed(
 
 
 def _unreadable(spec: AppSpec, exc: OSError) -> AppLoadError:
-    return AppLoadError(spec.path, f"cannot read the file ({exc.strerror or exc})",
-                        fix="save the file again")
+    return AppLoadError(
+        spec.path, f"cannot read the file ({exc.strerror or exc})", fix="save the file again"
+    )
 
 
 async def _observe_once(
@@ -644,9 +703,9 @@ async def _observe_once(
             transcript = await play_against(served, check.scenario)
             server = replace(
                 transcript.server,
-                errors=transcript.server.errors[marks[0]:],
-                warnings=transcript.server.warnings[marks[1]:],
-                logs=transcript.server.logs[marks[2]:],
+                errors=transcript.server.errors[marks[0] :],
+                warnings=transcript.server.warnings[marks[1] :],
+                logs=transcript.server.logs[marks[2] :],
             )
             transcript = replace(transcript, server=server)
             if await _stalled(served, transcript):
@@ -674,14 +733,22 @@ def _unserved(exercise: Exercise, spec: AppSpec, error: WsquizError) -> CheckRep
     results = tuple(_failed(c, f"not checked: {error.message}") for c in exercise.checks)
     detail = error.detail if isinstance(error, AppLoadError) else ""
     return CheckReport(
-        exercise=exercise.name, app=str(spec), results=results, error=error.message,
-        error_detail=detail, error_fix=error.fix,
+        exercise=exercise.name,
+        app=str(spec),
+        results=results,
+        error=error.message,
+        error_detail=detail,
+        error_fix=error.fix,
     )
 
 
 def _failed(check: Check, message: str) -> CheckResult:
     return CheckResult(
-        name=check.name, passed=False, points=0, max_points=check.points, message=message,
+        name=check.name,
+        passed=False,
+        points=0,
+        max_points=check.points,
+        message=message,
         description=check.description,
     )
 
@@ -705,7 +772,8 @@ def judge_check(check: Check, reference: Transcript, learner: Transcript) -> Che
     if learner.server.exit_status:
         verdict.fail(
             f"the server process ended: {learner.server.exit_status}",
-            "the server keeps running", learner.server.exit_status,
+            "the server keeps running",
+            learner.server.exit_status,
         )
     if expect.handshake == "reference":
         for name in clients:
@@ -713,7 +781,9 @@ def judge_check(check: Check, reference: Transcript, learner: Transcript) -> Che
             if want is None or got is None:
                 continue
             if (want.handshake.accepted, want.handshake.status, want.handshake.subprotocol) != (
-                got.handshake.accepted, got.handshake.status, got.handshake.subprotocol
+                got.handshake.accepted,
+                got.handshake.status,
+                got.handshake.subprotocol,
             ):
                 verdict.fail(
                     f"{_who(name, clients)}connection to {got.path}: "
@@ -725,7 +795,8 @@ def judge_check(check: Check, reference: Transcript, learner: Transcript) -> Che
     if expect.server_errors == "none" and errors:
         verdict.fail(
             f"the server raised {_error_text(errors[0])}",
-            "no uncaught error in the server log", _error_text(errors[0]),
+            "no uncaught error in the server log",
+            _error_text(errors[0]),
         )
     elif expect.server_errors == "reference":
         allowed = {e.type for e in reference.server.errors}
@@ -734,14 +805,16 @@ def judge_check(check: Check, reference: Transcript, learner: Transcript) -> Che
             what = "nothing" if not allowed else ", ".join(sorted(allowed))
             verdict.fail(
                 f"the server raised {_error_text(extra[0])} (the reference raised {what})",
-                f"server errors: {what}", _error_text(extra[0]),
+                f"server errors: {what}",
+                _error_text(extra[0]),
             )
     for name in expect.silent:
         got_messages = learner.received(name) if name in learner_clients else []
         if got_messages:
             verdict.fail(
                 f"{name} should receive nothing but received {_messages(got_messages)}",
-                f"{name}: nothing", f"{name}: {_messages(got_messages)}",
+                f"{name}: nothing",
+                f"{name}: {_messages(got_messages)}",
             )
     if expect.replies != "ignore":
         compared = list(expect.clients) if expect.clients is not None else clients
@@ -767,7 +840,8 @@ def judge_check(check: Check, reference: Transcript, learner: Transcript) -> Che
             verdict.fail(
                 f"{_subject(name, clients)} received {_messages(seen)}; "
                 f"{source} {_messages(wanted)}",
-                "\n".join(want_lines), "\n".join(got_lines),
+                "\n".join(want_lines),
+                "\n".join(got_lines),
             )
     if expect.close != "ignore":
         for name in clients:
@@ -783,8 +857,11 @@ def judge_check(check: Check, reference: Transcript, learner: Transcript) -> Che
                 want_close = want_record.close if want_record else None
                 want_code = want_close.code if want_close else None
                 # "reference" also compares the reason the reference's server gave
-                if want_close and got_close and want_close.code == got_close.code and (
-                    want_close.by == "server" and want_close.reason != got_close.reason
+                if (
+                    want_close
+                    and got_close
+                    and want_close.code == got_close.code
+                    and (want_close.by == "server" and want_close.reason != got_close.reason)
                 ):
                     verdict.fail(
                         f"{_who(name, clients)}connection closed with {got_close.code} and "
@@ -796,13 +873,19 @@ def judge_check(check: Check, reference: Transcript, learner: Transcript) -> Che
             if want_code != got_code:
                 verdict.fail(
                     f"{_who(name, clients)}connection closed with {got_code}, expected {want_code}",
-                    f"{name}: close {want_code}", f"{name}: close {got_code}",
+                    f"{name}: close {want_code}",
+                    f"{name}: close {got_code}",
                 )
     traceback = errors[0].traceback if errors else ""
     if not verdict.failures:
         return CheckResult(
-            name=check.name, passed=True, points=check.points, max_points=check.points,
-            message="passed", transcript=learner, description=check.description,
+            name=check.name,
+            passed=True,
+            points=check.points,
+            max_points=check.points,
+            message="passed",
+            transcript=learner,
+            description=check.description,
             traceback=traceback,
         )
     message = "; ".join(f[0] for f in verdict.failures)
@@ -811,10 +894,16 @@ def judge_check(check: Check, reference: Transcript, learner: Transcript) -> Che
     elif learner.timed_out and any("waited" in note for note in learner.timed_out):
         message += f" (timeout: {learner.timed_out[0]})"
     return CheckResult(
-        name=check.name, passed=False, points=0, max_points=check.points, message=message,
+        name=check.name,
+        passed=False,
+        points=0,
+        max_points=check.points,
+        message=message,
         expected="\n".join(f[1] for f in verdict.failures),
         observed="\n".join(f[2] for f in verdict.failures),
-        transcript=learner, description=check.description, traceback=traceback,
+        transcript=learner,
+        description=check.description,
+        traceback=traceback,
     )
 
 

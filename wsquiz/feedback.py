@@ -58,8 +58,10 @@ def _result_line(result: CheckResult) -> Table:
     line.add_column(justify="right", no_wrap=True)
     line.add_column(ratio=1)
     line.add_row(
-        Text(mark, style), Text(f"{result.name:<30}", "bold"),
-        f"{result.points:g}/{result.max_points:g}", Text(result.description, "dim"),
+        Text(mark, style),
+        Text(f"{result.name:<30}", "bold"),
+        f"{result.points:g}/{result.max_points:g}",
+        Text(result.description, "dim"),
     )
     return line
 
@@ -84,8 +86,9 @@ def _failure_view(result: CheckResult) -> RenderableType:
 def _unserved_view(report: CheckReport) -> Panel:
     parts: list[RenderableType] = [Text(report.error or "", "bold red")]
     if report.error_detail:
-        parts.append(Syntax(report.error_detail.rstrip(), "pytb", theme="ansi_dark",
-                            word_wrap=True))
+        parts.append(
+            Syntax(report.error_detail.rstrip(), "pytb", theme="ansi_dark", word_wrap=True)
+        )
     if report.error_fix:
         parts.append(Text(f"fix: {report.error_fix}", "green"))
     return Panel(Group(*parts), title="your app did not serve", border_style="red")

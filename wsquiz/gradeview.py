@@ -52,8 +52,10 @@ def results_table(results: Sequence[StudentResult], title: str) -> Table:
     for result in shown:
         failed = ", ".join(c.name for c in result.checks if not c.passed)
         note = result.error or failed or "-"
-        style = "green" if result.max_score and result.score >= result.max_score else (
-            "red" if result.error else "yellow"
+        style = (
+            "green"
+            if result.max_score and result.score >= result.max_score
+            else ("red" if result.error else "yellow")
         )
         table.add_row(
             escape(result.student),

@@ -69,17 +69,17 @@ def discover(folder: Path, kind: Kind) -> list[Submission]:
         if submission is not None:
             found.setdefault(submission.student, []).append(submission)
     if not found:
-        what = "<student>.py or <student>/ folders" if kind == "exercise" else (
-            "<student>.json or <student>.toml answer sheets"
+        what = (
+            "<student>.py or <student>/ folders"
+            if kind == "exercise"
+            else ("<student>.json or <student>.toml answer sheets")
         )
         raise UsageError(f"{folder}: holds no submissions", fix=f"put {what} in it")
     result = []
     for student, entries in sorted(found.items()):
         if len(entries) > 1:
             names = ", ".join(e.path.name for e in entries if e.path) or student
-            result.append(
-                Submission(student, None, f"several submissions for {student} ({names})")
-            )
+            result.append(Submission(student, None, f"several submissions for {student} ({names})"))
         else:
             result.append(entries[0])
     return result
@@ -92,7 +92,8 @@ def single(folder: Path, kind: Kind, student: str | None = None) -> Submission:
         raise UsageError(f"{folder}: no such folder", fix="give the student's submission folder")
     suffixes = (".py",) if kind == "exercise" else SHEET_SUFFIXES
     files = sorted(
-        p for p in folder.iterdir()
+        p
+        for p in folder.iterdir()
         if p.suffix in suffixes and p.is_file() and not p.name.startswith((".", "_"))
     )
     wanted = "one .py file" if kind == "exercise" else "one .json or .toml answer sheet"
@@ -100,8 +101,9 @@ def single(folder: Path, kind: Kind, student: str | None = None) -> Submission:
         return Submission(student, None, f"{folder.name}/ holds no {suffixes[0]} file")
     if len(files) > 1:
         names = ", ".join(p.name for p in files)
-        return Submission(student, None, f"{folder.name}/ holds several files ({names}): "
-                          f"a submission is {wanted}")
+        return Submission(
+            student, None, f"{folder.name}/ holds several files ({names}): a submission is {wanted}"
+        )
     if files[0].is_symlink():
         return Submission(student, None, f"{files[0].name} is a symbolic link")
     return _source(student, files[0])
@@ -113,8 +115,11 @@ def _source(student: str, path: Path) -> Submission:
     except OSError as exc:
         return Submission(student, None, f"{path.name}: cannot read it ({exc.strerror})")
     if size > MAX_SOURCE:
-        return Submission(student, path, f"{path.name} is {size // 1024} KiB: too large "
-                          f"(the limit is {MAX_SOURCE // 1024} KiB)")
+        return Submission(
+            student,
+            path,
+            f"{path.name} is {size // 1024} KiB: too large (the limit is {MAX_SOURCE // 1024} KiB)",
+        )
     return Submission(student, path)
 
 
@@ -328,9 +333,7 @@ class QuizAssignment:
             if not message:
                 observed = getattr(verdict, "observed", "")
                 message = "correct" if correct else f"answered {answer!r}; observed {observed!r}"
-            checks.append(
-                CheckOutcome(question.id, correct, 1.0 if correct else 0.0, 1.0, message)
-            )
+            checks.append(CheckOutcome(question.id, correct, 1.0 if correct else 0.0, 1.0, message))
         unknown = sorted(set(answers) - {q.id for q in self.quiz.questions})
         error = f"answers to unknown questions ignored: {', '.join(unknown)}" if unknown else None
         return StudentResult(
@@ -349,8 +352,12 @@ class QuizAssignment:
             for q in self.quiz.questions
         )
         return StudentResult(
-            student=submission.student, score=0.0, max_score=float(len(checks)),
-            checks=checks, error=problem, source=str(submission.path or ""),
+            student=submission.student,
+            score=0.0,
+            max_score=float(len(checks)),
+            checks=checks,
+            error=problem,
+            source=str(submission.path or ""),
         )
 
 
@@ -378,9 +385,7 @@ async def grade_batch(
             except WsquizError as exc:
                 result = assignment.unchecked(submission, exc.message)
             except Exception as exc:  # one student must not stop the class
-                result = assignment.unchecked(
-                    submission, f"internal error while grading: {exc!r}"
-                )
+                result = assignment.unchecked(submission, f"internal error while grading: {exc!r}")
         on_result(result)
 
     await asyncio.gather(*(one(s) for s in submissions))

@@ -301,7 +301,10 @@ def validate_lessons(root: Path) -> list[Problem]:
         if lesson.quiz and lesson.quiz not in quizzes:
             problems.append(
                 Problem(
-                    shown, "front matter", "quiz", f"no quiz named {lesson.quiz!r}",
+                    shown,
+                    "front matter",
+                    "quiz",
+                    f"no quiz named {lesson.quiz!r}",
                     _choices(lesson.quiz, quizzes, "quizzes/NN-<name>.toml"),
                 )
             )
@@ -309,7 +312,10 @@ def validate_lessons(root: Path) -> list[Problem]:
             if name not in exercises:
                 problems.append(
                     Problem(
-                        shown, "front matter", "exercises", f"no exercise named {name!r}",
+                        shown,
+                        "front matter",
+                        "exercises",
+                        f"no exercise named {name!r}",
                         _choices(name, exercises, "exercises/NN-<name>/"),
                     )
                 )

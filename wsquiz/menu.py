@@ -65,8 +65,15 @@ def build_menu(root: Path, progress: Progress) -> Menu:
     for lesson in lessons:
         read = lesson.name in summary.lessons
         order.append(
-            Item("lesson", lesson.name, lesson.title, read, read, "read" if read else "new",
-                 f"wsquiz learn {lesson.name}")
+            Item(
+                "lesson",
+                lesson.name,
+                lesson.title,
+                read,
+                read,
+                "read" if read else "new",
+                f"wsquiz learn {lesson.name}",
+            )
         )
         order += [q for q in quizzes.values() if quiz_after.get(q.name) == lesson.name]
         order += [exercises[name] for name in lesson.exercises if name in exercises]
@@ -143,8 +150,16 @@ def _quizzes(root: Path, progress: Progress, problems: list[str]) -> dict[str, I
         else:
             status = f"{answered}/{total} answered, {correct} right"
         found[quiz.name] = Item(
-            "quiz", quiz.name, quiz.title, done, answered > 0, status, f"wsquiz quiz {quiz.name}",
-            total=total, answered=answered, correct=correct,
+            "quiz",
+            quiz.name,
+            quiz.title,
+            done,
+            answered > 0,
+            status,
+            f"wsquiz quiz {quiz.name}",
+            total=total,
+            answered=answered,
+            correct=correct,
         )
     return found
 
@@ -169,8 +184,12 @@ def _exercises(root: Path, summary: Summary, problems: list[str]) -> dict[str, I
         else:
             status = f"tried: {row.score:g}/{row.max_score:g} points"
         found[exercise.name] = Item(
-            "exercise", exercise.name, exercise.title,
-            row is not None and row.ever_passed, row is not None, status,
+            "exercise",
+            exercise.name,
+            exercise.title,
+            row is not None and row.ever_passed,
+            row is not None,
+            status,
             # `exercise start` writes NAME.py here; once tried, checking it again is the way on
             f"wsquiz check {exercise.name}.py" if row else f"wsquiz exercise start {exercise.name}",
         )
@@ -186,13 +205,15 @@ def menu_to_dict(menu: Menu, store: Path | None = None) -> dict[str, object]:
     exercises = []
     for item in menu.of("exercise"):
         row = menu.summary.exercises.get(item.name)
-        exercises.append({
-            **base(item),
-            "passed": bool(row and row.ever_passed),
-            "score": row.score if row else None,
-            "max_score": row.max_score if row else None,
-            "attempts": row.attempts if row else 0,
-        })
+        exercises.append(
+            {
+                **base(item),
+                "passed": bool(row and row.ever_passed),
+                "score": row.score if row else None,
+                "max_score": row.max_score if row else None,
+                "attempts": row.attempts if row else 0,
+            }
+        )
     return {
         "store": str(store) if store else None,
         "lessons": [{**base(i), "read": i.done} for i in menu.of("lesson")],

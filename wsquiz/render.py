@@ -33,13 +33,23 @@ MAX_SHOWN = 40
 def close_text(close: Close | None) -> str:
     if close is None:
         return "still open"
-    label = {1000: "normal", 1001: "going away", 1005: "no status", 1006: "abnormal",
-             1008: "policy violation", 1009: "too big", 1011: "server error",
-             1012: "service restart"}.get(close.code, "")
+    label = {
+        1000: "normal",
+        1001: "going away",
+        1005: "no status",
+        1006: "abnormal",
+        1008: "policy violation",
+        1009: "too big",
+        1011: "server error",
+        1012: "service restart",
+    }.get(close.code, "")
     code = f"{close.code} {label}".strip()
     reason = f" {close.reason!r}" if close.reason else ""
-    who = {"client": "client closed", "server": "server closed",
-           "abnormal": "no close frame: the connection just dropped"}[close.by]
+    who = {
+        "client": "client closed",
+        "server": "server closed",
+        "abnormal": "no close frame: the connection just dropped",
+    }[close.by]
     return f"{code}{reason} ({who})"
 
 
@@ -97,8 +107,13 @@ def server_panel(transcript: Transcript) -> RenderableType | None:
         parts.append(Text("the server's output was cut: more than is kept was printed", "dim"))
     for record in transcript.clients:
         if record.truncated:
-            parts.append(Text(f"{record.name} stopped reading: the server sent more than is kept "
-                              "(frames past the cap are not shown)", "dim"))
+            parts.append(
+                Text(
+                    f"{record.name} stopped reading: the server sent more than is kept "
+                    "(frames past the cap are not shown)",
+                    "dim",
+                )
+            )
     for note in transcript.timed_out:
         parts.append(Text(f"timeout: {note}", "dim"))
     return Group(*parts) if parts else None
@@ -174,16 +189,29 @@ def lesson_view(lesson: Lesson, next_lesson: Lesson | None = None) -> Group:
 def lesson_next_view(lesson: Lesson, next_lesson: Lesson | None) -> Panel:
     lines: list[Text] = []
     if lesson.quiz:
-        lines.append(Text.assemble(("next: ", "bold"), (f"wsquiz quiz {lesson.quiz}", "bold green"),
-                                   "   test what you just read against a live server"))
+        lines.append(
+            Text.assemble(
+                ("next: ", "bold"),
+                (f"wsquiz quiz {lesson.quiz}", "bold green"),
+                "   test what you just read against a live server",
+            )
+        )
     for name in lesson.exercises:
-        lines.append(Text.assemble(("exercise: ", "bold"),
-                                   (f"wsquiz exercise start {name}", "bold blue"),
-                                   "   write it yourself; wsquiz check runs it live"))
+        lines.append(
+            Text.assemble(
+                ("exercise: ", "bold"),
+                (f"wsquiz exercise start {name}", "bold blue"),
+                "   write it yourself; wsquiz check runs it live",
+            )
+        )
     if next_lesson is not None:
-        lines.append(Text.assemble(("next lesson: ", "bold"),
-                                   (f"wsquiz learn {next_lesson.name}", "bold cyan"),
-                                   f"   {next_lesson.title}"))
+        lines.append(
+            Text.assemble(
+                ("next lesson: ", "bold"),
+                (f"wsquiz learn {next_lesson.name}", "bold cyan"),
+                f"   {next_lesson.title}",
+            )
+        )
     if not lines:
         lines.append(Text("That was the last lesson. `wsquiz` shows where you stand.", "bold"))
     return Panel(Group(*lines), title="what next", title_align="left", border_style="green")
@@ -268,17 +296,21 @@ def _exercises_row(group: list[Item], next_item: Item | None) -> tuple[Text, ...
 def next_text(menu: Menu) -> Text:
     if menu.next is None:
         if not menu.items and menu.problems:
-            return Text("Nothing in this course can be used yet: see the problems below.",
-                        "bold")
+            return Text("Nothing in this course can be used yet: see the problems below.", "bold")
         if not menu.items:
             return Text("This course is empty: add lessons/ or quizzes/ to it.", "bold")
         return Text.assemble(
             ("All done. ", "bold green"),
-            "Retry a quiz any time, or start over with ", ("wsquiz reset", "bold"), ".",
+            "Retry a quiz any time, or start over with ",
+            ("wsquiz reset", "bold"),
+            ".",
         )
     lead = "start here: " if menu.new else "next: "
-    return Text.assemble((lead, "bold"), (menu.next.command, "bold green"),
-                         f"   ({menu.next.kind}: {menu.next.title})")
+    return Text.assemble(
+        (lead, "bold"),
+        (menu.next.command, "bold green"),
+        f"   ({menu.next.kind}: {menu.next.title})",
+    )
 
 
 def welcome_view(menu: Menu) -> Group:
@@ -290,8 +322,12 @@ def welcome_view(menu: Menu) -> Group:
         else f"Welcome back: {done} of {len(menu.items)} steps done."
     )
     parts: list[RenderableType] = [
-        Panel(Text(greeting), title="[bold]wsquiz[/]: FastAPI WebSockets, checked live",
-              title_align="left", border_style="cyan"),
+        Panel(
+            Text(greeting),
+            title="[bold]wsquiz[/]: FastAPI WebSockets, checked live",
+            title_align="left",
+            border_style="cyan",
+        ),
         next_text(menu),  # at the top, where it does not scroll away; at the bottom too
         Text(""),
         menu_table(menu),
@@ -301,8 +337,11 @@ def welcome_view(menu: Menu) -> Group:
     parts += problem_lines(menu)
     parts += [
         Text(""),
-        Text("more: wsquiz learn · wsquiz quiz --list · wsquiz run EXAMPLE · wsquiz progress · "
-             "wsquiz --help", "dim"),
+        Text(
+            "more: wsquiz learn · wsquiz quiz --list · wsquiz run EXAMPLE · wsquiz progress · "
+            "wsquiz --help",
+            "dim",
+        ),
     ]
     return Group(*parts)
 
@@ -326,8 +365,9 @@ def progress_view(menu: Menu) -> Group:
             bar = _bar(1 if item.done else 0, 1)
         else:
             bar = Text("")
-        table.add_row(_mark(item), Text(item.kind, KIND_STYLE[item.kind]), item.name, bar,
-                      item.status)
+        table.add_row(
+            _mark(item), Text(item.kind, KIND_STYLE[item.kind]), item.name, bar, item.status
+        )
     done = sum(1 for item in menu.items if item.done)
     parts: list[RenderableType] = [
         Text(f"{done} of {len(menu.items)} steps done", "bold"),
@@ -568,14 +608,16 @@ def quiz_summary_view(
     if next_step is not None:
         parts.append(step_text(next_step))
     elif all_done:
-        parts.append(Text("All done: every lesson, quiz and exercise. `wsquiz` shows it all.",
-                          "bold green"))
+        parts.append(
+            Text("All done: every lesson, quiz and exercise. `wsquiz` shows it all.", "bold green")
+        )
     return Group(*parts)
 
 
 def step_text(item: Item, lead: str = "next: ") -> Text:
-    return Text.assemble((lead, "bold"), (item.command, "bold green"),
-                         f"   ({item.kind}: {item.title})")
+    return Text.assemble(
+        (lead, "bold"), (item.command, "bold green"), f"   ({item.kind}: {item.title})"
+    )
 
 
 def problems_view(problems: list[Problem], root: str) -> Group:

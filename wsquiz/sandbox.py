@@ -188,8 +188,7 @@ class Sandboxed(Served):
         if self._ready is not None and not self._ready.done():
             self._ready.set_exception(
                 LabError(
-                    f"{self.spec.path}: the app's process ended before it served "
-                    f"({self._status})",
+                    f"{self.spec.path}: the app's process ended before it served ({self._status})",
                     fix="do not call sys.exit/os._exit or kill processes at import time",
                 )
             )
@@ -276,7 +275,10 @@ def _load_error(data: dict[str, Any]) -> AppLoadError:
     path = str(data["path"])
     shown = course_path(path)  # the child saw a copy: name a bundled app as in the course here
     return AppLoadError(
-        shown, data["problem"], line=data.get("line"), fix=data.get("fix", ""),
+        shown,
+        data["problem"],
+        line=data.get("line"),
+        fix=data.get("fix", ""),
         detail=str(data.get("detail", "")).replace(f'File "{path}"', f'File "{shown}"'),
     )
 

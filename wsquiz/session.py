@@ -213,8 +213,11 @@ class Session:
         if path is None:
             listing = ", ".join(served.routes)
             self._emit(
-                Event("problem", f"the app serves WebSockets at {listing}: choose one with "
-                      "/connect PATH (for example with a room or id filled in)")
+                Event(
+                    "problem",
+                    f"the app serves WebSockets at {listing}: choose one with "
+                    "/connect PATH (for example with a room or id filled in)",
+                )
             )
             return
         await self._connect(path)
