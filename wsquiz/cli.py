@@ -229,7 +229,10 @@ def reset(
                 recorded = len(progress.answers(quiz))
                 known = _quiz_names(content)
                 if quiz not in known and not recorded:
-                    raise UsageError(f"no quiz named {quiz!r}", fix=_did_you_mean(quiz, known))
+                    from wsquiz.names import choose_from
+
+                    fix = choose_from(quiz, known, "quizzes")
+                    raise UsageError(f"no quiz named {quiz!r}", fix=fix)
                 what = f"your {recorded} answer(s) to quiz {quiz}"
             else:
                 summary = progress.summary()
@@ -261,14 +264,6 @@ def _quiz_names(content: str | None) -> list[str]:
         return [q.name for q in load_course(content_root(content)).quizzes]
     except (ImportError, WsquizError):
         return []
-
-
-def _did_you_mean(name: str, names: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, names, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    return f"{hint}the quizzes are: {', '.join(names) or 'none'}"
 
 
 # ---- exercises: wsquiz exercise list|start|verify, wsquiz check ---------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
@@ -17,6 +17,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from wsquiz.errors import ContentError, UsageError
+from wsquiz.names import did_you_mean, relative, suggest
 from wsquiz.scenario import Scenario
 
 if sys.version_info >= (3, 11):
@@ -251,7 +252,7 @@ class Quiz:
                 return question
         raise ContentError(
             f"quiz {_q(self.name)} has no question {_q(question_id)}"
-            f"{_did_you_mean(question_id, self.ids)}",
+            f"{did_you_mean(question_id, self.ids)}",
             fix=f"its questions are: {', '.join(self.ids)}",
         )
 
@@ -293,14 +294,14 @@ class Course:
                 more = len(bad.problems) - 5
                 raise ContentError(
                     f"quiz {_q(bad.name)} cannot be used: {len(bad.problems)} problem(s) in "
-                    f"{_rel(bad.path, self.root)}:\n{shown}"
+                    f"{relative(bad.path, self.root)}:\n{shown}"
                     + (f"\n(and {more} more)" if more > 0 else ""),
                     fix=f"correct them (`wsquiz validate {self.root}` lists them all); "
                     "the other quizzes work meanwhile",
                 )
         names = [q.name for q in self.quizzes]
         raise UsageError(  # a name that is not there is unusable input (2), as elsewhere
-            f"no quiz named {_q(name)}{_did_you_mean(name, names)}",
+            f"no quiz named {_q(name)}{did_you_mean(name, names)}",
             fix=f"the quizzes are: {', '.join(names) or 'none'} (wsquiz quiz --list)",
         )
 
@@ -336,9 +337,9 @@ def load_course(root: Path | None = None) -> Course:
     for problem in problems:
         by_file.setdefault(problem.file, []).append(problem)
     broken = tuple(
-        BrokenQuiz(quiz_name(path), path, tuple(by_file[_rel(path, root)]))
+        BrokenQuiz(quiz_name(path), path, tuple(by_file[relative(path, root)]))
         for path in quiz_files(root)
-        if _rel(path, root) in by_file
+        if relative(path, root) in by_file
     )
     bad = {b.path for b in broken}
     return Course(root=root, quizzes=tuple(q for q in quizzes if q.path not in bad), broken=broken)
@@ -359,14 +360,14 @@ def load_quizzes(root: Path) -> tuple[list[Quiz], list[Problem]]:
         problems += found
         if quiz is None:
             continue
-        rel = _rel(path, root)
+        rel = relative(path, root)
         if quiz.name in names:
             problems.append(
                 Problem(
                     rel,
                     "",
                     "",
-                    f"quiz name {_q(quiz.name)} is also used by {_rel(names[quiz.name], root)}",
+                    f"quiz name {_q(quiz.name)} is also used by {relative(names[quiz.name], root)}",
                     "rename one of the files (the name is the stem after NN-)",
                 )
             )
@@ -390,7 +391,7 @@ def load_quizzes(root: Path) -> tuple[list[Quiz], list[Problem]]:
 
 def load_quiz(path: Path, root: Path | None = None) -> tuple[Quiz | None, list[Problem]]:
     root = root or path.parent.parent
-    rel = _rel(path, root)
+    rel = relative(path, root)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -481,25 +482,8 @@ def _resolve(raw: QuestionFile, path: Path, quiz: str) -> Question:
 # ---- validation ---------------------------------------------------------------------------
 
 
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
-
-
 def _q(value: object) -> str:
     return f'"{value}"'
-
-
-def suggest(word: str, choices: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return close[0] if close else None
-
-
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = suggest(word, choices)
-    return f" (did you mean {_q(close)}?)" if close else ""
 
 
 def _question_label(data: Any, index: int) -> str:
@@ -576,7 +560,7 @@ def _schema_problems(exc: ValidationError, data: Any, rel: str) -> list[Problem]
                     rel,
                     where,
                     key,
-                    f"unknown key {_q(last)}{_did_you_mean(last, known)}",
+                    f"unknown key {_q(last)}{did_you_mean(last, known)}",
                     f"the keys allowed here are: {', '.join(known)}" if known else "remove it",
                 )
             )
@@ -601,7 +585,7 @@ def _schema_problems(exc: ValidationError, data: Any, rel: str) -> list[Problem]
                     rel,
                     where,
                     key,
-                    f"{key or last} = {_q(given)} is not allowed{_did_you_mean(given, allowed)}",
+                    f"{key or last} = {_q(given)} is not allowed{did_you_mean(given, allowed)}",
                     fix,
                 )
             )
@@ -691,7 +675,7 @@ def _deep_problems(data: Any, path: Path, rel: str) -> list[Problem]:
                 add(
                     key + ".client",
                     f"client {_q(client)} never connects in the scenario"
-                    f"{_did_you_mean(client, clients)}",
+                    f"{did_you_mean(client, clients)}",
                     f"the scenario's clients are: {', '.join(clients)}",
                 )
         if raw.get("claims") and scenario is None:
@@ -824,7 +808,7 @@ def _check_app(name: str, quiz_path: Path, key: str, add: Any) -> None:
         other = "(quizzes/apps/ holds none yet)"
     add(
         key,
-        f"app file {_q(target)} not found in {folder.name}/{_did_you_mean(wanted, present)}",
+        f"app file {_q(target)} not found in {folder.name}/{did_you_mean(wanted, present)}",
         f"create quizzes/apps/{wanted}, or {other}",
     )
 
@@ -852,7 +836,7 @@ def _check_scenario(steps: Any, timeout: Any, add: Any) -> list[str]:
             if key not in step_keys:
                 add(
                     f"scenario[{i - 1}].{key}",
-                    f"scenario step {i}: unknown key {_q(key)}{_did_you_mean(key, step_keys)}",
+                    f"scenario step {i}: unknown key {_q(key)}{did_you_mean(key, step_keys)}",
                     f"a step has one action of: {', '.join(ACTIONS)}",
                 )
     try:

@@ -8,7 +8,6 @@ in a sandboxed process). The format is described in docs/exercises.md.
 from __future__ import annotations
 
 import asyncio
-import difflib
 import re
 import sys
 import weakref
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from wsquiz.content import Problem
 from wsquiz.errors import AppLoadError, ContentError, LabError, UsageError, WsquizError
+from wsquiz.names import suggest, unknown_key
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -204,8 +204,8 @@ def find_exercise(name: str, root: Path | None = None) -> Exercise:
             assert exercise is not None
             return exercise
     names = [n for _, n, _ in _folders(root)]
-    close = difflib.get_close_matches(name, names, n=1)
-    guess = f"did you mean {close[0]!r}? " if close else ""
+    close = suggest(name, names)
+    guess = f"did you mean {close!r}? " if close else ""
     available = ", ".join(names) or "none"
     raise UsageError(
         f"no exercise named {name!r} (available: {available})",
@@ -260,13 +260,6 @@ _CHECK_KEYS = ("name", "points", "description", "timeout", "scenario", "expect")
 _EXPECT_KEYS = ("replies", "clients", "silent", "handshake", "close", "server_errors")
 
 
-def _unknown(key: str, known: tuple[str, ...]) -> tuple[str, str]:
-    """Message and fix for a misspelt key, worded as the quizzes' validation words it."""
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f' (did you mean "{close[0]}"?)' if close else ""
-    return f'unknown key "{key}"{hint}', f"the keys allowed here are: {', '.join(known)}"
-
-
 def _load(folder: Path, name: str) -> tuple[Exercise | None, list[Problem]]:
     toml_path = folder / "exercise.toml"
     file = str(toml_path)
@@ -299,7 +292,7 @@ def _load(folder: Path, name: str) -> tuple[Exercise | None, list[Problem]]:
 
     for key in data:
         if key not in _TOP_KEYS:
-            problem("top level", key, *_unknown(key, _TOP_KEYS))
+            problem("top level", key, *unknown_key(key, _TOP_KEYS))
     texts: dict[str, str] = {}
     for key in ("title", "statement", "hint", "endpoint", "name"):
         value = data.get(key, "")
@@ -391,7 +384,7 @@ def _check(raw: Any, index: int, seen: set[str], problem: Any) -> Check | None:
     bad = False
     for key in raw:
         if key not in _CHECK_KEYS:
-            problem(where, key, *_unknown(key, _CHECK_KEYS))
+            problem(where, key, *unknown_key(key, _CHECK_KEYS))
             bad = True
     points = raw.get("points", 1)
     if not isinstance(points, int) or isinstance(points, bool) or points < 0:
@@ -435,7 +428,7 @@ def _expect(raw: Any, where: str, scenario: Scenario, problem: Any) -> Expect | 
     ok = True
     for key in raw:
         if key not in _EXPECT_KEYS:
-            problem(where, f"expect.{key}", *_unknown(key, _EXPECT_KEYS))
+            problem(where, f"expect.{key}", *unknown_key(key, _EXPECT_KEYS))
             ok = False
     clients = set(scenario.clients)
 

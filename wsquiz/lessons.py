@@ -13,7 +13,6 @@ A line `@example NAME` in the text marks where that example (the exact file) is 
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import Any
 
 from wsquiz.content import Problem
 from wsquiz.errors import ContentError, UsageError
+from wsquiz.names import choose_from, relative, suggest, unknown_key
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -110,8 +110,8 @@ def load_lessons(root: Path) -> tuple[Lesson, ...]:
         taken = next((other for other in lessons if lesson and other.name == lesson.name), None)
         if taken is not None:
             raise ContentError(
-                f"{_shown(path, root)}: lesson name {taken.name!r} is taken by "
-                f"{_shown(taken.path, root)}",
+                f"{relative(path, root)}: lesson name {taken.name!r} is taken by "
+                f"{relative(taken.path, root)}",
                 fix="give each lesson its own slug",
             )
         if problems:
@@ -133,7 +133,7 @@ def _problem_text(problem: Problem) -> str:
 
 
 def parse_lesson(path: Path, root: Path) -> tuple[Lesson | None, list[Problem]]:
-    shown = _shown(path, root)
+    shown = relative(path, root)
     problems: list[Problem] = []
 
     def problem(message: str, fix: str, key: str = "", where: str = "") -> None:
@@ -173,11 +173,8 @@ def parse_lesson(path: Path, root: Path) -> tuple[Lesson | None, list[Problem]]:
 
     for key in meta:
         if key not in KEYS:
-            close = difflib.get_close_matches(key, list(KEYS), n=1)
-            hint = f' (did you mean "{close[0]}"?)' if close else ""
             problem(
-                f'unknown key "{key}"{hint}',
-                f"the keys allowed here are: {', '.join(KEYS)}",
+                *unknown_key(key, KEYS),
                 key=key,
                 where="front matter",
             )
@@ -253,7 +250,7 @@ def _example_problems(path: Path, root: Path) -> list[Problem]:
     except SyntaxError as exc:
         return [
             Problem(
-                _shown(path, root),
+                relative(path, root),
                 f"line {exc.lineno}",
                 "",
                 f"SyntaxError: {exc.msg}",
@@ -261,11 +258,12 @@ def _example_problems(path: Path, root: Path) -> list[Problem]:
             )
         ]
     except (OSError, UnicodeDecodeError) as exc:
-        return [Problem(_shown(path, root), "", "", f"cannot read it ({exc})", "save it as UTF-8")]
+        shown = relative(path, root)
+        return [Problem(shown, "", "", f"cannot read it ({exc})", "save it as UTF-8")]
     if not re.search(r"^app\s*=", source, re.MULTILINE):
         return [
             Problem(
-                _shown(path, root),
+                relative(path, root),
                 "",
                 "",
                 "defines no module-level `app`",
@@ -286,14 +284,14 @@ def validate_lessons(root: Path) -> list[Problem]:
         problems += found
         if lesson is None:
             continue
-        shown = _shown(path, root)
+        shown = relative(path, root)
         if lesson.name in seen:
             problems.append(
                 Problem(
                     shown,
                     "",
                     "",
-                    f"lesson name {lesson.name!r} is taken by {_shown(seen[lesson.name], root)}",
+                    f"lesson name {lesson.name!r} is taken by {relative(seen[lesson.name], root)}",
                     "give each lesson its own slug",
                 )
             )
@@ -335,9 +333,9 @@ def _stems(folder: Path, pattern: str) -> list[str]:
 
 
 def _choices(name: str, available: list[str], where: str) -> str:
-    close = difflib.get_close_matches(name, available, n=1)
+    close = suggest(name, available)
     if close:
-        return f"did you mean {close[0]!r}?"
+        return f"did you mean {close!r}?"
     if available:
         return f"available: {', '.join(available)}"
     return f"add it as {where}"
@@ -358,28 +356,10 @@ def find_example(name: str, root: Path) -> Path:
             candidate = root / folder / f"{stem}.py"
             if candidate.is_file():
                 return candidate
-    available = example_names(root)
-    close = suggest(stem, available)
-    hint = f"did you mean {close!r}? " if close else ""
-    listing = ", ".join(available) if available else "none"
     raise UsageError(
-        f"no example named {name!r} in {root}", fix=f"{hint}the examples are: {listing}"
+        f"no example named {name!r} in {root}",
+        fix=choose_from(stem, example_names(root), "examples"),
     )
-
-
-def suggest(word: str, names: list[str]) -> str | None:
-    """The likeliest name meant by a mistyped `word`: close as a whole, or to one of its parts."""
-    word = word.lower()
-    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
-    if close:
-        return close[0]
-    best: tuple[float, str] | None = None
-    for name in names:
-        for part in re.split(r"[-_]", name):
-            score = difflib.SequenceMatcher(None, word, part).ratio()
-            if score >= 0.75 and (best is None or score > best[0]):
-                best = (score, name)
-    return best[1] if best else None
 
 
 def find_lesson(name: str, lessons: tuple[Lesson, ...]) -> Lesson:
@@ -390,17 +370,7 @@ def find_lesson(name: str, lessons: tuple[Lesson, ...]) -> Lesson:
         ):
             return lesson
     available = [lesson.name for lesson in lessons]
-    close = suggest(name, available)
-    hint = f"did you mean {close!r}? " if close else ""
-    listing = ", ".join(available) if available else "none"
-    raise UsageError(f"no lesson named {name!r}", fix=f"{hint}the lessons are: {listing}")
-
-
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
+    raise UsageError(f"no lesson named {name!r}", fix=choose_from(name, available, "lessons"))
 
 
 def _slug(text: str) -> str:

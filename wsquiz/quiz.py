@@ -98,11 +98,11 @@ def score(
     """Judge every question of the quiz (a missing answer is wrong); record each if asked."""
     unknown = [k for k in answers if k not in quiz.ids]
     if unknown:
-        from wsquiz.content import _did_you_mean
+        from wsquiz.names import did_you_mean
 
         raise UsageError(
             f"the answers name question(s) not in quiz {quiz.name!r}: "
-            + ", ".join(f"{k!r}{_did_you_mean(k, quiz.ids)}" for k in unknown),
+            + ", ".join(f"{k!r}{did_you_mean(k, quiz.ids)}" for k in unknown),
             fix=f"its questions are: {', '.join(quiz.ids)}",
         )
     observed = observe_all(quiz, lab)
