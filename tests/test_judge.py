@@ -103,6 +103,9 @@ def test_numbers_letters_and_nothing() -> None:
     assert matches("server_error", "none", "none")
     assert matches("reply", "none", None)
     assert not matches("reply", "hello", None)
+    assert matches("reply", "", "")  # an empty reply, answered as such
+    assert matches("reply", "none", "none")  # a server that literally replied "none"
+    assert not matches("reply", "nothing", "")  # an empty reply is still a reply
     assert letters_of("c") == frozenset("C")
     assert letters_of("Option C)") == frozenset("C")
     assert letters_of("a, c") == frozenset("AC")
