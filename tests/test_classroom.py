@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -690,6 +691,8 @@ def test_host_and_student_terminals(tmp_path: Path) -> None:
         host.expect("revealed echo-reply: Message received: hello")
         student.expect("the teacher revealed the answer: Message received: hello")
         host.send("e")
+        host.expect("press e again to end the session")
+        host.send("e")
         student.expect("ended the session")
         student.expect(pexpect.EOF)
         host.send("q")
@@ -919,7 +922,7 @@ def spawn_host_in_a_terminal(tmp_path: Path) -> Any:
         "sh",
         [
             "-c",
-            'trap : INT; "$@"; status=$?; stty -a; exit $status',
+            'trap : INT TERM; "$@"; status=$?; stty -a; exit $status',
             "sh",
             sys.executable,
             "-m",
@@ -975,6 +978,12 @@ def test_the_teachers_live_board_in_a_terminal(tmp_path: Path) -> None:
             host.send("x")
             await asyncio.to_thread(host.expect, "unknown key 'x'")
             host.send("e")  # one key each, as the footer says: not the line "eq"
+            await asyncio.to_thread(host.expect, "press e again to end the session")
+            host.send("z")  # any other key goes on: the next `e` asks again
+            await asyncio.to_thread(host.expect, "unknown key 'z'")
+            host.send("e")
+            await asyncio.to_thread(host.expect, "press e again to end the session")
+            host.send("e")
             await next_of(ws, "ended")
             await ws.close()
 
@@ -1003,6 +1012,21 @@ def test_ctrl_c_on_the_board_puts_the_terminal_back(tmp_path: Path) -> None:
         if host.isalive():
             host.terminate(force=True)
     assert host.exitstatus == 0
+
+
+def test_a_kill_of_the_host_puts_the_terminal_back_and_keeps_the_session(tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    host = spawn_host_in_a_terminal(tmp_path)
+    try:
+        host.expect("no question yet")
+        os.killpg(host.pid, signal.SIGTERM)  # `kill`, or the terminal's window closed (SIGHUP)
+        host.expect("stays open: run the same command to resume it")
+        expect_terminal_restored(host)
+        host.expect(pexpect.EOF)
+    finally:
+        if host.isalive():
+            host.terminate(force=True)
+    assert host.exitstatus == 0  # as after Ctrl-C: the session is kept, not lost
 
 
 def test_keys_become_the_boards_commands() -> None:

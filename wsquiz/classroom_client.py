@@ -862,6 +862,7 @@ class TeacherConsole:
     events: deque[str] = field(default_factory=lambda: deque(maxlen=8))
     _show_spread: bool = False
     _redraw: Callable[[], None] | None = None
+    _ending: bool = False  # `e` pressed once: the next `e` ends the session
 
     async def run(self) -> None:
         address = endpoint(self.url, "/ws/teacher") + f"?key={self.key}"
@@ -923,7 +924,15 @@ class TeacherConsole:
                     if text is None or text.strip().lower() in ("q", "quit"):
                         return
                     command = self._command(text.strip().lower())
-                    if command is None and isinstance(self.lines, Keys):
+                    single = isinstance(self.lines, Keys)
+                    confirming, self._ending = self._ending, False
+                    if single and command == {"type": "end"} and not confirming:
+                        # one stray key must not end the class for everyone
+                        self._ending = True
+                        self._say(
+                            "press e again to end the session (any other key goes on)", redraw
+                        )
+                    elif command is None and single:
                         self._say(
                             f"unknown key {text.strip()!r}: Enter/n, p, r, NUMBER Enter, e, q",
                             redraw,

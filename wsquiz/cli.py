@@ -1220,7 +1220,17 @@ def classroom_export(
     )
 
 
+def _stop_as_interrupted(number: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    import signal
+
+    # A terminal closed or a `kill` ends wsquiz the way Ctrl-C does: progress saved, servers
+    # stopped, the terminal's mode put back (the default action would skip all of that).
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _stop_as_interrupted)
     try:
         try:
             app()

@@ -292,6 +292,8 @@ def _keeper_main(  # pragma: no cover
     code = 1
     try:
         parent = os.getppid()
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # not the CLI's handler
+            signal.signal(number, signal.SIG_DFL)
         _close_fds_except(sock.fileno(), events_w, ctl_r)
         os.setsid()
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
