@@ -152,6 +152,39 @@ def test_learn_gives_the_path_when_the_route_is_not_ws() -> None:
     assert "wsquiz exercise start chat-room" in result.stdout
 
 
+def test_a_copied_example_is_changed_and_run_while_the_course_stays_as_it_was(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    bundled = EXAMPLES["first_reply"][1]
+    before = bundled.read_bytes()
+    mine = tmp_path / "mine"
+    result = runner.invoke(app, ["learn", "first-reply", "--copy", "--dir", str(mine)])
+    assert result.exit_code == 0, result.output
+    copy = mine / "first_reply.py"
+    assert copy.read_bytes() == before
+    assert f"wsquiz run {copy}" in result.stdout
+    copy.write_text(before.decode().replace("Message received", "Got"))
+    probe = runner.invoke(app, ["probe", str(copy), "--send", "hi", "--json"])
+    assert probe.exit_code == 0, probe.output
+    assert json.loads(probe.stdout)["received"] == ["Got: hi"]
+    assert bundled.read_bytes() == before
+
+    again = runner.invoke(app, ["learn", "first-reply", "--copy", "--dir", str(mine)])
+    assert again.exit_code == 2
+    assert "already exist (your changes?): nothing copied" in again.stderr
+    assert "Got" in copy.read_text()  # the learner's change is kept
+    forced = runner.invoke(app, ["learn", "first-reply", "--copy", "--dir", str(mine), "--force"])
+    assert forced.exit_code == 0 and copy.read_bytes() == before
+
+
+def test_the_copy_commands_quote_the_path_for_a_shell(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["learn", "request-data", "--copy", "--dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert f"wsquiz run {tmp_path / 'request_data.py'} --path '/items/42?limit=5'" in result.stdout
+
+
 def test_learn_without_a_name_lists_the_lessons_in_order() -> None:
     result = runner.invoke(app, ["learn"])
     assert result.exit_code == 0, result.output

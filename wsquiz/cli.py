@@ -149,11 +149,19 @@ def learn(
     lesson: Annotated[
         str | None, typer.Argument(help="a lesson's name or number; none lists the lessons")
     ] = None,
+    copy: Annotated[
+        bool,
+        typer.Option("--copy", help="copy the lesson's examples into --dir, to change and run"),
+    ] = False,
+    directory: Annotated[
+        Path, typer.Option("--dir", "-d", help="where --copy writes the examples")
+    ] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="--copy over existing files")] = False,
     content: ContentOption = None,
 ) -> None:
     """Read a lesson: its text, each example exactly as it runs, and what to do next."""
     from wsquiz.errors import StoreError
-    from wsquiz.lessons import find_lesson, load_lessons
+    from wsquiz.lessons import copy_examples, find_lesson, load_lessons
     from wsquiz.paths import content_root
     from wsquiz.render import lesson_view, lessons_table
     from wsquiz.store import Progress
@@ -174,8 +182,20 @@ def learn(
             console.print("\nread one: [bold green]wsquiz learn NAME[/]", markup=True)
             return
         chosen = find_lesson(lesson, lessons)
+        if copy:
+            copied = copy_examples(chosen, directory.expanduser(), force=force)
     except WsquizError as exc:
         fail(exc)
+    if copy:
+        console.print(
+            f"copied the examples of lesson {chosen.name} into {directory}: "
+            "change one, then run your copy:",
+            markup=False,
+        )
+        for name, target in zip(chosen.examples, copied, strict=True):
+            command = chosen.run_command(name, str(target))
+            console.print(f"  {command}", markup=False, highlight=False, soft_wrap=True)
+        return
     following = lessons[lessons.index(chosen) + 1] if chosen != lessons[-1] else None
     console.print(lesson_view(chosen, following))
     try:

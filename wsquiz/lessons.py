@@ -14,6 +14,7 @@ A line `@example NAME` in the text marks where that example (the exact file) is 
 from __future__ import annotations
 
 import re
+import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,9 +60,11 @@ class Lesson:
     def run_path(self, example: str) -> str:
         return self.paths.get(example, DEFAULT_PATH)
 
-    def run_command(self, example: str) -> str:
+    def run_command(self, example: str, app: str | None = None) -> str:
+        """The command that runs `example` (or `app`, a copy of it), quoted for a shell."""
         path = self.run_path(example)
-        return f"wsquiz run {example}" + (f" --path {path}" if path != DEFAULT_PATH else "")
+        option = f" --path {shlex.quote(path)}" if path != DEFAULT_PATH else ""
+        return f"wsquiz run {shlex.quote(app or example)}{option}"
 
     def segments(self) -> list[tuple[str, str]]:
         """The body as ("markdown", text) and ("example", name) parts, in order.
@@ -360,6 +363,33 @@ def find_example(name: str, root: Path) -> Path:
         f"no example named {name!r} in {root}",
         fix=choose_from(stem, example_names(root), "examples"),
     )
+
+
+def copy_examples(lesson: Lesson, directory: Path, *, force: bool = False) -> list[Path]:
+    """Write the lesson's example apps into `directory`, to be changed and run there.
+
+    The course's own files stay as they are; an existing file is kept unless `force`.
+    """
+    targets = {name: directory / path.name for name, path in lesson.examples.items()}
+    if not targets:
+        raise UsageError(f"lesson {lesson.name!r} has no examples to copy")
+    taken = [str(t) for t in targets.values() if t.exists()]
+    if taken and not force:
+        raise UsageError(
+            f"{', '.join(taken)} already {'exists' if len(taken) == 1 else 'exist'} "
+            "(your changes?): nothing copied",
+            fix="choose another folder with --dir, or add --force to overwrite",
+        )
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, target in targets.items():
+            target.write_bytes(lesson.examples[name].read_bytes())
+    except OSError as exc:
+        raise UsageError(
+            f"{directory}: cannot copy the examples there ({exc.strerror or exc})",
+            fix="choose another folder with --dir",
+        ) from None
+    return list(targets.values())
 
 
 def find_lesson(name: str, lessons: tuple[Lesson, ...]) -> Lesson:

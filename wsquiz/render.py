@@ -204,6 +204,14 @@ def lesson_next_view(lesson: Lesson, next_lesson: Lesson | None) -> Panel:
                 "   write it yourself; wsquiz check runs it live",
             )
         )
+    if lesson.examples:
+        lines.append(
+            Text.assemble(
+                ("change an example: ", "bold"),
+                (f"wsquiz learn {lesson.name} --copy", "bold magenta"),
+                "   a copy of its files here, to edit and run",
+            )
+        )
     if next_lesson is not None:
         lines.append(
             Text.assemble(
