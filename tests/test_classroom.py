@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import re
 import signal
@@ -27,7 +28,7 @@ from wsquiz.classroom import (
     ConnectionManager,
     Peer,
 )
-from wsquiz.classroom_host import Host, open_classroom
+from wsquiz.classroom_host import GOING_AWAY, Host, open_classroom
 from wsquiz.classroom_material import ExerciseMaterial, QuizMaterial
 from wsquiz.classroom_store import ClassroomStore
 from wsquiz.cli import app
@@ -477,6 +478,31 @@ def test_one_slow_student_does_not_stall_the_broadcast() -> None:
         assert "room" not in manager.rooms
 
     run(scenario())
+
+
+def test_stopping_the_host_tells_everyone_it_is_going_away(
+    lab: Any, db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    host = serve_quiz(lab, db).start()
+
+    async def scenario() -> None:
+        alice, _ = await join(host, "alice")
+        board = await connect(f"ws://127.0.0.1:{host.port}/ws/board", open_timeout=WAIT)
+        boss = await teacher(host)
+        await asyncio.to_thread(host.stop)
+        for ws in (alice, board, boss):
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(), WAIT)
+            assert closed.value.rcvd is not None, "dropped without a close frame"
+            assert closed.value.rcvd.code == 1001  # going away: the student client rejoins
+            assert closed.value.rcvd.reason == GOING_AWAY
+
+    try:
+        run(scenario())
+    finally:
+        host.stop()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
 
 
 def test_an_overflowing_outbox_drops_that_peer_only() -> None:

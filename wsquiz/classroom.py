@@ -191,6 +191,16 @@ class ConnectionManager:
     def count(self, room: str) -> int:
         return len(self.rooms.get(room, {}))
 
+    async def close_all(self, code: int, reason: str, wait: float = 1.0) -> None:
+        """Every peer told to go with `code`, waiting a little for their handlers to close."""
+        for members in list(self.rooms.values()):
+            for peer in list(members.values()):
+                peer.drop(code, reason)
+        clock = asyncio.get_running_loop().time
+        deadline = clock() + wait
+        while self.rooms and clock() < deadline:
+            await asyncio.sleep(0.01)
+
     def broadcast(self, room: str, message: dict[str, Any] | str) -> int:
         text = message if isinstance(message, str) else json.dumps(message)
         delivered = 0

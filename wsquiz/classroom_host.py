@@ -47,6 +47,9 @@ def public_address(host: str) -> str:
     return socket.gethostname()
 
 
+GOING_AWAY = "the host stopped; it resumes the session when it is back"
+
+
 class Host:
     """Serve a classroom under uvicorn in a thread of its own; the caller keeps its thread."""
 
@@ -111,6 +114,11 @@ class Host:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def stop(self) -> None:
+        if self._server is not None and self._thread is not None and self._thread.is_alive():
+            # Students and boards hear "going away" (1001) and rejoin when the host is back;
+            # left open, uvicorn would wait out its graceful timeout and log an error.
+            with contextlib.suppress(Exception):
+                self.call(self.room.manager.close_all(1001, GOING_AWAY), timeout=3)
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
