@@ -61,6 +61,30 @@ def test_key_then_answers_round_trip(name: str, tmp_path: Path) -> None:
     assert all(r["correct"] and r["answer"] == r["observed"] for r in data["results"])
 
 
+def test_the_printed_key_and_results_are_answer_files_as_they_are(tmp_path: Path) -> None:
+    code, printed = invoke("quiz", "basics", "--key", "--json")
+    assert code == 0, printed
+    key = tmp_path / "key.json"
+    key.write_text(printed)
+    code, output = invoke("quiz", "basics", "--answers", str(key), "--json")
+    assert code == 0, output
+    results = tmp_path / "results.json"
+    results.write_text(output)
+    code, again = invoke("quiz", "basics", "--answers", str(results), "--json")
+    assert code == 0, again
+    assert json.loads(again)["score"] == json.loads(output)["score"] == len(key_of("basics"))
+
+    code, other = invoke("quiz", "closing", "--answers", str(key))
+    assert code == 2
+    assert "this answer sheet is for quiz 'basics', not 'closing'" in other
+
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"quiz": "basics", "questions": [{"id": "echo-reply"}]}))
+    code, output = invoke("quiz", "basics", "--answers", str(broken))
+    assert code == 2
+    assert 'questions[0] is not an object with "id" and "answer"' in output
+
+
 def test_wrong_answers_score_less_and_exit_1(tmp_path: Path) -> None:
     answers = tmp_path / "answers.toml"
     answers.write_text('"echo-reply" = "hello"\n"count-messages" = 3\n"first-call" = "c"\n')

@@ -136,6 +136,15 @@ def _as_answer(value: Any) -> str:
     raise ValueError(f"an answer is text or a number, not {type(value).__name__}")
 
 
+def _listed_answers(entries: list[Any], key: str) -> dict[str, Any]:
+    answers: dict[str, Any] = {}
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or "id" not in entry or "answer" not in entry:
+            raise ValueError(f'{key}[{i}] is not an object with "id" and "answer"')
+        answers[str(entry["id"])] = entry["answer"]
+    return answers
+
+
 def read_sheet(path: Path) -> Sheet:
     """Read answers from JSON or TOML. Raises UsageError naming the file and the fix."""
     fix = 'write a JSON object {"question-id": "answer", ...} (or the same as TOML)'
@@ -165,10 +174,14 @@ def read_sheet(path: Path) -> Sheet:
         raise UsageError(f"{path}: {what} ({exc})", fix=fix) from None
     if not isinstance(data, dict):
         raise UsageError(f"{path}: the answers must be an object of id -> answer", fix=fix)
-    quiz = data.get("quiz") if isinstance(data.get("answers"), dict) else None
+    listed = next((k for k in ("questions", "results") if isinstance(data.get(k), list)), None)
+    quiz = data.get("quiz") if isinstance(data.get("answers"), dict) or listed else None
     student = data.get("student")
-    raw = data["answers"] if isinstance(data.get("answers"), dict) else data
     try:
+        if listed is not None:  # what `--key --json` or `--answers --json` printed
+            raw = _listed_answers(data[listed], listed)
+        else:
+            raw = data["answers"] if isinstance(data.get("answers"), dict) else data
         answers = {str(k): _as_answer(v) for k, v in raw.items()}
     except ValueError as exc:
         raise UsageError(f"{path}: {exc}", fix=fix) from None
