@@ -84,6 +84,8 @@ def test_retry_then_right() -> None:
     child.sendline("hi")
     child.expect("Not quite: you said hi; the server shows HI")
     child.expect("r retry")
+    child.sendline("rr")  # a typo does not move on and lose the retry
+    child.expect("'rr' is not one of these: r retry, Enter next, q quit")
     child.sendline("r")
     child.expect("answer> ")
     child.sendline("HI")

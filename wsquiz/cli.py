@@ -265,11 +265,12 @@ def reset(
             if not yes:
                 try:
                     agreed = typer.confirm(f"Forget {what}?", default=False)
-                except typer.Abort:
-                    agreed = False
+                except typer.Abort:  # no answer (input ended): a script without --yes
+                    console.print("\nNothing reset: no answer (add --yes to reset without asking).")
+                    raise typer.Exit(1) from None
                 if not agreed:
                     console.print("Nothing reset.")
-                    raise typer.Exit(1)
+                    return
             progress.reset(quiz)
     except WsquizError as exc:
         fail(exc)

@@ -144,4 +144,7 @@ def _ask_until_done(question: Question, session: Session, console: Console) -> b
             if after in HINT:
                 console.print(hint_view(question))
                 continue
-            return verdict.correct
+            if after in ("", "n", "next"):
+                return verdict.correct
+            # a mistyped `r` must not move on and lose the retry
+            console.print(Text(f"{after!r} is not one of these: {choice}", "yellow"))
