@@ -156,6 +156,18 @@ def test_attr_form(tmp_path: Path) -> None:
     ]
 
 
+def test_an_example_by_name_and_a_path_no_route_matches() -> None:
+    data = probe_json("chat_room", "--path", "/chat/r1?x=1", "--send", "hi")
+    assert data["received"] == ["[r1] hi"]
+    assert data["routes"] == ["/chat/{room}"]
+    rejected = probe("echo_once", "--path", "/nope")
+    assert rejected.exit_code == 0, rejected.output
+    assert "rejected: HTTP 403" in rejected.stdout
+    assert "no WebSocket route matches /nope: the app serves /ws" in rejected.stdout
+    accepted_elsewhere = probe("accept_no_parens")  # rejected, though /ws is its route
+    assert "no WebSocket route matches" not in accepted_elsewhere.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -227,6 +227,18 @@ def test_path_option_and_a_route_with_parameters() -> None:
     assert "< [r2] hey" in later.stdout
     wrong = run("echo_loop", "--path", "/nope", lines="")
     assert "rejected: HTTP 403" in wrong.stdout
+    assert "no WebSocket route matches it (the app serves /ws)" in wrong.stdout
+    assert '"WebSocket /nope" 403' not in wrong.stdout  # uvicorn's access line: said already
+
+
+def test_a_bare_connect_goes_back_to_the_last_path_that_was_accepted() -> None:
+    result = run("chat_room", lines="/connect /chat/r1\n/close\n/connect /nope\n/connect\nhi\n")
+    assert "rejected: HTTP 403 (/nope: no WebSocket route matches it" in result.stdout
+    assert result.stdout.count("connected to /chat/r1 (101)") == 2
+    assert "< [r1] hi" in result.stdout
+    first = run("echo_loop", lines="/close\n/connect /nope\n/connect\nhi\n")
+    assert first.stdout.count("connected to /ws (101)") == 2
+    assert "< Echo: hi" in first.stdout
 
 
 def test_load_error_exits_2() -> None:
@@ -240,7 +252,12 @@ def test_load_error_exits_2() -> None:
 def test_unknown_example_exits_2() -> None:
     result = run("no_such_example_at_all")
     assert result.exit_code == 2
-    assert "no_such_example_at_all" in result.stderr
+    assert "'no_such_example_at_all' is neither a file nor the name of an example" in (
+        result.stderr
+    )
+    assert "site-packages" not in result.stderr and str(ROOT) not in result.stderr
+    close = run("chat_rom")
+    assert close.exit_code == 2 and "did you mean 'chat_room'?" in close.stderr
 
 
 # ---- the core, without a terminal ----------------------------------------------------------

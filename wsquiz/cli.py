@@ -93,7 +93,9 @@ def _content_defaults(command: Any, content: str) -> dict[str, Any]:
 
 @app.command()
 def probe(
-    app_file: Annotated[str, typer.Argument(metavar="APP", help="path/app.py or path/app.py:attr")],
+    app_file: Annotated[
+        str, typer.Argument(metavar="APP", help="path/app.py[:attr], or an example's name")
+    ],
     path: Annotated[str, typer.Option("--path", "-p", help="WebSocket path, with query")] = "/ws",
     send: Annotated[
         list[str] | None, typer.Option("--send", "-s", help="a text message to send (repeatable)")
@@ -104,15 +106,16 @@ def probe(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Connect one client, send each text, receive until the server closes; show it all."""
-    from wsquiz.appfile import AppSpec
-    from wsquiz.errors import AppLoadError
+    from wsquiz.errors import AppLoadError, UsageError
     from wsquiz.lab import Lab
+    from wsquiz.paths import content_root
     from wsquiz.scenario import Scenario
+    from wsquiz.session import resolve_app, route_of
 
     try:
         if not 0 < timeout <= 60:
-            raise WsquizError("--timeout must be between 0 and 60 seconds")
-        spec = AppSpec.parse(app_file)
+            raise UsageError(f"--timeout {timeout:g}: give more than 0 and at most 60 seconds")
+        spec = resolve_app(app_file, content_root())
         scenario = Scenario.probe(path, list(send or []), timeout)
         with Lab() as lab:
             transcript = lab.observe(spec, scenario, isolated=True)
@@ -131,7 +134,12 @@ def probe(
         return
     from wsquiz.render import transcript_view
 
-    _console().print(transcript_view(transcript, title=f"probe {Path(app_file).name} {path}"))
+    console = _console()
+    console.print(transcript_view(transcript, title=f"probe {spec.path.name} {path}"))
+    handshake = transcript.clients[0].handshake if transcript.clients else None
+    routes = transcript.routes
+    if handshake and not handshake.accepted and routes and route_of(path, routes) is None:
+        console.print(f"no WebSocket route matches {path}: the app serves {', '.join(routes)}")
 
 
 ContentOption = Annotated[

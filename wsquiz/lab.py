@@ -280,6 +280,7 @@ async def play_against(served: Served, scenario: Scenario) -> Transcript:
         server=_server_side(served),
         timed_out=tuple(player.timed_out),
         elapsed_ms=(time.perf_counter() - start) * 1000,
+        routes=served.routes,
     )
 
 

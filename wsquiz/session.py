@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,24 +113,32 @@ def resolve_app(text: str, root: Path) -> AppSpec:
     looks_like_path = "/" in text or text.endswith(".py") or ":" in text
     if looks_like_path or Path(text).exists():
         return AppSpec.parse(text)
+    from wsquiz.lessons import example_names, find_example
+    from wsquiz.names import suggest
+
     try:
-        from wsquiz.lessons import find_example
-    except ImportError:
-        return AppSpec.parse(_find_example(text, root))
-    return AppSpec.parse(find_example(text, root))
+        return AppSpec.parse(find_example(text, root))
+    except UsageError:
+        close = suggest(text, example_names(root))
+        guess = f"did you mean {close!r}? " if close else ""
+        raise UsageError(
+            f"{text!r} is neither a file nor the name of an example",
+            fix=f"{guess}give the path of a .py file, or an example's name "
+            "(`wsquiz learn LESSON` shows each lesson's examples)",
+        ) from None
 
 
-def _find_example(name: str, root: Path) -> Path:
-    folders = ("lessons/examples", "quizzes/apps")
-    for folder in folders:
-        candidate = root / folder / f"{name}.py"
-        if candidate.is_file():
-            return candidate
-    known = sorted({p.stem for f in folders for p in (root / f).glob("*.py")})
-    raise UsageError(
-        f"no app file or example named {name!r}",
-        fix=f"give a path to a .py file, or one of: {', '.join(known) or 'none'}",
-    )
+HANDSHAKE_LOG = re.compile(r'\w+: \S+ - "WebSocket \S*" \d{3}')
+
+
+def route_of(path: str, routes: tuple[str, ...]) -> str | None:
+    """The app's WebSocket route that `path` (with its query) would reach, if any."""
+    bare = path.split("?", 1)[0]
+    for route in routes:
+        pattern = re.sub(r"\\{[^}]*\\}", "[^/]+", re.escape(route))
+        if re.fullmatch(pattern, bare):
+            return route
+    return None
 
 
 def default_path(routes: tuple[str, ...]) -> str | None:
@@ -225,6 +234,8 @@ class Session:
     def _on_server(self, kind: str, value: Any) -> None:
         if kind == "error":
             self._emit(Event("error", value.type, error=value))
+        elif kind == "log" and HANDSHAKE_LOG.match(str(value)):
+            pass  # uvicorn's access line for a handshake: the client's side already shows it
         elif kind in ("warning", "log"):
             self._emit(Event(kind, str(value)))  # type: ignore[arg-type]
         elif kind == "truncated":
@@ -243,7 +254,6 @@ class Session:
             self._emit(Event("problem", "already connected: /close first"))
             return
         path = path if path.startswith("/") else "/" + path
-        self.path = path
         uri = f"ws://127.0.0.1:{self.served.port}{path}"
         try:
             conn = await connect(
@@ -258,7 +268,11 @@ class Session:
         except InvalidStatus as exc:
             body = (exc.response.body or b"").decode("utf-8", "replace").strip()[:200]
             status = exc.response.status_code
-            self._emit(Event("rejected", f"{path}: {body}" if body else path, status=status))
+            why = f"{path}: {body}" if body else path
+            routes = self.served.routes
+            if routes and route_of(path, routes) is None:
+                why += f": no WebSocket route matches it (the app serves {', '.join(routes)})"
+            self._emit(Event("rejected", why, status=status))
             return
         except (asyncio.TimeoutError, TimeoutError):
             why = f"{path}: the server did not answer the handshake within {CONNECT_TIMEOUT:g}s"
@@ -268,6 +282,7 @@ class Session:
             self._emit(Event("rejected", f"{path}: {type(exc).__name__}: {exc}", status=0))
             return
         self._conn = conn
+        self.path = path  # a bare /connect goes back here, never to a rejected path
         self._closing_by_client = False
         self._emit(Event("connected", conn.subprotocol or "", data=path, status=101))
         self._reader = asyncio.create_task(self._read(conn))
@@ -295,7 +310,8 @@ class Session:
             self._emit(Event("problem", f"the server has stopped ({gone}): run it again"))
             return
         if command.action == "connect":
-            await self._connect(command.payload or self.path or "/ws")
+            routes = self.served.routes if self.served is not None else ()
+            await self._connect(command.payload or self.path or default_path(routes) or "/ws")
             return
         if not self.connected:
             self._emit(Event("problem", "not connected: /connect [PATH] opens a new connection"))

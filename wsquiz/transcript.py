@@ -142,6 +142,7 @@ class Transcript:
     server: ServerSide = field(default_factory=ServerSide)
     timed_out: tuple[str, ...] = ()
     elapsed_ms: float = 0.0
+    routes: tuple[str, ...] = ()  # the app's WebSocket routes, as declared ("/chat/{room}")
 
     def client(self, name: str | None = None) -> ClientRecord:
         if name is None:
@@ -172,4 +173,5 @@ class Transcript:
             "exit_status": self.server.exit_status,
             "timed_out": list(self.timed_out),
             "elapsed_ms": round(self.elapsed_ms, 3),
+            "routes": list(self.routes),
         }
