@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from wsquiz import exports
+from wsquiz import __version__, exports
 from wsquiz.autograder import build
 from wsquiz.cli import app
 from wsquiz.errors import StoreError, UsageError
@@ -187,7 +187,8 @@ def test_autograder_files_and_zip(tmp_path: Path) -> None:
     result = runner.invoke(app, ["autograder", "--exercise", "echo-loop", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     setup, run = tmp_path / "setup.sh", tmp_path / "run_autograder"
-    assert "pip install wsquiz==" in setup.read_text()
+    assert "pip install /autograder/source/wsquiz-" in setup.read_text()  # shipped, not PyPI
+    assert "its setup.sh installs this wsquiz (wsquiz-" in result.stdout
     text = run.read_text()
     assert text.startswith("#!/usr/bin/env bash")
     assert "wsquiz grade /autograder/submission --single" in text
@@ -195,7 +196,11 @@ def test_autograder_files_and_zip(tmp_path: Path) -> None:
     assert run.stat().st_mode & stat.S_IXUSR and setup.stat().st_mode & stat.S_IXUSR
     with zipfile.ZipFile(tmp_path / "autograder.zip") as archive:
         names = archive.namelist()
-        assert sorted(names) == ["run_autograder", "setup.sh"]  # at the root of the archive
+        scripts = sorted(n for n in names if not n.endswith(".whl"))
+        assert scripts == ["run_autograder", "setup.sh"]  # at the root of the archive
+        assert [n for n in names if n.endswith(".whl")] == [
+            f"wsquiz-{__version__}-py3-none-any.whl"
+        ]
         assert (archive.getinfo("run_autograder").external_attr >> 16) & 0o111
     for script in (setup, run):
         subprocess.run(["bash", "-n", str(script)], check=True)

@@ -1,8 +1,9 @@
 """A Gradescope autograder for one exercise: `setup.sh`, `run_autograder`, and the zip of both.
 
 Gradescope builds an image with `setup.sh` once, then for each submission runs
-`run_autograder`, which must write `/autograder/results/results.json`. Ours installs wsquiz
-in a virtual environment and grades `/autograder/submission` with `wsquiz grade --single`.
+`run_autograder`, which must write `/autograder/results/results.json`. Ours installs this
+wsquiz (shipped in the zip as a wheel) in a virtual environment and grades
+`/autograder/submission` with `wsquiz grade --single`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from wsquiz import __version__
 from wsquiz.errors import UsageError
 
 SOURCE = "/autograder/source"
@@ -62,6 +62,7 @@ class Built:
     setup: Path
     run: Path
     zip_path: Path
+    installs: str  # what setup.sh pip-installs
 
 
 def build(
@@ -82,7 +83,16 @@ def build(
     out.mkdir(parents=True, exist_ok=True)
     shipped: list[Path] = []
 
-    requirement = install or f"wsquiz=={__version__}"
+    if install is None:  # this very wsquiz, shipped in the zip: no package index needed
+        from wsquiz.wheel import build_wheel
+
+        for stale in out.glob("wsquiz-*.whl"):
+            stale.unlink()
+        wheel = build_wheel(out)
+        shipped.append(wheel)
+        requirement = f"{SOURCE}/{wheel.name}"
+    else:
+        requirement = install
     local = Path(requirement).expanduser()
     if install and local.is_file():
         target = out / local.name
@@ -115,4 +125,5 @@ def build(
                     info.external_attr = (0o755 if file in (setup, run) else 0o644) << 16
                     info.compress_type = zipfile.ZIP_DEFLATED
                     archive.writestr(info, file.read_bytes())
-    return Built(folder=out, setup=setup, run=run, zip_path=zip_path)
+    installs = requirement if install else f"this wsquiz ({shipped[0].name}, in the zip)"
+    return Built(folder=out, setup=setup, run=run, zip_path=zip_path, installs=installs)

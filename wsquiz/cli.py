@@ -873,7 +873,10 @@ def autograder(
     out: Annotated[Path, typer.Option(help="folder to write setup.sh, run_autograder, zip")],
     install: Annotated[
         str | None,
-        typer.Option(help="what setup.sh pip-installs: a requirement or a wheel file"),
+        typer.Option(
+            help="what setup.sh pip-installs instead of this wsquiz (shipped in the zip as a "
+            "wheel): a requirement such as wsquiz==0.1.0, or a wheel file"
+        ),
     ] = None,
     content: Annotated[Path | None, typer.Option(help="a course folder to ship")] = None,
 ) -> None:
@@ -885,6 +888,7 @@ def autograder(
     except WsquizError as exc:
         fail(exc)
     _console().print(f"autograder for {exercise}: {built.zip_path}", markup=False)
+    _console().print(f"its setup.sh installs {built.installs}", markup=False)
     _console().print("upload that zip as the Gradescope autograder (see docs/grading.md)")
 
 
