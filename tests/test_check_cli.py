@@ -27,10 +27,10 @@ def test_exercise_list_json() -> None:
     result = runner.invoke(app, ["exercise", "list", "--json"])
     assert result.exit_code == 0, result.output
     listed = json.loads(result.stdout)["exercises"]
-    assert listed[:3] == [
-        {"name": "echo-loop", "title": "Echo every message until the client leaves"},
+    assert listed[:3] == [  # in course order: the exercises of lesson 2, then of lesson 3
         {"name": "count-messages", "title": "Count three messages, then answer"},
-        {"name": "chat-room", "title": "A chat room per path, with nothing leaking between rooms"},
+        {"name": "bytes-echo", "title": "Binary frames: send the bytes back reversed"},
+        {"name": "json-api", "title": "A JSON calculator that survives bad input"},
     ]
 
 
@@ -60,6 +60,10 @@ def test_start_writes_the_starter_and_never_overwrites(tmp_path: Path) -> None:
     )
     assert forced.exit_code == 0
     assert "TODO" in written.read_text()
+
+    into_a_file = runner.invoke(app, ["exercise", "start", "echo-loop", "--dir", str(written)])
+    assert into_a_file.exit_code == 2
+    assert f"--dir {written} is a file, not a folder" in into_a_file.stderr
 
 
 def test_start_unknown_exercise() -> None:

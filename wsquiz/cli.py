@@ -363,6 +363,11 @@ def exercise_start(
 
     try:
         exercise = find_exercise(name, content_root(content))
+        if directory.expanduser().exists() and not directory.expanduser().is_dir():
+            raise UsageError(
+                f"--dir {directory} is a file, not a folder",
+                fix=f"give --dir the folder to write {exercise.name}.py in (it is created)",
+            )
         target = directory.expanduser() / f"{exercise.name}.py"
         if target.exists() and not force:
             raise UsageError(
