@@ -14,7 +14,13 @@ from wsquiz.appfile import AppSpec
 from wsquiz.cli import app
 from wsquiz.errors import ContentError, UsageError
 from wsquiz.lab import Lab
-from wsquiz.lessons import find_example, find_lesson, load_lessons, validate_lessons
+from wsquiz.lessons import (
+    find_example,
+    find_lesson,
+    load_lesson_set,
+    load_lessons,
+    validate_lessons,
+)
 from wsquiz.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -284,7 +290,7 @@ MISTAKES = [
     (
         "02-notitle.md",
         '+++\nexamples = ["hello"]\n+++\n',
-        "lessons/02-notitle.md |  | title | missing or empty",
+        "lessons/02-notitle.md | front matter | title | title is missing or empty",
         True,
     ),
     (
@@ -344,6 +350,7 @@ def test_each_mistake_is_named_with_file_key_and_fix(
     if fatal:
         with pytest.raises(ContentError):
             load_lessons(course)
+        assert [lesson.name for lesson in load_lesson_set(course).lessons] == ["good"]
     else:
         assert len(load_lessons(course)) == 2
 
@@ -356,8 +363,9 @@ def test_an_example_with_a_syntax_error_is_reported_with_its_line(course: Path) 
 
 def test_learn_with_a_broken_lesson_exits_1_naming_the_file(course: Path) -> None:
     write(course, "02-typo.md", '+++\ntitle = "T"\nexampels = ["hello"]\n+++\n')
-    result = runner.invoke(app, ["learn", "--content", str(course)])
+    result = runner.invoke(app, ["learn", "typo", "--content", str(course)])
     assert result.exit_code == 1
-    assert "lessons/02-typo.md" in result.stderr
+    assert 'lesson "typo" cannot be used: 1 problem in lessons/02-typo.md' in result.stderr
     assert 'unknown key "exampels" (did you mean "examples"?)' in result.stderr
+    assert "fix: the keys allowed here are: title, examples," in result.stderr
     assert "Traceback" not in result.output

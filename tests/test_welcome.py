@@ -171,8 +171,9 @@ def test_the_welcome_screen_survives_a_broken_course_and_says_what_is_wrong(
     monkeypatch.setenv("WSQUIZ_CONTENT", str(tmp_path))
     result = invoke()
     assert result.exit_code == 0, result.output
-    assert "warning: lessons/01-intro.md" in result.stdout
-    assert 'unknown key "titel" (did you mean "title"?)' in result.stdout
+    flat = " ".join(result.stdout.split())
+    assert 'warning: lesson "intro" cannot be used: lessons/01-intro.md: front matter:' in flat
+    assert 'unknown key "titel" (did you mean "title"?)' in flat
     assert "empty" not in result.stdout  # it is not: its one lesson has a mistake
     assert "Nothing in this course can be used yet" in result.stdout
     assert "wsquiz validate" in result.stdout

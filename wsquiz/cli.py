@@ -80,11 +80,9 @@ def welcome(
 def _content_defaults(command: Any, content: str) -> dict[str, Any]:
     """`wsquiz --content DIR CMD`: DIR as the default --content of every command under this one
     (click hands a context's default_map down to its subcommands by name)."""
-    import click
-
     found: dict[str, Any] = {}
     for name, sub in getattr(command, "commands", {}).items():
-        if isinstance(sub, click.Group):
+        if hasattr(sub, "commands"):  # a group (typer may bring its own copy of click's)
             found[name] = _content_defaults(sub, content)
         elif any(param.name == "content" for param in sub.params):
             found[name] = {"content": content}
@@ -169,7 +167,7 @@ def learn(
 ) -> None:
     """Read a lesson: its text, each example exactly as it runs, and what to do next."""
     from wsquiz.errors import StoreError
-    from wsquiz.lessons import copy_examples, find_lesson, load_lessons
+    from wsquiz.lessons import copy_examples, load_lesson_set
     from wsquiz.paths import content_root
     from wsquiz.render import lesson_view, lessons_table
     from wsquiz.store import Progress
@@ -177,8 +175,9 @@ def learn(
     console = _console()
     try:
         root = content_root(content)
-        lessons = load_lessons(root)
-        if not lessons:
+        found = load_lesson_set(root)
+        lessons = found.lessons
+        if not lessons and not found.broken:
             raise WsquizError(
                 f"{root}: this course has no lessons",
                 fix="a lesson is a file lessons/NN-slug.md (see docs/authoring.md)",
@@ -186,10 +185,12 @@ def learn(
         if lesson is None:
             with Progress() as progress:
                 read = progress.lessons()
-            console.print(lessons_table(lessons, read))
-            console.print("\nread one: [bold green]wsquiz learn NAME[/]", markup=True)
+            if lessons:
+                console.print(lessons_table(lessons, read))
+                console.print("\nread one: [bold green]wsquiz learn NAME[/]", markup=True)
+            _warn_broken(found.broken, root)
             return
-        chosen = find_lesson(lesson, lessons)
+        chosen = found.lesson(lesson)
         if copy:
             copied = copy_examples(chosen, directory.expanduser(), force=force)
     except WsquizError as exc:
@@ -211,6 +212,17 @@ def learn(
             progress.record_lesson(chosen.name)
     except StoreError as exc:
         _console(stderr=True).print(f"warning: not recorded as read: {exc.message}")
+
+
+def _warn_broken(broken: Any, root: Path) -> None:
+    """A line for each lesson, quiz or exercise left out for its problems, and where to look."""
+    from rich.markup import escape
+
+    console = _console()
+    for bad in broken:
+        console.print(f"[yellow]warning:[/] {escape(bad.summary())}", soft_wrap=True)
+    if broken:
+        console.print(f"  details and fixes: wsquiz validate {root}", markup=False)
 
 
 @app.command("progress")
@@ -310,11 +322,15 @@ def exercise_list(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """The exercises, in order, with what you scored on each."""
-    from wsquiz.exercises import load_exercises
+    from wsquiz.exercises import load_exercise_set
+    from wsquiz.menu import in_course_order
     from wsquiz.paths import content_root
 
     try:
-        exercises = load_exercises(content_root(content))
+        root = content_root(content)
+        found = load_exercise_set(root)
+        by_name = {e.name: e for e in found.exercises}
+        exercises = [by_name[name] for name in in_course_order(root, "exercise", list(by_name))]
     except WsquizError as exc:
         fail(exc)
     if as_json:
@@ -335,6 +351,7 @@ def exercise_list(
     console = _console()
     console.print(table)
     console.print("start one: wsquiz exercise start NAME", style="dim")
+    _warn_broken(found.broken, root)
 
 
 def _exercise_progress() -> dict[str, Any]:
@@ -487,12 +504,13 @@ def check(
 
 
 def _exercise_names(root: Path) -> set[str]:
-    from wsquiz.exercises import load_exercises
+    from wsquiz.exercises import load_exercise_set
 
     try:
-        return {e.name for e in load_exercises(root)}
+        found = load_exercise_set(root)
     except WsquizError:
         return set()
+    return {e.name for e in found.exercises} | {b.name for b in found.broken}
 
 
 def _check_once(exercise: Any, spec: Any, lab: Any, as_json: bool) -> int:
@@ -913,9 +931,19 @@ def validate(
 ) -> None:
     """Check a course folder: every problem with file, question, key and fix. Exit 1 on any."""
     from wsquiz.content import Problem, load_quizzes
+    from wsquiz.errors import UsageError
     from wsquiz.paths import content_root
 
     try:
+        if directory is not None and not directory.expanduser().is_dir():
+            exists = directory.expanduser().exists()
+            raise UsageError(
+                f"{directory} is a file: a course is a folder"
+                if exists
+                else f"{directory}: no such course folder",
+                fix="give `wsquiz validate` the course folder, the one holding quizzes/, "
+                "lessons/ and exercises/ (or nothing, for the course in use)",
+            )
         root = content_root(directory)
     except WsquizError as exc:
         fail(exc)
@@ -1039,10 +1067,12 @@ def quiz(
 
 
 def _list_quizzes(course: Any, as_json: bool) -> None:
-    from rich.markup import escape
+    from wsquiz.menu import in_course_order
 
+    by_name = {q.name: q for q in course.quizzes}
+    quizzes = [by_name[name] for name in in_course_order(course.root, "quiz", list(by_name))]
     if as_json:
-        emit_json({"quizzes": [{"name": q.name, "questions": list(q.ids)} for q in course.quizzes]})
+        emit_json({"quizzes": [{"name": q.name, "questions": list(q.ids)} for q in quizzes]})
         return
     from rich.table import Table
 
@@ -1050,15 +1080,12 @@ def _list_quizzes(course: Any, as_json: bool) -> None:
     table.add_column("name", style="bold")
     table.add_column("title")
     table.add_column("questions", justify="right")
-    for q in course.quizzes:
+    for q in quizzes:
         table.add_row(q.name, q.title, str(len(q.questions)))
     console = _console()
     console.print(table)
     console.print("take one: [bold]wsquiz quiz NAME[/]")
-    for bad in course.broken:
-        console.print(f"[yellow]warning:[/] {escape(bad.summary())}", soft_wrap=True)
-    if course.broken:
-        console.print(f"  details and fixes: wsquiz validate {course.root}", markup=False)
+    _warn_broken(course.broken, course.root)
 
 
 def _print_key(chosen: Any, as_json: bool) -> None:

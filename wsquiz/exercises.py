@@ -179,6 +179,62 @@ def _folders(root: Path | None) -> list[tuple[int, str, Path]]:
     return sorted(found, key=lambda item: (item[0], item[1]))
 
 
+@dataclass(frozen=True)
+class BrokenExercise:
+    """An exercise folder with problems: left out of the course, reported by name."""
+
+    name: str
+    folder: Path
+    problems: tuple[Problem, ...]  # files named from the course folder
+
+    def summary(self) -> str:
+        """One line: the first problem, and how many more."""
+        first = self.problems[0]
+        more = len(self.problems) - 1
+        where = ": ".join(p for p in (first.file, first.where) if p)
+        line = f'exercise "{self.name}" cannot be used: {where}: {first.message}'
+        return line + (f" (and {more} more)" if more else "")
+
+    def error(self, root: Path) -> ContentError:
+        shown = "\n".join(str(p) for p in self.problems[:5])
+        more = len(self.problems) - 5
+        count = len(self.problems)
+        return ContentError(
+            f'exercise "{self.name}" cannot be used: {count} problem{"s" if count > 1 else ""} '
+            f"in {_relative(str(self.folder), root.resolve())}/:\n{shown}"
+            + (f"\n(and {more} more)" if more > 0 else ""),
+            fix=f"correct {'them' if count > 1 else 'it'} (`wsquiz validate {root}` lists every "
+            "problem); the other exercises work meanwhile",
+        )
+
+
+@dataclass(frozen=True)
+class ExerciseSet:
+    """The exercises of a course that can be used, and those left out for their problems."""
+
+    root: Path
+    exercises: tuple[Exercise, ...]
+    broken: tuple[BrokenExercise, ...] = ()
+
+
+def load_exercise_set(root: Path | None = None) -> ExerciseSet:
+    """The exercises of the course, in order. An exercise with a problem is left out and listed
+    in `broken`: one mistake in one folder does not take the other exercises away."""
+    base = _course(root)
+    exercises = []
+    broken = []
+    for _, name, folder in _folders(root):
+        if not (folder / "exercise.toml").is_file():
+            continue  # not (yet) an exercise: `wsquiz exercise verify` says so
+        exercise, problems = _load(folder, name)
+        if problems:
+            shown = tuple(replace(p, file=_relative(p.file, base)) for p in problems)
+            broken.append(BrokenExercise(name, folder, shown))
+        elif exercise is not None:
+            exercises.append(exercise)
+    return ExerciseSet(base, tuple(exercises), tuple(broken))
+
+
 def load_exercises(root: Path | None = None) -> tuple[Exercise, ...]:
     """Every exercise of the course, in order. Raises ContentError at the first problem."""
     exercises = []
@@ -199,8 +255,9 @@ def find_exercise(name: str, root: Path | None = None) -> Exercise:
         if found == name:
             exercise, problems = _load(folder, found)
             if problems:
-                first = problems[0]
-                raise ContentError(f"{first.file}: {first.where}: {first.message}", fix=first.fix)
+                base = _course(root)
+                shown = tuple(replace(p, file=_relative(p.file, base)) for p in problems)
+                raise BrokenExercise(found, folder, shown).error(base)
             assert exercise is not None
             return exercise
     names = [n for _, n, _ in _folders(root)]
@@ -211,6 +268,13 @@ def find_exercise(name: str, root: Path | None = None) -> Exercise:
         f"no exercise named {name!r} (available: {available})",
         fix=f"{guess}see `wsquiz exercise list`",
     )
+
+
+def _course(root: Path | None) -> Path:
+    """The course folder, which the problems' files are named from."""
+    from wsquiz.paths import content_root
+
+    return (Path(root) if root is not None else content_root()).resolve()
 
 
 def exercise_of_file(path: Path) -> str | None:
@@ -241,10 +305,8 @@ def validate_exercises(root: Path | None = None) -> list[Problem]:
             )
         names[name] = folder
         problems += _load(folder, name)[1]
-    from wsquiz.paths import content_root
-
     # named from the course folder, as the quizzes' and lessons' problems are
-    base = (Path(root) if root is not None else content_root()).resolve()
+    base = _course(root)
     return [replace(p, file=_relative(p.file, base)) for p in problems]
 
 

@@ -105,34 +105,107 @@ def _order(path: Path) -> tuple[int, str]:
     return (int(found.group(1)), path.stem) if found else (10**9, path.stem)
 
 
-def load_lessons(root: Path) -> tuple[Lesson, ...]:
-    """Every lesson of the course at `root`, in order; ContentError on the first problem."""
+@dataclass(frozen=True)
+class BrokenLesson:
+    """A lesson file with problems: left out of the course, reported by name."""
+
+    name: str
+    path: Path
+    problems: tuple[Problem, ...]
+    number: int | None = None
+    draft: Lesson | None = None  # what could be read of it, to keep its place in the course
+
+    def summary(self) -> str:
+        """One line: the first problem, and how many more."""
+        first = self.problems[0]
+        more = len(self.problems) - 1
+        where = ": ".join(p for p in (first.file, first.where) if p)
+        line = f'lesson "{self.name}" cannot be used: {where}: {first.message}'
+        return line + (f" (and {more} more)" if more else "")
+
+
+@dataclass(frozen=True)
+class LessonSet:
+    """The lessons of a course that can be read, and those left out for their problems."""
+
+    root: Path
+    lessons: tuple[Lesson, ...]
+    broken: tuple[BrokenLesson, ...] = ()
+
+    @property
+    def outline(self) -> tuple[Lesson, ...]:
+        """Every lesson, broken ones too as far as they could be read, in course order: a
+        mistake in one lesson leaves the quizzes and exercises it links in their place."""
+        drafts = [b.draft for b in self.broken if b.draft is not None]
+        return tuple(sorted((*self.lessons, *drafts), key=lambda lesson: _order(lesson.path)))
+
+    def lesson(self, name: str) -> Lesson:
+        """A lesson by its name, its file stem (01-first-reply) or its number."""
+        for lesson in self.lessons:
+            if _names_it(name, lesson.name, lesson.path.stem, lesson.number):
+                return lesson
+        for bad in self.broken:
+            if _names_it(name, bad.name, bad.path.stem, bad.number):
+                shown = "\n".join(str(p) for p in bad.problems[:5])
+                more = len(bad.problems) - 5
+                count = len(bad.problems)
+                raise ContentError(
+                    f'lesson "{bad.name}" cannot be used: {count} problem{"s" if count > 1 else ""}'
+                    f" in {relative(bad.path, self.root)}:\n{shown}"
+                    + (f"\n(and {more} more)" if more > 0 else ""),
+                    fix=f"correct {'them' if count > 1 else 'it'} (`wsquiz validate {self.root}` "
+                    "lists every problem); the other lessons work meanwhile",
+                )
+        raise _no_lesson(name, self.lessons, self.broken)
+
+
+def load_lesson_set(root: Path) -> LessonSet:
+    """The lessons of the course at `root`, in order. A lesson with a problem is left out and
+    listed in `broken`: one mistake in one file does not take the other lessons away."""
     lessons: list[Lesson] = []
+    broken: list[BrokenLesson] = []
     for path in lesson_files(root):
         lesson, problems = parse_lesson(path, root)
         taken = next((other for other in lessons if lesson and other.name == lesson.name), None)
         if taken is not None:
-            raise ContentError(
-                f"{relative(path, root)}: lesson name {taken.name!r} is taken by "
-                f"{relative(taken.path, root)}",
-                fix="give each lesson its own slug",
+            problems.append(
+                Problem(
+                    relative(path, root),
+                    "",
+                    "",
+                    f"lesson name {taken.name!r} is taken by {relative(taken.path, root)}",
+                    "give each lesson its own slug",
+                )
             )
         if problems:
-            first = problems[0]
-            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise ContentError(
-                f"{first.file}: {_problem_text(first)}{more}",
-                fix=first.fix or "run `wsquiz validate` to see every problem",
+            found = NAME_RE.match(path.stem)
+            broken.append(
+                BrokenLesson(
+                    found.group(2) if found else path.stem,
+                    path,
+                    tuple(problems),
+                    int(found.group(1)) if found else None,
+                    lesson if taken is None else None,
+                )
             )
-        if lesson is not None:
+        elif lesson is not None:
             lessons.append(lesson)
-    return tuple(lessons)
+    return LessonSet(root, tuple(lessons), tuple(broken))
 
 
-def _problem_text(problem: Problem) -> str:
-    named = problem.key and f'"{problem.key}"' not in problem.message
-    key = f"key {problem.key!r}: " if named else ""
-    return f"{key}{problem.message}"
+def load_lessons(root: Path) -> tuple[Lesson, ...]:
+    """Every lesson of the course at `root`, in order; ContentError on the first problem."""
+    found = load_lesson_set(root)
+    if found.broken:
+        first = found.broken[0].problems[0]
+        count = sum(len(b.problems) for b in found.broken)
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        where = ": ".join(p for p in (first.file, first.where) if p)
+        raise ContentError(
+            f"{where}: {first.message}{more}",
+            fix=first.fix or "run `wsquiz validate` to see every problem",
+        )
+    return found.lessons
 
 
 def parse_lesson(path: Path, root: Path) -> tuple[Lesson | None, list[Problem]]:
@@ -182,12 +255,20 @@ def parse_lesson(path: Path, root: Path) -> tuple[Lesson | None, list[Problem]]:
                 where="front matter",
             )
     title = meta.get("title")
+    # A misspelt `title` also leaves the title missing: the misspelling is the one problem.
+    misspelt = any(suggest(key, KEYS) == "title" for key in meta if key not in KEYS)
     if not isinstance(title, str) or not title.strip():
-        problem("missing or empty", 'add title = "..." to the front matter', "title")
+        if not misspelt:
+            problem(
+                "title is missing or empty",
+                'add title = "..." to the front matter',
+                "title",
+                "front matter",
+            )
         title = name
     quiz = meta.get("quiz")
     if quiz is not None and (not isinstance(quiz, str) or not quiz):
-        problem("must be a quiz name, as text", KEYS["quiz"], "quiz")
+        problem("quiz must be a quiz name, as text", KEYS["quiz"], "quiz", "front matter")
         quiz = None
     names = _names(meta, "examples", problem)
     exercises = _names(meta, "exercises", problem)
@@ -195,7 +276,12 @@ def parse_lesson(path: Path, root: Path) -> tuple[Lesson | None, list[Problem]]:
     if not isinstance(paths, dict) or not all(
         isinstance(v, str) and v.startswith("/") for v in paths.values()
     ):
-        problem("must map example names to paths starting with /", KEYS["paths"], "paths")
+        problem(
+            "paths must map example names to paths starting with /",
+            KEYS["paths"],
+            "paths",
+            "front matter",
+        )
         paths = {}
     for example in paths:
         if example not in names:
@@ -203,6 +289,7 @@ def parse_lesson(path: Path, root: Path) -> tuple[Lesson | None, list[Problem]]:
                 f"path given for {example!r}, which is not in examples",
                 f"add {example!r} to examples, or remove it from paths",
                 "paths",
+                "front matter",
             )
 
     examples: dict[str, Path] = {}
@@ -210,7 +297,13 @@ def parse_lesson(path: Path, root: Path) -> tuple[Lesson | None, list[Problem]]:
         try:
             examples[example] = find_example(example, root)
         except UsageError as exc:
-            problem(exc.message, exc.fix, "examples")
+            folders = " or ".join(f"{folder}/" for folder in EXAMPLES)
+            problem(
+                f"examples: no example named {example!r} in {folders}",
+                exc.fix,
+                "examples",
+                "front matter",
+            )
             continue
         problems += _example_problems(examples[example], root)
     fenced = False
@@ -241,7 +334,7 @@ def parse_lesson(path: Path, root: Path) -> tuple[Lesson | None, list[Problem]]:
 def _names(meta: dict[str, Any], key: str, problem: Any) -> list[str]:
     value = meta.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        problem("must be a list of names", KEYS[key], key)
+        problem(f"{key} must be a list of names", KEYS[key], key, "front matter")
         return []
     return list(value)
 
@@ -395,12 +488,32 @@ def copy_examples(lesson: Lesson, directory: Path, *, force: bool = False) -> li
 def find_lesson(name: str, lessons: tuple[Lesson, ...]) -> Lesson:
     """A lesson by its name, its file stem (01-first-reply) or its number."""
     for lesson in lessons:
-        if name in (lesson.name, lesson.path.stem) or (
-            name.isdigit() and int(name) == lesson.number
-        ):
+        if _names_it(name, lesson.name, lesson.path.stem, lesson.number):
             return lesson
-    available = [lesson.name for lesson in lessons]
-    raise UsageError(f"no lesson named {name!r}", fix=choose_from(name, available, "lessons"))
+    raise _no_lesson(name, lessons, ())
+
+
+def _names_it(name: str, slug: str, stem: str, number: int | None) -> bool:
+    return name in (slug, stem) or (name.isdigit() and int(name) == number)
+
+
+def _no_lesson(
+    name: str, lessons: tuple[Lesson, ...], broken: tuple[BrokenLesson, ...]
+) -> UsageError:
+    numbers = sorted({lesson.number for lesson in lessons} | {b.number or 0 for b in broken} - {0})
+    if name.isdigit() and numbers:
+        if numbers == list(range(numbers[0], numbers[-1] + 1)):
+            numbered = f"{numbers[0]} to {numbers[-1]}"
+        else:
+            numbered = ", ".join(map(str, numbers))
+        return UsageError(
+            f"no lesson numbered {int(name)}: the lessons are numbered {numbered}",
+            fix="`wsquiz learn` lists them; read one with `wsquiz learn NUMBER` (or NAME)",
+        )
+    named = [(lesson.path, lesson.name) for lesson in lessons]
+    named += [(bad.path, bad.name) for bad in broken]
+    names = [name for _, name in sorted(named, key=lambda found: _order(found[0]))]
+    return UsageError(f"no lesson named {name!r}", fix=choose_from(name, names, "lessons"))
 
 
 def _slug(text: str) -> str:

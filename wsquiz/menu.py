@@ -6,12 +6,13 @@ links it (a quiz asks about everything those lessons teach); content nobody link
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from wsquiz.errors import WsquizError
-from wsquiz.lessons import Lesson, load_lessons
+from wsquiz.lessons import Lesson, LessonSet, load_lesson_set
 from wsquiz.store import Progress, Summary
 
 Kind = Literal["lesson", "quiz", "exercise"]
@@ -57,34 +58,51 @@ def build_menu(root: Path, progress: Progress) -> Menu:
     quizzes = _quizzes(root, progress, problems)
     exercises = _exercises(root, summary, problems)
 
-    order: list[Item] = []
+    found: dict[tuple[str, str], Item] = {}
+    for lesson in lessons.lessons:
+        read = lesson.name in summary.lessons
+        found["lesson", lesson.name] = Item(
+            "lesson",
+            lesson.name,
+            lesson.title,
+            read,
+            read,
+            "read" if read else "new",
+            f"wsquiz learn {lesson.name}",
+        )
+    found.update((("quiz", name), item) for name, item in quizzes.items())
+    found.update((("exercise", name), item) for name, item in exercises.items())
+    path = course_order(lessons.outline, list(quizzes), list(exercises))
+    items = tuple(found[key] for key in path if key in found)
+    return Menu(root, items, _next(items, summary.last), summary, tuple(problems))
+
+
+def course_order(
+    lessons: Sequence[Lesson], quizzes: Sequence[str], exercises: Sequence[str]
+) -> list[tuple[Kind, str]]:
+    """The course as one path: each lesson, the quizzes it is the last to link, the exercises it
+    is the first to link; then, in their files' order, what no lesson links."""
     quiz_after: dict[str, str] = {}
     for lesson in lessons:
         if lesson.quiz:
             quiz_after[lesson.quiz] = lesson.name
+    order: list[tuple[Kind, str]] = []
     for lesson in lessons:
-        read = lesson.name in summary.lessons
-        order.append(
-            Item(
-                "lesson",
-                lesson.name,
-                lesson.title,
-                read,
-                read,
-                "read" if read else "new",
-                f"wsquiz learn {lesson.name}",
-            )
-        )
-        order += [q for q in quizzes.values() if quiz_after.get(q.name) == lesson.name]
-        order += [exercises[name] for name in lesson.exercises if name in exercises]
-    placed = {(item.kind, item.name) for item in order}
-    order += [q for q in quizzes.values() if ("quiz", q.name) not in placed]
-    order += [e for e in exercises.values() if ("exercise", e.name) not in placed]
-    unique: dict[tuple[str, str], Item] = {}
-    for item in order:
-        unique.setdefault((item.kind, item.name), item)
-    items = tuple(unique.values())
-    return Menu(root, items, _next(items, summary.last), summary, tuple(problems))
+        order.append(("lesson", lesson.name))
+        order += [("quiz", name) for name in quizzes if quiz_after.get(name) == lesson.name]
+        order += [("exercise", name) for name in lesson.exercises if name in exercises]
+    order += [("quiz", name) for name in quizzes]
+    order += [("exercise", name) for name in exercises]
+    return list(dict.fromkeys(order))
+
+
+def in_course_order(root: Path, kind: Kind, names: Sequence[str]) -> list[str]:
+    """The quizzes' or exercises' `names` in the order the menu shows them."""
+    outline = load_lesson_set(root).outline
+    path = course_order(
+        outline, names if kind == "quiz" else (), names if kind == "exercise" else ()
+    )
+    return [name for found, name in path if found == kind]
 
 
 def next_after(menu: Menu, kind: Kind, name: str) -> Item | None:
@@ -118,12 +136,14 @@ def _one_line(message: str) -> str:
     return f"{lines[0]} {lines[1]}" if lines[0].endswith(":") else lines[0]
 
 
-def _lessons(root: Path, problems: list[str]) -> tuple[Lesson, ...]:
+def _lessons(root: Path, problems: list[str]) -> LessonSet:
     try:
-        return load_lessons(root)
+        found = load_lesson_set(root)
     except WsquizError as exc:
         problems.append(_one_line(exc.message))
-        return ()
+        return LessonSet(root, ())
+    problems += [_one_line(bad.summary()) for bad in found.broken]
+    return found
 
 
 def _quizzes(root: Path, progress: Progress, problems: list[str]) -> dict[str, Item]:
@@ -166,16 +186,17 @@ def _quizzes(root: Path, progress: Progress, problems: list[str]) -> dict[str, I
 
 def _exercises(root: Path, summary: Summary, problems: list[str]) -> dict[str, Item]:
     try:
-        from wsquiz.exercises import load_exercises
+        from wsquiz.exercises import load_exercise_set
 
-        loaded = load_exercises(root)
+        loaded = load_exercise_set(root)
     except (ImportError, SyntaxError):
         return {}
     except WsquizError as exc:
         problems.append(_one_line(exc.message))
         return {}
+    problems += [_one_line(bad.summary()) for bad in loaded.broken]
     found: dict[str, Item] = {}
-    for exercise in loaded:
+    for exercise in loaded.exercises:
         row = summary.exercises.get(exercise.name)
         if row is None:
             status = "new"
