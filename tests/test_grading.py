@@ -243,8 +243,11 @@ def test_a_gradebook_of_another_exercise_is_refused(tmp_path: Path) -> None:
 def test_resume_skips_the_students_already_graded(tmp_path: Path) -> None:
     subs = class_folder(tmp_path)
     db = tmp_path / "book.sqlite"
+    graded = grading.Submission("alice", subs / "alice.py").digest  # this very file was graded
     with Gradebook(db, "exercise", "echo-loop") as book:
-        book.record(StudentResult("alice", 1.0, 5.0, graded_at="2000-01-01T00:00:00+00:00"))
+        book.record(
+            StudentResult("alice", 1.0, 5.0, graded_at="2000-01-01T00:00:00+00:00", digest=graded)
+        )
     code, out = grade(str(subs), "--exercise", "echo-loop", "--db", str(db), "--resume")
     assert code == 0, out
     assert "1 already in the gradebook (--resume)" in out
@@ -534,3 +537,188 @@ def test_a_broken_reference_stops_before_anyone_is_graded(tmp_path: Path) -> Non
     assert "its reference solution did not serve" in " ".join(out.split())
     with Gradebook(db) as book:
         assert book.results() == []
+
+
+# ---- --resume and resubmissions: a student is skipped only for the very file graded -------
+
+BROKEN = "x = 1\ndef broken(:\n"
+
+
+def flat(out: str) -> str:
+    """The output with the console's line wrapping undone."""
+    return " ".join(out.split())
+
+
+def test_resume_regrades_a_resubmission(tmp_path: Path) -> None:
+    subs = class_folder(tmp_path)
+    db = tmp_path / "book.sqlite"
+    code, out = grade(str(subs), "--exercise", "echo-loop", "--db", str(db))
+    assert code == 0, out
+    write(subs, "alice.py", BROKEN)  # alice resubmits and breaks it
+    write(subs, "bob.py", ECHO.solution.read_text())  # bob resubmits and gets it right
+    code, out = grade(str(subs), "--exercise", "echo-loop", "--db", str(db), "--resume")
+    assert code == 0, out
+    assert (
+        "2 already in the gradebook (--resume); 2 changed since graded: regraded (alice, bob)"
+        in flat(out)
+    )
+    assert "another folder" not in out
+    with Gradebook(db) as book:
+        rows = {r.student: r for r in book.results()}
+    assert {s: r.score for s, r in rows.items()} == {"alice": 0, "bob": 5, "carol": 5, "dave": 0}
+    assert rows["alice"].error == "alice.py:2: SyntaxError: invalid syntax"
+    assert rows["alice"].source == str((subs / "alice.py").absolute())
+    code, out = grade(str(subs), "--exercise", "echo-loop", "--db", str(db), "--resume")
+    assert code == 0, out
+    assert "4 already in the gradebook (--resume)" in flat(out) and "changed" not in out
+
+
+def test_resume_on_another_sections_folder_regrades_its_students(tmp_path: Path) -> None:
+    first = class_folder(tmp_path)
+    code, out = grade(str(first), "--exercise", "echo-loop")  # the default gradebook
+    assert code == 0, out
+    second = tmp_path / "sec2"
+    write(second, "alice.py", WRONG)  # another alice, another file
+    write(second, "carol.py", ECHO.solution.read_text())  # byte for byte what carol was graded on
+    write(second, "erin.py", BROKEN)
+    code, out = grade(str(second), "--exercise", "echo-loop", "--resume")
+    assert code == 0, out
+    text = flat(out)
+    assert "1 already in the gradebook (--resume); 1 changed since graded: regraded (alice)" in (
+        text
+    )
+    assert "note: alice had been graded from another folder" in text and "--db FILE" in text
+    assert "exercise echo-loop: 3 students" in text
+    book = Path(os.environ["WSQUIZ_HOME"]) / "gradebooks" / "exercise-echo-loop.sqlite"
+    result = runner.invoke(app, ["grade", "export", "--db", str(book), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    scores = {r["student"]: r["score"] for r in json.loads(result.output)["results"]}
+    assert scores == {"alice": 0, "bob": 0, "carol": 5, "dave": 0, "erin": 0}  # the latest each
+
+
+OLD_GRADEBOOK = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE results (
+    student   TEXT PRIMARY KEY,
+    score     REAL NOT NULL,
+    max_score REAL NOT NULL,
+    error     TEXT,
+    checks    TEXT NOT NULL,
+    source    TEXT NOT NULL DEFAULT '',
+    elapsed_s REAL NOT NULL DEFAULT 0,
+    graded_at TEXT NOT NULL
+);
+INSERT INTO meta VALUES ('schema', '1'), ('kind', 'exercise'), ('name', 'echo-loop'),
+    ('created', '2000-01-01T00:00:00+00:00');
+INSERT INTO results VALUES ('alice', 1, 5, NULL, '[]', 'subs/alice.py', 0.5,
+    '2000-01-01T00:00:00+00:00');
+"""
+
+
+def test_a_gradebook_of_an_older_wsquiz_is_read_and_resumed(tmp_path: Path) -> None:
+    db = tmp_path / "old.sqlite"
+    con = sqlite3.connect(db)
+    con.executescript(OLD_GRADEBOOK)
+    con.close()
+    result = runner.invoke(app, ["grade", "export", "--db", str(db), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1] == "alice,1,5,"
+    subs = tmp_path / "subs"
+    write(subs, "alice.py", ECHO.solution.read_text())
+    write(subs, "bob.py", WRONG)
+    code, out = grade(str(subs), "--exercise", "echo-loop", "--db", str(db), "--resume")
+    assert code == 0, out
+    # What the old row was graded from is unknown: it is graded again, once.
+    assert "1 changed since graded: regraded (alice)" in flat(out)
+    assert "already in the gradebook" not in out and "another folder" not in out
+    with Gradebook(db) as book:
+        assert {r.student: r.score for r in book.results()} == {"alice": 5, "bob": 0}
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+    con.close()
+    code, out = grade(str(subs), "--exercise", "echo-loop", "--db", str(db), "--resume")
+    assert "2 already in the gradebook (--resume)" in flat(out) and "changed" not in out
+
+
+# ---- feedback names the student's file, never the grader's paths --------------------------
+
+
+def test_feedback_names_files_inside_the_submissions_folder(tmp_path: Path) -> None:
+    subs = tmp_path / "subs"
+    write(subs, "carol.py", BROKEN)
+    write(subs, "erin/main.py", "import nothing_here\n")
+    write(subs, "zed.py", ECHO.solution.read_text())
+    db = tmp_path / "book.sqlite"
+    code, out = grade(str(subs), "--exercise", "echo-loop", "--db", str(db), "--format", "json")
+    assert code == 0, out
+    assert "carol.py:2: SyntaxError" in flat(out)  # the console's table
+    assert str(subs) not in out
+    data = json.loads(out[out.index("{") :])
+    rows = {r["student"]: r for r in data["results"]}
+    assert rows["carol"]["error"] == "carol.py:2: SyntaxError: invalid syntax"
+    assert {c["message"] for c in rows["carol"]["checks"]} == {
+        "not checked: carol.py:2: SyntaxError: invalid syntax"
+    }
+    assert rows["erin"]["error"] == (
+        "erin/main.py:1: ModuleNotFoundError while importing: No module named 'nothing_here'"
+    )
+    for fmt, where in (("csv", tmp_path / "grades.csv"), ("gradescope", tmp_path / "gs")):
+        result = runner.invoke(
+            app, ["grade", "export", "--db", str(db), "--format", fmt, "--out", str(where)]
+        )
+        assert result.exit_code == 0, result.output
+    grades = (tmp_path / "grades.csv").read_text()
+    carol = json.loads((tmp_path / "gs" / "carol.json").read_text())
+    assert "carol.py:2: SyntaxError: invalid syntax" in grades and str(subs) not in grades
+    assert carol["output"] == "carol.py:2: SyntaxError: invalid syntax\n0 of 3 checks passed"
+    assert carol["tests"][0]["output"] == "not checked: carol.py:2: SyntaxError: invalid syntax"
+    assert str(tmp_path) not in (tmp_path / "gs" / "erin.json").read_text()
+
+
+def test_feedback_of_a_single_submission_names_the_file(tmp_path: Path) -> None:
+    submission = tmp_path / "submission"
+    write(submission, "my_echo.py", BROKEN)
+    out = tmp_path / "results.json"
+    code, text = grade(
+        *(str(submission), "--single", "--student", "s1", "--exercise", "echo-loop"),
+        *("--db", str(tmp_path / "b.sqlite"), "--format", "gradescope", "--out", str(out)),
+    )
+    assert code == 0, text
+    data = json.loads(out.read_text())
+    assert data["output"].startswith("my_echo.py:2: SyntaxError: invalid syntax")
+    assert str(tmp_path) not in out.read_text()
+
+
+# ---- --format gradescope: an --out that cannot work is refused before grading -------------
+
+
+def test_gradescope_out_is_checked_before_anyone_is_graded(tmp_path: Path) -> None:
+    subs = class_folder(tmp_path)
+    db = tmp_path / "book.sqlite"
+    run = (str(subs), "--exercise", "echo-loop", "--db", str(db))
+    code, out = grade(*run, "--format", "gradescope")
+    assert code == 2
+    assert "fix: add --out results/ (one <student>.json for each of the 4)" in flat(out)
+    code, out = grade(*run, "--format", "gradescope", "--out", str(tmp_path / "results.json"))
+    assert code == 2
+    assert "a Gradescope results.json holds one student, and 4 are to be graded" in flat(out)
+    fix = f"fix: give --out a folder to get one <student>.json per student, e.g. --out {tmp_path}"
+    assert f"{fix}/results/" in flat(out)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    code, out = grade(*run, "--format", "gradescope", "--out", str(blocker))
+    assert code == 2 and "a file, and Gradescope results go to a folder" in flat(out)
+    code, out = grade(*run, "--format", "csv", "--out", str(tmp_path))
+    assert code == 2 and "a folder, and the csv export is one file" in flat(out)
+    code, out = grade(*run, "--format", "json", "--out", str(blocker / "grades.json"))
+    assert code == 2 and f"{blocker} is a file, not a folder" in flat(out)
+    assert not db.exists()  # nothing was graded
+    code, out = grade(*run, "--format", "gradescope", "--out", str(tmp_path / "results"))
+    assert code == 0, out  # what the fix suggested works
+    assert "gradescope: 4 files in" in flat(out)
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == [
+        "alice.json",
+        "bob.json",
+        "carol.json",
+        "dave.json",
+    ]

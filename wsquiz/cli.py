@@ -718,9 +718,17 @@ def grade_run(
         int | None, typer.Option("--jobs", "-j", help="students graded at once [default: cores]")
     ] = None,
     db: Annotated[Path | None, typer.Option(help="the gradebook (SQLite) to write")] = None,
-    resume: Annotated[bool, typer.Option(help="skip students already in the gradebook")] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(help="skip students whose submission is unchanged since it was graded"),
+    ] = False,
     fmt: Annotated[str | None, typer.Option("--format", help=FORMAT_HELP)] = None,
-    out: Annotated[Path | None, typer.Option(help="where the export goes")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="where the export goes (gradescope: a folder, or FILE.json for one student)"
+        ),
+    ] = None,
     shard: Annotated[
         str | None, typer.Option(help="K/N: grade only the K-th of N shards of the students")
     ] = None,
@@ -737,6 +745,7 @@ def grade_run(
     import os
 
     from wsquiz import exports, grading
+    from wsquiz.errors import UsageError
     from wsquiz.gradebook import Gradebook, default_path
     from wsquiz.paths import content_root
 
@@ -750,8 +759,6 @@ def grade_run(
         name = exercise or quiz or ""
         if fmt is not None and fmt not in exports.FORMATS:
             raise WsquizError(f"unknown --format {fmt!r}", fix="use csv, json or gradescope")
-        if fmt == "gradescope" and out is None:
-            raise WsquizError("--format gradescope needs --out", fix="add --out results.json")
         if not (0 < wall <= 600 and 0 < cpu <= 3600 and 16 <= memory <= 65536):
             raise WsquizError(
                 "limits out of range", fix="--wall 0-600 s, --cpu 1-3600 s, --memory 16-65536 MiB"
@@ -766,17 +773,31 @@ def grade_run(
             submissions = [grading.single(folder, kind, student)]
         else:
             submissions = grading.in_shard(grading.discover(folder, kind), parts)
+        if fmt == "gradescope" and out is None:
+            raise UsageError(
+                "--format gradescope needs --out",
+                fix="add --out results.json"
+                if len(submissions) == 1
+                else f"add --out results/ (one <student>.json for each of the {len(submissions)})",
+            )
+        if fmt is not None and out is not None:
+            exports.check_out(fmt, out, len(submissions))  # refused now, not after grading
         book = Gradebook(db or default_path(kind, name, parts), kind, name)
     except WsquizError as exc:
         fail(exc)
     to_stdout = fmt is not None and out is None
     console = _console(stderr=to_stdout)
     with book:
-        todo, skipped = grading.select(submissions, book.graded(), resume)
+        chosen = grading.select(submissions, book.graded(), resume)
         try:
-            _grade_into(book, todo, kind, name, workers, wall, cpu, memory, root)
+            _grade_into(book, chosen.todo, kind, name, workers, wall, cpu, memory, root)
         except KeyboardInterrupt:
-            count = len(set(book.graded()) & {s.student for s in submissions})
+            graded = book.graded()
+            count = sum(
+                1
+                for s in submissions
+                if s.student in graded and graded[s.student].digest == s.digest
+            )
             _console(stderr=True).print(
                 f"interrupted: {count} of {len(submissions)} students are in {book.path}; "
                 "run the same command with --resume to grade the rest",
@@ -789,7 +810,8 @@ def grade_run(
         results = [r for r in book.results() if r.student in wanted]
     from wsquiz.gradeview import report
 
-    console.print(report(results, f"{kind} {name}: {len(results)} students", len(skipped)))
+    title = f"{kind} {name}: {len(results)} students"
+    console.print(report(results, title, len(chosen.skipped), chosen.changed, chosen.moved))
     console.print(f"gradebook: {book.path}", markup=False)
     if fmt is None:
         return

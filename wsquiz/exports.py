@@ -83,6 +83,42 @@ def to_gradescope(result: StudentResult) -> dict[str, Any]:
     }
 
 
+def check_out(fmt: str, out: Path, students: int) -> None:
+    """Refuse an `--out` the export could not be written to, before any grading is done."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown export format {fmt!r}", fix=f"use one of {', '.join(FORMATS)}")
+    one_file = fmt != "gradescope" or out.suffix == ".json"
+    if fmt == "gradescope" and one_file and students != 1:
+        raise UsageError(
+            f"--out {out}: a Gradescope results.json holds one student, "
+            f"and {students} are to be graded",
+            fix="give --out a folder to get one <student>.json per student, "
+            f"e.g. --out {out.with_suffix('')}/",
+        )
+    if one_file and out.is_dir():
+        example = out / ("grades.csv" if fmt == "csv" else "grades.json")
+        raise UsageError(
+            f"--out {out}: a folder, and the {fmt} export is one file",
+            fix=f"give --out a file's path, e.g. --out {example}",
+        )
+    if not one_file and out.exists() and not out.is_dir():
+        raise UsageError(
+            f"--out {out}: a file, and Gradescope results go to a folder (one <student>.json each)",
+            fix="give --out a folder's path",
+        )
+    folder = out.parent if one_file else out
+    existing = next(p for p in (folder.absolute(), *folder.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise UsageError(
+            f"--out {out}: {existing} is a file, not a folder", fix="give --out another path"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"--out {out}: {existing} is not writable",
+            fix="give --out a path in a folder you can write to",
+        )
+
+
 def write(
     results: Sequence[StudentResult],
     fmt: str,

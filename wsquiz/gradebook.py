@@ -1,7 +1,10 @@
 """The gradebook: one SQLite file per exercise or quiz, one row per student.
 
 Each student's result is written in its own transaction the moment it is known, so a crash,
-Ctrl-C or `kill -9` of the grader loses at most the students still being graded.
+Ctrl-C or `kill -9` of the grader loses at most the students still being graded. A row keeps
+where the graded submission came from (`source`) and a digest of it (`digest`), so a resumed
+run regrades a student whose submission changed. A student graded again replaces their row:
+the gradebook, and every export of it, holds each student's latest grade.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from wsquiz.errors import StoreError
 from wsquiz.paths import data_home
 
 Kind = Literal["exercise", "quiz"]
-SCHEMA = 1
+SCHEMA = 2  # 2: results.digest
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -31,9 +34,13 @@ CREATE TABLE IF NOT EXISTS results (
     checks    TEXT NOT NULL,
     source    TEXT NOT NULL DEFAULT '',
     elapsed_s REAL NOT NULL DEFAULT 0,
-    graded_at TEXT NOT NULL
+    graded_at TEXT NOT NULL,
+    digest    TEXT NOT NULL DEFAULT ''
 );
 """
+_COLUMNS = "student, score, max_score, error, checks, source, elapsed_s, graded_at, digest"
+# Columns added since schema 1, each with the value a row written before it gets.
+_ADDED = {"digest": "TEXT NOT NULL DEFAULT ''"}
 
 
 @dataclass(frozen=True)
@@ -73,9 +80,10 @@ class StudentResult:
     max_score: float
     checks: tuple[CheckOutcome, ...] = ()
     error: str | None = None
-    source: str = ""
+    source: str = ""  # where the graded submission came from (the grader's path)
     elapsed_s: float = 0.0
     graded_at: str = field(default_factory=lambda: now())
+    digest: str = ""  # sha256 of what was graded; empty when unknown (an older gradebook)
 
     @property
     def percent(self) -> float:
@@ -98,6 +106,14 @@ class StudentResult:
             ],
             "error": self.error,
         }
+
+
+@dataclass(frozen=True)
+class Graded:
+    """What a student's row was graded from: the submission's digest and where it was."""
+
+    digest: str
+    source: str
 
 
 def number(value: float) -> float | int:
@@ -170,6 +186,8 @@ class Gradebook:
                 f"{self.path}: written by a newer wsquiz (schema {meta.get('schema')})",
                 fix="upgrade wsquiz to read it",
             )
+        if int(meta.get("schema", "0")) < SCHEMA:
+            self._migrate()
         found_kind, found_name = meta.get("kind", ""), meta.get("name", "")
         if found_kind not in ("exercise", "quiz"):
             raise StoreError(f"{self.path}: not a wsquiz gradebook (no kind recorded)")
@@ -180,6 +198,23 @@ class Gradebook:
                 fix="give another --db path (each exercise or quiz keeps its own gradebook)",
             )
         return found_kind, found_name  # type: ignore[return-value]
+
+    def _migrate(self) -> None:
+        """Bring a gradebook of an older wsquiz to this schema: its rows are kept as they are."""
+        try:
+            with self._transaction():
+                found = {row[1] for row in self._db.execute("PRAGMA table_info(results)")}
+                for column, declaration in _ADDED.items():
+                    if column not in found:
+                        self._db.execute(f"ALTER TABLE results ADD COLUMN {column} {declaration}")
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA),)
+                )
+        except sqlite3.OperationalError as exc:
+            raise StoreError(
+                f"{self.path}: a gradebook of an older wsquiz, which cannot be upgraded ({exc})",
+                fix="make the file and its folder writable (or work on a copy of it)",
+            ) from None
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -202,10 +237,13 @@ class Gradebook:
             result.source,
             result.elapsed_s,
             result.graded_at,
+            result.digest,
         )
         try:
             with self._transaction():
-                self._db.execute("INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?,?)", row)
+                self._db.execute(
+                    f"INSERT OR REPLACE INTO results ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", row
+                )
         except sqlite3.Error as exc:
             raise StoreError(
                 f"{self.path}: cannot write {result.student}'s result ({exc})",
@@ -216,14 +254,14 @@ class Gradebook:
         for result in results:
             self.record(result)
 
-    def graded(self) -> set[str]:
-        return {row[0] for row in self._db.execute("SELECT student FROM results")}
+    def graded(self) -> dict[str, Graded]:
+        """Each student in the gradebook, and what was graded."""
+        rows = self._db.execute("SELECT student, digest, source FROM results").fetchall()
+        return {student: Graded(digest, source) for student, digest, source in rows}
 
     def results(self) -> list[StudentResult]:
-        rows = self._db.execute(
-            "SELECT student, score, max_score, error, checks, source, elapsed_s, graded_at "
-            "FROM results ORDER BY student"
-        ).fetchall()
+        """Each student's latest grade."""
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM results ORDER BY student").fetchall()
         return [_result_of(row) for row in rows]
 
     def close(self) -> None:
@@ -237,7 +275,7 @@ class Gradebook:
 
 
 def _result_of(row: tuple[Any, ...]) -> StudentResult:
-    student, score, max_score, error, checks, source, elapsed_s, graded_at = row
+    student, score, max_score, error, checks, source, elapsed_s, graded_at, digest = row
     return StudentResult(
         student=student,
         score=score,
@@ -247,6 +285,7 @@ def _result_of(row: tuple[Any, ...]) -> StudentResult:
         source=source,
         elapsed_s=elapsed_s,
         graded_at=graded_at,
+        digest=digest,
     )
 
 

@@ -15,6 +15,7 @@ from wsquiz.gradebook import StudentResult
 from wsquiz.grading import Summary, histogram, summarize
 
 MAX_ROWS = 40
+MAX_NAMES = 10  # students named in the summary line
 BAR_WIDTH = 40
 
 
@@ -79,21 +80,45 @@ def histogram_view(results: Sequence[StudentResult]) -> Group:
     return Group(*lines)
 
 
-def summary_text(summary: Summary, skipped: int = 0) -> Text:
+def summary_text(summary: Summary, skipped: int = 0, changed: Sequence[str] = ()) -> Text:
     text = Text(
         f"{summary.graded} graded, mean {summary.mean_percent:.0f}%, "
         f"{summary.full_marks} with full marks, {summary.errors} with an error"
     )
     if skipped:
         text.append(f"; {skipped} already in the gradebook (--resume)")
+    if changed:
+        text.append(f"; {len(changed)} changed since graded: regraded ({_names(changed)})")
     return text
 
 
-def report(results: Sequence[StudentResult], title: str, skipped: int = 0) -> Group:
-    return Group(
+def moved_text(moved: Sequence[str]) -> Text:
+    """Students whose row came from another folder: two sections sharing one gradebook."""
+    return Text(
+        f"note: {_names(moved)} had been graded from another folder, and that grade is replaced; "
+        "give each section its own gradebook (--db FILE)"
+    )
+
+
+def _names(students: Sequence[str]) -> str:
+    shown = ", ".join(students[:MAX_NAMES])
+    return shown + (f" and {len(students) - MAX_NAMES} more" if len(students) > MAX_NAMES else "")
+
+
+def report(
+    results: Sequence[StudentResult],
+    title: str,
+    skipped: int = 0,
+    changed: Sequence[str] = (),
+    moved: Sequence[str] = (),
+) -> Group:
+    parts: list[Any] = [
         results_table(results, title),
         Text(""),
         histogram_view(results),
         Text(""),
-        summary_text(summarize(results), skipped),
-    )
+        summary_text(summarize(results), skipped, changed),
+    ]
+    if moved:
+        parts.append(moved_text(moved))
+    return Group(*parts)

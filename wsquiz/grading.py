@@ -6,23 +6,31 @@ Each exercise check is played against the student's own server, sandboxed
 (`sandbox.py`), and against the reference solution; answer sheets are judged against the
 quiz's questions observed live once per run. Grading runs on the lab's event loop, `jobs`
 students at a time; each result reaches the caller (the gradebook) the moment it is known.
+
+Each result carries a digest of what was graded, so `--resume` can tell an unchanged
+submission (skipped) from one replaced since it was graded (graded again), and names the
+student's file relative to the submissions folder: feedback never shows the grader's paths.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import gc
 import hashlib
+import os
 import queue
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from wsquiz.errors import ContentError, UsageError, WsquizError
-from wsquiz.gradebook import CheckOutcome, Kind, StudentResult
+from wsquiz.gradebook import CheckOutcome, Graded, Kind, StudentResult
 
 if TYPE_CHECKING:
     from wsquiz.appfile import AppSpec
@@ -36,11 +44,75 @@ SHEET_SUFFIXES = (".json", ".toml")
 
 @dataclass(frozen=True)
 class Submission:
-    """One student's entry: the file to grade, or why there is none to grade."""
+    """One student's entry: the file to grade, or why there is none to grade.
+
+    `root` is the folder the submission was found in: feedback names the file relative to it.
+    """
 
     student: str
     path: Path | None
     problem: str | None = None
+    root: Path | None = None
+
+    @cached_property
+    def digest(self) -> str:
+        """sha256 of what is graded: the file's bytes, or the reason there is nothing to grade.
+
+        Empty when the file cannot be read: such a submission never counts as already graded.
+        """
+        digest = hashlib.sha256()
+        if self.problem is not None or self.path is None:
+            digest.update(b"problem\0" + (self.problem or "no submission").encode("utf-8"))
+            return digest.hexdigest()
+        digest.update(b"file\0")
+        try:
+            with self.path.open("rb") as handle:
+                while chunk := handle.read(1 << 16):
+                    digest.update(chunk)
+        except OSError:
+            return ""
+        return digest.hexdigest()
+
+    @property
+    def origin(self) -> str:
+        """Where it came from, for the instructor: the graded file, else the student's entry."""
+        place = self.path or (self.root / self.student if self.root is not None else None)
+        return str(place.absolute()) if place is not None else ""
+
+    @property
+    def shown(self) -> str:
+        """The file as feedback names it: relative to the submissions folder."""
+        if self.path is None:
+            return ""
+        if self.root is not None:
+            try:
+                return self.path.absolute().relative_to(self.root.absolute()).as_posix()
+            except ValueError:
+                pass
+        return self.path.name
+
+    def scrub(self, text: str) -> str:
+        """`text` with the grader's absolute paths of this submission made relative."""
+        if self.path is None or not text:
+            return text
+        places: dict[str, str] = {}
+        for root in _forms(self.root):
+            places[root + os.sep] = ""
+        for path in _forms(self.path):
+            places[path] = self.shown
+        for place in sorted(places, key=len, reverse=True):
+            text = text.replace(place, places[place])
+        return text
+
+
+def _forms(path: Path | None) -> set[str]:
+    """The absolute spellings of a path a message may hold (as given, and symlinks resolved)."""
+    if path is None:
+        return set()
+    forms = {str(path.absolute())}
+    with contextlib.suppress(OSError, RuntimeError):
+        forms.add(str(path.resolve()))
+    return {form for form in forms if form != os.sep}
 
 
 # ---- finding submissions -------------------------------------------------------------------
@@ -59,13 +131,13 @@ def discover(folder: Path, kind: Kind) -> list[Submission]:
             continue
         submission: Submission | None = None
         if entry.is_symlink():
-            submission = Submission(entry.stem, None, f"{entry.name} is a symbolic link")
+            submission = Submission(entry.stem, None, f"{entry.name} is a symbolic link", folder)
         elif kind == "exercise" and entry.is_file() and entry.suffix == ".py":
-            submission = _source(entry.stem, entry)
+            submission = _source(entry.stem, entry, folder)
         elif kind == "exercise" and entry.is_dir():
-            submission = single(entry, kind, entry.name)
+            submission = single(entry, kind, entry.name, root=folder)
         elif kind == "quiz" and entry.is_file() and entry.suffix in SHEET_SUFFIXES:
-            submission = _source(entry.stem, entry)
+            submission = _source(entry.stem, entry, folder)
         if submission is not None:
             found.setdefault(submission.student, []).append(submission)
     if not found:
@@ -79,15 +151,22 @@ def discover(folder: Path, kind: Kind) -> list[Submission]:
     for student, entries in sorted(found.items()):
         if len(entries) > 1:
             names = ", ".join(e.path.name for e in entries if e.path) or student
-            result.append(Submission(student, None, f"several submissions for {student} ({names})"))
+            problem = f"several submissions for {student} ({names})"
+            result.append(Submission(student, None, problem, folder))
         else:
             result.append(entries[0])
     return result
 
 
-def single(folder: Path, kind: Kind, student: str | None = None) -> Submission:
-    """`folder` as the submission of one student (Gradescope's /autograder/submission)."""
+def single(
+    folder: Path, kind: Kind, student: str | None = None, *, root: Path | None = None
+) -> Submission:
+    """`folder` as the submission of one student (Gradescope's /autograder/submission).
+
+    Feedback names the file relative to `root` (default: `folder`, so just its name).
+    """
     student = student or folder.name
+    root = root or folder
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such folder", fix="give the student's submission folder")
     suffixes = (".py",) if kind == "exercise" else SHEET_SUFFIXES
@@ -98,29 +177,29 @@ def single(folder: Path, kind: Kind, student: str | None = None) -> Submission:
     )
     wanted = "one .py file" if kind == "exercise" else "one .json or .toml answer sheet"
     if not files:
-        return Submission(student, None, f"{folder.name}/ holds no {suffixes[0]} file")
+        return Submission(student, None, f"{folder.name}/ holds no {suffixes[0]} file", root)
     if len(files) > 1:
         names = ", ".join(p.name for p in files)
-        return Submission(
-            student, None, f"{folder.name}/ holds several files ({names}): a submission is {wanted}"
-        )
+        problem = f"{folder.name}/ holds several files ({names}): a submission is {wanted}"
+        return Submission(student, None, problem, root)
     if files[0].is_symlink():
-        return Submission(student, None, f"{files[0].name} is a symbolic link")
-    return _source(student, files[0])
+        return Submission(student, None, f"{files[0].name} is a symbolic link", root)
+    return _source(student, files[0], root)
 
 
-def _source(student: str, path: Path) -> Submission:
+def _source(student: str, path: Path, root: Path) -> Submission:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        return Submission(student, None, f"{path.name}: cannot read it ({exc.strerror})")
+        return Submission(student, None, f"{path.name}: cannot read it ({exc.strerror})", root)
     if size > MAX_SOURCE:
         return Submission(
             student,
             path,
             f"{path.name} is {size // 1024} KiB: too large (the limit is {MAX_SOURCE // 1024} KiB)",
+            root,
         )
-    return Submission(student, path)
+    return Submission(student, path, root=root)
 
 
 # ---- shards --------------------------------------------------------------------------------
@@ -378,6 +457,7 @@ async def grade_batch(
 
     async def one(submission: Submission) -> None:
         async with gate:
+            submission.digest  # noqa: B018 - taken before grading: a later change is regraded
             try:
                 result = await assignment.grade(submission)
             except ContentError:
@@ -386,9 +466,24 @@ async def grade_batch(
                 result = assignment.unchecked(submission, exc.message)
             except Exception as exc:  # one student must not stop the class
                 result = assignment.unchecked(submission, f"internal error while grading: {exc!r}")
-        on_result(result)
+        on_result(finished(submission, result))
 
     await asyncio.gather(*(one(s) for s in submissions))
+
+
+def finished(submission: Submission, result: StudentResult) -> StudentResult:
+    """The result as kept: what was graded (digest, origin), feedback without the grader's paths."""
+    checks = tuple(
+        dataclasses.replace(check, message=submission.scrub(check.message))
+        for check in result.checks
+    )
+    return dataclasses.replace(
+        result,
+        checks=checks,
+        error=submission.scrub(result.error) if result.error else result.error,
+        source=submission.origin,
+        digest=submission.digest,
+    )
 
 
 def run(
@@ -489,15 +584,46 @@ def assignment_for(
     return QuizAssignment.observe(load_course(root).quiz(name), lab)
 
 
+@dataclass(frozen=True)
+class Selection:
+    todo: list[Submission]
+    skipped: list[str]  # graded before from the very same submission
+    changed: list[str]  # in the gradebook from another submission: graded again
+    moved: list[str]  # of those changed, the ones graded before from another folder
+
+
 def select(
-    submissions: Sequence[Submission], graded: set[str], resume: bool
-) -> tuple[list[Submission], list[str]]:
-    """With `resume`, the students still to grade and those skipped (already graded)."""
+    submissions: Sequence[Submission], graded: Mapping[str, Graded], resume: bool
+) -> Selection:
+    """What to grade, given what the gradebook holds.
+
+    Without `resume` everyone is graded; with it, a student is skipped only when the
+    submission is the one graded (same digest), and one replaced since is graded again.
+    """
     if not resume:
-        return list(submissions), []
-    todo = [s for s in submissions if s.student not in graded]
-    skipped = [s.student for s in submissions if s.student in graded]
-    return todo, skipped
+        return Selection(list(submissions), [], [], [])
+    todo, skipped, changed, moved = [], [], [], []
+    for submission in submissions:
+        before = graded.get(submission.student)
+        if before is not None and before.digest and before.digest == submission.digest:
+            skipped.append(submission.student)
+            continue
+        todo.append(submission)
+        if before is not None:
+            changed.append(submission.student)
+            if _elsewhere(before.source, submission):
+                moved.append(submission.student)
+    return Selection(todo, skipped, changed, moved)
+
+
+def _elsewhere(before: str, submission: Submission) -> bool:
+    """Whether the row was graded from outside this submission's folder (another section).
+
+    An origin recorded by an older wsquiz may be relative: it tells nothing.
+    """
+    if not before or submission.root is None or not Path(before).is_absolute():
+        return False
+    return not Path(before).is_relative_to(submission.root.absolute())
 
 
 def find_assignment(kind: Kind, name: str, root: Path | None = None) -> None:
