@@ -223,6 +223,29 @@ def test_grade_json_to_stdout_and_the_default_gradebook(tmp_path: Path) -> None:
     assert (home / "gradebooks" / "exercise-echo-loop.sqlite").is_file()
 
 
+def test_the_out_files_suffix_picks_the_export_and_bad_options_exit_2(tmp_path: Path) -> None:
+    subs = tmp_path / "subs"
+    write(subs, "zed.py", ECHO.solution.read_text())
+    db = tmp_path / "book.sqlite"
+    grades = tmp_path / "grades.csv"
+    code, out = grade(str(subs), "--exercise", "echo-loop", "--db", str(db), "--out", str(grades))
+    assert code == 0, out
+    assert grades.read_text().startswith("student,score,max_score")
+    again = runner.invoke(
+        app, ["grade", "export", "--db", str(db), "--out", str(tmp_path / "g.json")]
+    )
+    assert again.exit_code == 0, again.output
+    assert json.loads((tmp_path / "g.json").read_text())["results"][0]["student"] == "zed"
+
+    unsaid = tmp_path / "grades.txt"
+    code, out = grade(str(subs), "--exercise", "echo-loop", "--db", str(db), "--out", str(unsaid))
+    assert code == 2 and "which export?" in out and "add --format csv, json or gradescope" in out
+    assert not unsaid.exists()
+    for bad in (["--jobs", "0"], ["--wall", "0"], ["--format", "xml"]):
+        code, out = grade(str(subs), "--exercise", "echo-loop", "--db", str(db), *bad)
+        assert code == 2, (bad, out)
+
+
 def test_grade_needs_one_of_exercise_or_quiz(tmp_path: Path) -> None:
     code, out = grade(str(tmp_path))
     assert code == 2 and "--exercise NAME or --quiz NAME" in out

@@ -706,7 +706,10 @@ grade_app = typer.Typer(
 )
 app.add_typer(grade_app)
 
-FORMAT_HELP = "export format: csv, json or gradescope (with --out; json and csv print without)"
+FORMAT_HELP = (
+    "export format: csv, json or gradescope (default: by the --out file's suffix, .csv or "
+    ".json); json and csv print to stdout without --out"
+)
 
 
 @grade_app.command("run")
@@ -758,14 +761,16 @@ def grade_run(
         kind: Any = "exercise" if exercise else "quiz"
         name = exercise or quiz or ""
         if fmt is not None and fmt not in exports.FORMATS:
-            raise WsquizError(f"unknown --format {fmt!r}", fix="use csv, json or gradescope")
+            raise UsageError(f"unknown --format {fmt!r}", fix="use csv, json or gradescope")
+        if fmt is None and out is not None:
+            fmt = exports.format_for(out)
         if not (0 < wall <= 600 and 0 < cpu <= 3600 and 16 <= memory <= 65536):
-            raise WsquizError(
+            raise UsageError(
                 "limits out of range", fix="--wall 0-600 s, --cpu 1-3600 s, --memory 16-65536 MiB"
             )
         workers = jobs if jobs is not None else os.cpu_count() or 1
         if workers < 1:
-            raise WsquizError("--jobs must be at least 1")
+            raise UsageError("--jobs must be at least 1")
         parts = grading.parse_shard(shard) if shard else None
         root = content_root(content) if content else None
         grading.find_assignment(kind, name, root)
@@ -863,16 +868,21 @@ def _grade_into(
 @grade_app.command("export")
 def grade_export(
     db: Annotated[Path, typer.Option(help="the gradebook to export")],
-    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "json",
+    fmt: Annotated[
+        str | None, typer.Option("--format", help=FORMAT_HELP + "; json when neither is given")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="where the export goes")] = None,
 ) -> None:
     """Export a gradebook as csv, json, or Gradescope results.json files."""
     from wsquiz import exports
+    from wsquiz.errors import UsageError
     from wsquiz.gradebook import Gradebook
 
     try:
+        if fmt is None:
+            fmt = exports.format_for(out) if out is not None else "json"
         if fmt not in exports.FORMATS:
-            raise WsquizError(f"unknown --format {fmt!r}", fix="use csv, json or gradescope")
+            raise UsageError(f"unknown --format {fmt!r}", fix="use csv, json or gradescope")
         with Gradebook(db) as book:
             results, kind, name = book.results(), book.kind, book.name
         if out is None:

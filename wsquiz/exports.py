@@ -83,6 +83,17 @@ def to_gradescope(result: StudentResult) -> dict[str, Any]:
     }
 
 
+def format_for(out: Path) -> Format:
+    """The export an `--out` given without `--format` asks for, by its suffix."""
+    suffix = out.suffix.lower().lstrip(".")
+    if suffix in ("csv", "json"):
+        return "csv" if suffix == "csv" else "json"
+    raise UsageError(
+        f"--out {out}: which export? (--format is not given and the name does not say)",
+        fix="add --format csv, json or gradescope (or name the file .csv or .json)",
+    )
+
+
 def check_out(fmt: str, out: Path, students: int) -> None:
     """Refuse an `--out` the export could not be written to, before any grading is done."""
     if fmt not in FORMATS:
