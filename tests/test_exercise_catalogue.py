@@ -86,8 +86,8 @@ def test_a_close_without_its_reason_fails(tmp_path: Path, lab: Any) -> None:
         tmp_path,
         lab,
         "close-codes",
-        'await websocket.close(code=status.WS_1000_NORMAL_CLOSURE, reason="bye")',
-        "await websocket.close(code=status.WS_1000_NORMAL_CLOSURE)",
+        'code=status.WS_1000_NORMAL_CLOSURE, reason="bye"',
+        "code=status.WS_1000_NORMAL_CLOSURE",
     )
     quit_check = checks["quit-closes-normally"]
     assert not quit_check.passed

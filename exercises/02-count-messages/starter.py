@@ -1,6 +1,7 @@
 # wsquiz exercise: count-messages
 # Receive three text messages, then reply "Messages received: 3".
-# Check your work with: wsquiz check <this file>   (add --watch to re-check on every save)
+# Check your work with: wsquiz check <this file>
+# (add --watch to re-check on every save)
 from fastapi import FastAPI, WebSocket
 
 app = FastAPI()

@@ -1,6 +1,8 @@
 # wsquiz exercise: chat-room
-# A chat room per path: a message goes to everyone in the sender's room, and no further.
-# Check your work with: wsquiz check <this file>   (add --watch to re-check on every save)
+# A chat room per path: a message goes to everyone in the sender's
+# room, and no further.
+# Check your work with: wsquiz check <this file>
+# (add --watch to re-check on every save)
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 app = FastAPI()
@@ -8,7 +10,8 @@ app = FastAPI()
 
 class ConnectionManager:
     def __init__(self):
-        # TODO: keep the connections of each room apart (a dict: room -> list of WebSockets)
+        # TODO: keep the connections of each room apart
+        #       (a dict: room -> list of WebSockets)
         self.active: list[WebSocket] = []
 
     async def connect(self, websocket: WebSocket, room: str):

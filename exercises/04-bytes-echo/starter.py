@@ -1,6 +1,7 @@
 # wsquiz exercise: bytes-echo
 # Reply to every binary frame with the same bytes, reversed.
-# Check your work with: wsquiz check <this file>   (add --watch to re-check on every save)
+# Check your work with: wsquiz check <this file>
+# (add --watch to re-check on every save)
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 app = FastAPI()

@@ -11,16 +11,19 @@ OPERATIONS = {
 
 
 def is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(value, bool):  # True is an int to Python, not to us
+        return False
+    return isinstance(value, (int, float))
 
 
 def compute(message):
-    if not isinstance(message, dict) or message.get("op") not in OPERATIONS:
+    op = message.get("op") if isinstance(message, dict) else None
+    if op not in OPERATIONS:
         return {"error": "bad request"}
     a, b = message.get("a"), message.get("b")
     if not (is_number(a) and is_number(b)):
         return {"error": "bad request"}
-    return {"result": OPERATIONS[message["op"]](a, b)}
+    return {"result": OPERATIONS[op](a, b)}
 
 
 @app.websocket("/ws")
@@ -30,7 +33,8 @@ async def calculator(websocket: WebSocket):
         while True:
             try:
                 message = await websocket.receive_json()
-            except ValueError:  # the frame was read, but it was not JSON: say so, go on
+            except ValueError:
+                # The frame was read, but was not JSON: say so, go on.
                 await websocket.send_json({"error": "not JSON"})
                 continue
             await websocket.send_json(compute(message))

@@ -13,11 +13,14 @@ async def moderated_echo(websocket: WebSocket):
         while True:
             text = await websocket.receive_text()
             if text == "quit":
-                await websocket.close(code=status.WS_1000_NORMAL_CLOSURE, reason="bye")
+                await websocket.close(
+                    code=status.WS_1000_NORMAL_CLOSURE, reason="bye"
+                )
                 return
             if any(word in FORBIDDEN for word in text.lower().split()):
                 await websocket.close(
-                    code=status.WS_1008_POLICY_VIOLATION, reason="forbidden word"
+                    code=status.WS_1008_POLICY_VIOLATION,
+                    reason="forbidden word",
                 )
                 return
             await websocket.send_text(text)

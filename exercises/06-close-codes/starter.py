@@ -1,6 +1,7 @@
 # wsquiz exercise: close-codes
 # End the conversation on purpose, with the right code and reason.
-# Check your work with: wsquiz check <this file>   (add --watch to re-check on every save)
+# Check your work with: wsquiz check <this file>
+# (add --watch to re-check on every save)
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 app = FastAPI()
@@ -14,9 +15,10 @@ async def moderated_echo(websocket: WebSocket):
     try:
         while True:
             text = await websocket.receive_text()
-            # TODO: "quit" ends the conversation normally, with the reason "bye"
-            # TODO: a message containing a FORBIDDEN word ends it as a policy violation,
-            #       with the reason "forbidden word"
+            # TODO: "quit" ends the conversation normally, with the
+            #       reason "bye"
+            # TODO: a message containing a FORBIDDEN word ends it as a
+            #       policy violation, with the reason "forbidden word"
             await websocket.send_text(text)
     except WebSocketDisconnect:
         pass

@@ -9,7 +9,8 @@ ROOMS = {"lobby", "games"}
 @app.websocket("/rooms/{room}")
 async def join_room(websocket: WebSocket, room: str):
     if room not in ROOMS:
-        await websocket.close()  # before accept(): the handshake is refused
+        # Before accept(): the handshake is refused.
+        await websocket.close()
         return
     await websocket.accept()
     await websocket.send_text(f"joined {room}")

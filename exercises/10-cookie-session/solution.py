@@ -1,7 +1,14 @@
 # wsquiz exercise: cookie-session
 from typing import Annotated
 
-from fastapi import Cookie, FastAPI, WebSocket, WebSocketDisconnect, WebSocketException, status
+from fastapi import (
+    Cookie,
+    FastAPI,
+    WebSocket,
+    WebSocketDisconnect,
+    WebSocketException,
+    status,
+)
 
 app = FastAPI()
 
@@ -10,14 +17,19 @@ SESSIONS = {"abc123": "ada", "def456": "bob"}
 
 @app.websocket("/ws")
 async def session_echo(
-    websocket: WebSocket, session: Annotated[str | None, Cookie()] = None
+    websocket: WebSocket,
+    session: Annotated[str | None, Cookie()] = None,
 ):
     await websocket.accept()
     user = SESSIONS.get(session or "")
     if user is None:
         await websocket.send_text("please log in")
-        # after accept(), the exception becomes a close frame the client can read
-        raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="no session")
+        # after accept(), the exception becomes a close frame the
+        # client can read
+        raise WebSocketException(
+            code=status.WS_1008_POLICY_VIOLATION,
+            reason="no session",
+        )
     await websocket.send_text(f"welcome back {user}")
     try:
         while True:

@@ -15,7 +15,9 @@ async def patient_echo(websocket: WebSocket):
     try:
         while True:
             try:
-                text = await asyncio.wait_for(websocket.receive_text(), IDLE_SECONDS)
+                text = await asyncio.wait_for(
+                    websocket.receive_text(), IDLE_SECONDS
+                )
             except asyncio.TimeoutError:
                 if asked:
                     await websocket.close(code=1000, reason="idle")

@@ -9,7 +9,8 @@ async def echo(websocket: WebSocket):
     await websocket.accept()
     try:
         while True:
-            await websocket.send_text(f"echo: {await websocket.receive_text()}")
+            text = await websocket.receive_text()
+            await websocket.send_text(f"echo: {text}")
     except WebSocketDisconnect:
         pass
 
@@ -19,7 +20,8 @@ async def upper(websocket: WebSocket):
     await websocket.accept()
     try:
         while True:
-            await websocket.send_text((await websocket.receive_text()).upper())
+            text = await websocket.receive_text()
+            await websocket.send_text(text.upper())
     except WebSocketDisconnect:
         pass
 

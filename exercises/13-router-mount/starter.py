@@ -1,12 +1,13 @@
 # wsquiz exercise: router-mount
 # Move both endpoints onto a router mounted under /api.
-# Check your work with: wsquiz check <this file>   (add --watch to re-check on every save)
+# Check your work with: wsquiz check <this file>
+# (add --watch to re-check on every save)
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 app = FastAPI()
 
-# TODO: create a router with the prefix /api, declare both endpoints on it,
-#       and include it in the app
+# TODO: create a router with the prefix /api, declare both endpoints
+#       on it, and include it in the app
 
 
 @app.websocket("/echo")
@@ -14,7 +15,8 @@ async def echo(websocket: WebSocket):
     await websocket.accept()
     try:
         while True:
-            await websocket.send_text(f"echo: {await websocket.receive_text()}")
+            text = await websocket.receive_text()
+            await websocket.send_text(f"echo: {text}")
     except WebSocketDisconnect:
         pass
 

@@ -14,7 +14,8 @@ async def protocol_echo(websocket: WebSocket):
     if PROTOCOL not in offered or user is None:
         await websocket.close(code=1008)
         return
-    await websocket.accept(subprotocol=PROTOCOL)  # never echo the token back
+    # Answer with the protocol only: never echo the token back.
+    await websocket.accept(subprotocol=PROTOCOL)
     await websocket.send_text(f"hello {user}, you speak {PROTOCOL}")
     try:
         while True:

@@ -1,6 +1,7 @@
 # wsquiz exercise: subprotocol-auth
 # Speak wsquiz.v1, and read the token the client offers with it.
-# Check your work with: wsquiz check <this file>   (add --watch to re-check on every save)
+# Check your work with: wsquiz check <this file>
+# (add --watch to re-check on every save)
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 app = FastAPI()
@@ -12,9 +13,11 @@ TOKENS = {"token.s3cret": "ada", "token.letmein": "bob"}
 @app.websocket("/ws")
 async def protocol_echo(websocket: WebSocket):
     # TODO: find out which subprotocols the client offered
-    # TODO: refuse the handshake unless it offered PROTOCOL and a known token
+    # TODO: refuse the handshake unless it offered PROTOCOL and a
+    #       known token
     user = "anonymous"
-    await websocket.accept()  # TODO: tell the client which subprotocol you chose
+    # TODO: tell the client which subprotocol you chose
+    await websocket.accept()
     await websocket.send_text(f"hello {user}, you speak {PROTOCOL}")
     try:
         while True:

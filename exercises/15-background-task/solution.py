@@ -9,7 +9,8 @@ WORK_SECONDS = 0.3
 
 
 async def work(websocket: WebSocket, job: str) -> None:
-    await asyncio.sleep(WORK_SECONDS)  # stands for a slow job: a query, a download...
+    # Stands for a slow job: a query, a download...
+    await asyncio.sleep(WORK_SECONDS)
     await websocket.send_text(f"done {job}")
 
 
@@ -26,10 +27,12 @@ async def jobs(websocket: WebSocket):
                 job = text.removeprefix("work ")
                 await websocket.send_text(f"started {job}")
                 task = asyncio.create_task(work(websocket, job))
-                running.add(task)  # keep a reference, or the task may vanish mid-job
+                # Keep a reference, or the task may vanish mid-job.
+                running.add(task)
                 task.add_done_callback(running.discard)
             else:
                 await websocket.send_text(f"unknown command: {text}")
     except WebSocketDisconnect:
-        for task in running:  # nobody is listening any more: stop the jobs
+        # Nobody is listening any more: stop the jobs.
+        for task in running:
             task.cancel()

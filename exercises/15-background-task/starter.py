@@ -1,6 +1,7 @@
 # wsquiz exercise: background-task
 # Start slow jobs in the background and keep answering meanwhile.
-# Check your work with: wsquiz check <this file>   (add --watch to re-check on every save)
+# Check your work with: wsquiz check <this file>
+# (add --watch to re-check on every save)
 import asyncio
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
@@ -11,7 +12,8 @@ WORK_SECONDS = 0.3
 
 
 async def work(websocket: WebSocket, job: str) -> None:
-    await asyncio.sleep(WORK_SECONDS)  # stands for a slow job: a query, a download...
+    # Stands for a slow job: a query, a download...
+    await asyncio.sleep(WORK_SECONDS)
     await websocket.send_text(f"done {job}")
 
 
@@ -26,9 +28,12 @@ async def jobs(websocket: WebSocket):
             elif text.startswith("work "):
                 job = text.removeprefix("work ")
                 await websocket.send_text(f"started {job}")
-                # TODO: run the job in the background, so that the loop goes on receiving
+                # TODO: run the job in the background, so that the loop
+                #       goes on receiving
                 await work(websocket, job)
             else:
                 await websocket.send_text(f"unknown command: {text}")
     except WebSocketDisconnect:
-        pass  # good manners, once your jobs run in the background: cancel those still running
+        # Good manners, once your jobs run in the background: cancel
+        # those still running.
+        pass

@@ -9,7 +9,8 @@ class ConnectionManager:
         self.users: dict[str, WebSocket] = {}
 
     async def connect(self, name: str, websocket: WebSocket) -> bool:
-        if name in self.users:  # taken: refuse before accept, keep the one already here
+        # Taken: refuse before accept, keep the one already here.
+        if name in self.users:
             await websocket.close()
             return False
         await websocket.accept()

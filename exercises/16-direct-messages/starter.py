@@ -1,6 +1,7 @@
 # wsquiz exercise: direct-messages
 # Private messages between named users, with nobody left behind.
-# Check your work with: wsquiz check <this file>   (add --watch to re-check on every save)
+# Check your work with: wsquiz check <this file>
+# (add --watch to re-check on every save)
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 app = FastAPI()
@@ -11,7 +12,8 @@ class ConnectionManager:
         self.users: dict[str, WebSocket] = {}
 
     async def connect(self, name: str, websocket: WebSocket) -> bool:
-        # TODO: a name that is already connected must be refused, before accepting
+        # TODO: a name that is already connected must be refused,
+        #       before accepting
         await websocket.accept()
         self.users[name] = websocket
         return True
@@ -36,7 +38,8 @@ async def direct_messages(websocket: WebSocket, name: str):
     try:
         while True:
             text = await websocket.receive_text()
-            # TODO: "hello" (no "@name message") gets "write @name message"
+            # TODO: a message not shaped "@name message", such as
+            #       "hello", gets "write @name message"
             to, _, message = text.partition(" ")
             if await manager.send_to(to[1:], f"{name}: {message}"):
                 await websocket.send_text(f"sent to {to[1:]}")

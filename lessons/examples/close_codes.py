@@ -7,7 +7,7 @@ app = FastAPI()
 async def returns(websocket: WebSocket):
     await websocket.accept()
     await websocket.send_text("done")
-    # The handler ends here without close(): no close frame is ever sent.
+    # The handler ends without close(): no close frame is ever sent.
 
 
 @app.websocket("/closes")
@@ -25,7 +25,8 @@ async def going_away(websocket: WebSocket):
 
 @app.websocket("/refuses")
 async def refuses(websocket: WebSocket):
-    # close() before accept(): there is no WebSocket yet, so the HTTP request is refused.
+    # close() before accept(): there is no WebSocket yet, so the HTTP
+    # request is refused.
     await websocket.close(code=1008, reason="not welcome")
 
 

@@ -8,4 +8,6 @@ async def websocket_endpoint(websocket: WebSocket):
     await websocket.accept()
     data = await websocket.receive_text()
     await websocket.send_text(f"Message received: {data}")
-    await websocket.close(code=1000, reason="one message is all I take")
+    await websocket.close(
+        code=1000, reason="one message is all I take"
+    )

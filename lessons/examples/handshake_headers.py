@@ -5,11 +5,13 @@ app = FastAPI()
 
 @app.websocket("/ws")
 async def handshake(websocket: WebSocket):
-    # Before accept() the connection is still an HTTP request: its headers are readable.
+    # Before accept() the connection is still an HTTP request: its
+    # headers are readable.
     headers = websocket.headers
     await websocket.accept()
     await websocket.send_text(f"upgrade: {headers['upgrade']}")
     await websocket.send_text(f"connection: {headers['connection']}")
-    await websocket.send_text(f"sec-websocket-version: {headers['sec-websocket-version']}")
+    version = headers["sec-websocket-version"]
+    await websocket.send_text(f"sec-websocket-version: {version}")
     await websocket.send_text(f"scheme: {websocket.url.scheme}")
     await websocket.close()

@@ -12,9 +12,13 @@ async def patient(websocket: WebSocket):
     try:
         while True:
             try:
-                text = await asyncio.wait_for(websocket.receive_text(), timeout=IDLE_SECONDS)
+                text = await asyncio.wait_for(
+                    websocket.receive_text(), timeout=IDLE_SECONDS
+                )
             except asyncio.TimeoutError:
-                await websocket.close(code=4000, reason=f"idle for {IDLE_SECONDS} s")
+                await websocket.close(
+                    code=4000, reason=f"idle for {IDLE_SECONDS} s"
+                )
                 return
             await websocket.send_text(f"Echo: {text}")
     except WebSocketDisconnect:

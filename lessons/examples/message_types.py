@@ -7,7 +7,9 @@ app = FastAPI()
 async def text(websocket: WebSocket):
     await websocket.accept()
     message = await websocket.receive_text()  # a str
-    await websocket.send_text(f"{len(message)} characters, shouted: {message.upper()}")
+    await websocket.send_text(
+        f"{len(message)} characters, shouted: {message.upper()}"
+    )
     await websocket.close()
 
 

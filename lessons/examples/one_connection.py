@@ -6,7 +6,8 @@ app = FastAPI()
 @app.websocket("/ws")
 async def one_connection(websocket: WebSocket):
     await websocket.accept()
-    port = websocket.client.port  # the client's side of the one TCP connection
+    # The client's side of the one TCP connection:
+    port = websocket.client.port
     # Nothing makes the server wait for the client: it may speak first.
     await websocket.send_text(f"hello, client on port {port}")
     count = 0
@@ -14,6 +15,8 @@ async def one_connection(websocket: WebSocket):
         while True:
             text = await websocket.receive_text()
             count += 1
-            await websocket.send_text(f"message {count} from port {port}: {text}")
+            await websocket.send_text(
+                f"message {count} from port {port}: {text}"
+            )
     except WebSocketDisconnect:
         pass

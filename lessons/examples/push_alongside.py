@@ -14,9 +14,11 @@ async def send_ticks(websocket: WebSocket):
 @app.websocket("/ws")
 async def alongside(websocket: WebSocket):
     await websocket.accept()
-    ticker = asyncio.create_task(send_ticks(websocket))  # runs while we receive
+    # The ticks run as a task of their own, while this loop receives.
+    ticker = asyncio.create_task(send_ticks(websocket))
     try:
-        async for text in websocket.iter_text():  # ends quietly when the client leaves
+        # The loop ends quietly when the client leaves.
+        async for text in websocket.iter_text():
             await websocket.send_text(f"Echo: {text}")
     finally:
-        ticker.cancel()  # never leave a task sending to a closed socket
+        ticker.cancel()  # never leave a task sending to a closed one

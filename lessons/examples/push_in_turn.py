@@ -14,6 +14,7 @@ async def send_ticks(websocket: WebSocket):
 @app.websocket("/ws")
 async def in_turn(websocket: WebSocket):
     await websocket.accept()
-    await send_ticks(websocket)  # nothing is received until all ticks are sent
+    # Nothing is received until every tick is sent.
+    await send_ticks(websocket)
     async for text in websocket.iter_text():
         await websocket.send_text(f"Echo: {text}")

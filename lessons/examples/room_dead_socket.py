@@ -22,8 +22,9 @@ manager = ConnectionManager()
 @app.websocket("/chat")
 async def chat(websocket: WebSocket):
     await manager.connect(websocket)
-    # No try/except: when this client leaves, receive_text() raises WebSocketDisconnect,
-    # the handler ends, and its socket stays in manager.active for ever.
+    # No try/except: when this client leaves, receive_text() raises
+    # WebSocketDisconnect, the handler ends, and its socket stays in
+    # manager.active for ever.
     while True:
         message = await websocket.receive_text()
         await manager.broadcast(message)

@@ -16,7 +16,8 @@ class ConnectionManager:
             try:
                 await websocket.send_text(message)
             except Exception:
-                # Cleaning up here looks tidy, but it removes from the list being iterated.
+                # Cleaning up here looks tidy, but it removes from the
+                # list being iterated.
                 self.active.remove(websocket)
 
 

@@ -20,7 +20,8 @@ class RoomManager:
 
     async def broadcast(self, room: str, message: str):
         dead = []
-        for websocket in list(self.rooms.get(room, ())):  # a copy: safe to change the set
+        # Over a copy: the set itself is then safe to change.
+        for websocket in list(self.rooms.get(room, ())):
             try:
                 await websocket.send_text(message)
             except (WebSocketDisconnect, RuntimeError):
@@ -40,5 +41,5 @@ async def chat(websocket: WebSocket, room: str):
             message = await websocket.receive_text()
             await manager.broadcast(room, f"[{room}] {message}")
     except WebSocketDisconnect:
-        manager.leave(room, websocket)  # first leave, then tell the others
+        manager.leave(room, websocket)  # leave, then tell the others
         await manager.broadcast(room, f"A user left {room}")

@@ -1,6 +1,6 @@
 from fastapi import APIRouter, FastAPI, WebSocket
 
-# In a bigger app this router lives in its own module, e.g. app/chat.py.
+# In a bigger app this router lives in its own module, say app/chat.py.
 router = APIRouter(prefix="/api/v1")
 
 

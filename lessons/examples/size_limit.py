@@ -1,7 +1,8 @@
 from fastapi import FastAPI, WebSocket, status
 
 app = FastAPI()
-MAX_CHARS = 64  # far below uvicorn's own limit (--ws-max-size, 16 MiB by default)
+# Far below uvicorn's own limit (--ws-max-size, 16 MiB by default).
+MAX_CHARS = 64
 
 
 @app.websocket("/ws")
@@ -10,7 +11,8 @@ async def bounded(websocket: WebSocket):
     async for text in websocket.iter_text():
         if len(text) > MAX_CHARS:
             await websocket.close(
-                code=status.WS_1009_MESSAGE_TOO_BIG, reason=f"over {MAX_CHARS} characters"
+                code=status.WS_1009_MESSAGE_TOO_BIG,
+                reason=f"over {MAX_CHARS} characters",
             )
             return
         await websocket.send_text(f"ok: {len(text)} characters")

@@ -6,8 +6,12 @@ SPOKEN = ["chat.v2", "chat.v1"]  # the server's preference, best first
 
 @app.websocket("/ws")
 async def negotiate(websocket: WebSocket):
-    offered = websocket.scope["subprotocols"]  # from the Sec-WebSocket-Protocol header
+    # What the client offered in its Sec-WebSocket-Protocol header:
+    offered = websocket.scope["subprotocols"]
     chosen = next((p for p in SPOKEN if p in offered), None)
-    await websocket.accept(subprotocol=chosen)  # None: answer without the header
-    await websocket.send_text(f"you offered {offered}, we speak {chosen}")
+    # With None, the answer carries no Sec-WebSocket-Protocol header.
+    await websocket.accept(subprotocol=chosen)
+    await websocket.send_text(
+        f"you offered {offered}, we speak {chosen}"
+    )
     await websocket.close()

@@ -19,7 +19,8 @@ async def once(websocket: WebSocket):
 
 @app.websocket("/members")
 async def members(websocket: WebSocket):
-    await websocket.close(code=status.WS_1008_POLICY_VIOLATION)  # before accept()
+    # Closed before accept(): the handshake is refused.
+    await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
 
 
 @app.websocket("/crash")
@@ -28,8 +29,9 @@ async def crash(websocket: WebSocket):
     raise ValueError("something broke")
 
 
-# The tests: `pytest lessons/examples/under_test.py`. Starlette's TestClient needs an HTTP client
-# package that FastAPI does not install; importing it without one says which to install.
+# The tests: `pytest lessons/examples/under_test.py`. Starlette's
+# TestClient needs an HTTP client package that FastAPI does not
+# install; importing it without one says which to install.
 
 
 def test_echo():
@@ -48,7 +50,7 @@ def test_refused_before_accept():
     with pytest.raises(WebSocketDisconnect) as refused:
         with TestClient(app).websocket_connect("/members"):
             pass
-    assert refused.value.code == 1008  # a live client sees HTTP 403 instead
+    assert refused.value.code == 1008  # live, the client sees HTTP 403
 
 
 def test_crash_reaches_the_test():
@@ -57,4 +59,4 @@ def test_crash_reaches_the_test():
 
     with pytest.raises(ValueError, match="something broke"):
         with TestClient(app).websocket_connect("/crash") as ws:
-            ws.receive_text()  # a live client sees a 1006 close instead
+            ws.receive_text()  # live, the client sees a 1006 close

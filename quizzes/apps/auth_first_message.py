@@ -10,7 +10,10 @@ async def websocket_endpoint(websocket: WebSocket):
     token = await websocket.receive_text()
     user = TOKENS.get(token)
     if user is None:
-        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="log in first")
+        await websocket.close(
+            code=status.WS_1008_POLICY_VIOLATION,
+            reason="log in first",
+        )
         return
     await websocket.send_text(f"welcome {user}")
     async for text in websocket.iter_text():

@@ -6,8 +6,9 @@ TOKENS = {"s3cret": "alice"}
 
 @app.websocket("/ws")
 async def websocket_endpoint(websocket: WebSocket):
-    offered = websocket.scope["subprotocols"]  # e.g. ["bearer", "s3cret"]
-    token = offered[1] if len(offered) == 2 and offered[0] == "bearer" else ""
+    offered = websocket.scope["subprotocols"]  # ["bearer", "s3cret"]
+    bearer = len(offered) == 2 and offered[0] == "bearer"
+    token = offered[1] if bearer else ""
     if token not in TOKENS:
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
         return

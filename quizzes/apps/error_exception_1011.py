@@ -7,4 +7,6 @@ app = FastAPI()
 async def websocket_endpoint(websocket: WebSocket):
     await websocket.accept()
     data = await websocket.receive_text()
-    raise WebSocketException(code=1011, reason=f"cannot handle {data!r}")
+    raise WebSocketException(
+        code=1011, reason=f"cannot handle {data!r}"
+    )

@@ -11,7 +11,9 @@ async def websocket_endpoint(websocket: WebSocket):
     try:
         while True:
             try:
-                text = await asyncio.wait_for(websocket.receive_text(), timeout=1.0)
+                text = await asyncio.wait_for(
+                    websocket.receive_text(), timeout=1.0
+                )
             except asyncio.TimeoutError:
                 await websocket.close(code=4000, reason="idle")
                 return

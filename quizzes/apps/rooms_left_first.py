@@ -7,7 +7,7 @@ app = FastAPI()
 
 class RoomManager:
     def __init__(self):
-        self.rooms: defaultdict[str, list[WebSocket]] = defaultdict(list)
+        self.rooms: dict[str, list[WebSocket]] = defaultdict(list)
 
     async def join(self, room: str, websocket: WebSocket):
         await websocket.accept()

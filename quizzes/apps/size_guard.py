@@ -9,6 +9,9 @@ async def websocket_endpoint(websocket: WebSocket):
     await websocket.accept()
     async for text in websocket.iter_text():
         if len(text) > MAX_CHARS:
-            await websocket.close(code=status.WS_1009_MESSAGE_TOO_BIG, reason="message too long")
+            await websocket.close(
+                code=status.WS_1009_MESSAGE_TOO_BIG,
+                reason="message too long",
+            )
             return
         await websocket.send_text(f"ok {len(text)}")
