@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from rich.console import Group, RenderableType
-from rich.markdown import Markdown
 from rich.padding import Padding
 from rich.panel import Panel
 from rich.syntax import Syntax
@@ -13,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from wsquiz.exercises import CheckReport, CheckResult, Exercise
+from wsquiz.markdown_view import CourseMarkdown
 from wsquiz.render import transcript_view
 
 
@@ -106,7 +106,7 @@ def _summary(report: CheckReport) -> Text:
 
 
 def statement_view(exercise: Exercise) -> Panel:
-    body: list[RenderableType] = [Markdown(exercise.statement)]
+    body: list[RenderableType] = [CourseMarkdown(exercise.statement)]
     if exercise.endpoint:
         body.insert(0, Text(f"endpoint: {exercise.endpoint}", "cyan"))
     points = ", ".join(f"{c.name} ({c.points})" for c in exercise.checks)

@@ -7,8 +7,11 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console, Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.panel import Panel
+from rich.style import Style
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
@@ -136,6 +139,110 @@ def load_error_view(error: AppLoadError) -> Panel:
     return Panel(Group(*parts), title="the app did not load", border_style="red")
 
 
+# ---- code ------------------------------------------------------------------------------------
+
+WRAP_MARK = "↪ "
+MIN_WRAPPED = 20  # a continuation row keeps at least this much room, however deep the indent
+
+
+class CodeView:
+    """Source code as the file reads, optionally with line numbers. A line wider than the
+    terminal goes on in rows that start at the line's own indentation behind a `↪` mark, so the
+    indentation (Python's syntax) is never lost and a continuation is never mistaken for a line
+    of the file. Rich's own word wrap restarts every row at the code's left edge."""
+
+    def __init__(
+        self,
+        source: str,
+        lexer: str = "python",
+        *,
+        theme: str = "ansi_dark",
+        line_numbers: bool = True,
+    ) -> None:
+        self.source = source.expandtabs(4)
+        self.syntax = Syntax(self.source, lexer, theme=theme)
+        self.base = Syntax.get_theme(theme).get_background_style()
+        self.line_numbers = line_numbers
+
+    @property
+    def gutter(self) -> int:
+        """Cells left of the code: as Rich draws it, two spaces, the number and a space."""
+        if not self.line_numbers:
+            return 0
+        return len(str(max(1, len(self.source.splitlines())))) + 3
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        widest = max((cell_len(line) for line in self.source.splitlines()), default=0)
+        return Measurement(self.gutter + MIN_WRAPPED, self.gutter + widest)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        base = self.base
+        number_style = base + Style(dim=True)
+        width = max(1, options.max_width - self.gutter)
+        mark = "> " if options.ascii_only else WRAP_MARK
+        highlighted = self.syntax.highlight(self.source)
+        for number, line in enumerate(highlighted.split("\n"), 1):
+            for index, row in enumerate(wrap_code_line(line, width, mark)):
+                gutter = ""
+                if self.line_numbers:
+                    shown = str(number) if index == 0 else ""
+                    gutter = f"  {shown.rjust(self.gutter - 3)} "
+                text = Text.assemble((gutter, number_style), row, style=base)
+                text.no_wrap, text.overflow, text.end = True, "crop", "\n"
+                if not base.transparent_background:
+                    text.pad_right(options.max_width - text.cell_len)
+                yield text
+
+
+def wrap_code_line(line: Text, width: int, mark: str = WRAP_MARK) -> list[Text]:
+    """A code line cut into rows of at most `width` cells, after a space or a call's opening
+    bracket where there is one, each row after the first indented as the line is, behind
+    `mark`."""
+    plain = line.plain
+    if cell_len(plain) <= width:
+        return [line]
+    indent = len(plain) - len(plain.lstrip(" "))
+    hang = max(0, min(indent, width - len(mark) - MIN_WRAPPED))
+    lead = " " * hang + mark
+    room = max(1, width - cell_len(lead))
+    rows: list[Text] = []
+    start, limit = 0, width
+    while start < len(plain):
+        end, used = start, 0
+        while end < len(plain) and used + cell_len(plain[end]) <= limit:
+            used += cell_len(plain[end])
+            end += 1
+        end = max(end, start + 1)
+        rest = end
+        if end < len(plain):
+            first_word = start + (indent if start == 0 else 0) + 1
+            breaks = [at for at in range(first_word, end + 1) if _breaks_after(plain, at)]
+            if breaks:
+                end = rest = breaks[-1]
+            while rest < len(plain) and plain[rest] == " ":
+                rest += 1
+        piece = line[start:end]
+        piece.rstrip()
+        rows.append(piece if not rows else Text.assemble((lead, "dim"), piece))
+        start, limit = rest, room
+    return rows
+
+
+def _breaks_after(plain: str, at: int) -> bool:
+    """May a row end just before `plain[at]`? After a space; after the bracket of a call or a
+    subscript (`f(`, `x[`) unless it closes at once; anywhere else only a word longer than a
+    whole row is cut."""
+    before = plain[at - 1]
+    if before == " ":
+        return True
+    return (
+        before in "(["
+        and at >= 2
+        and (plain[at - 2].isalnum() or plain[at - 2] == "_")
+        and (at == len(plain) or plain[at] not in ")]")
+    )
+
+
 # ---- lessons, the welcome menu, progress ----------------------------------------------------
 
 MARKS = {"done": ("✓", "green"), "started": ("•", "yellow"), "new": (" ", "dim")}
@@ -150,9 +257,8 @@ def _mark(item: Item) -> Text:
 def example_panel(name: str, path: Path, command: str, shown_path: str = "") -> Panel:
     """An example exactly as the file on disk reads, with the command that runs it."""
     source = path.read_text(encoding="utf-8").rstrip("\n")
-    code = Syntax(source, "python", theme="ansi_dark", line_numbers=True, word_wrap=True)
     return Panel(
-        code,
+        CodeView(source),
         title=f"[bold]{name}[/] [dim]{shown_path or path.name}[/]",
         title_align="left",
         subtitle=f"run it: [bold]{command}[/]",
@@ -162,8 +268,9 @@ def example_panel(name: str, path: Path, command: str, shown_path: str = "") -> 
 
 
 def lesson_view(lesson: Lesson, next_lesson: Lesson | None = None) -> Group:
-    from rich.markdown import Markdown
     from rich.rule import Rule
+
+    from wsquiz.markdown_view import CourseMarkdown
 
     root = lesson.path.parent.parent
     parts: list[RenderableType] = [
@@ -172,7 +279,7 @@ def lesson_view(lesson: Lesson, next_lesson: Lesson | None = None) -> Group:
     ]
     for kind, value in lesson.segments():
         if kind == "markdown":
-            parts.append(Markdown(value, code_theme="ansi_dark"))
+            parts.append(CourseMarkdown(value, code_theme="ansi_dark"))
             parts.append(Text(""))
             continue
         path = lesson.examples[value]
@@ -444,8 +551,7 @@ def code_panel(path: Path, title: str = "", style: str = "cyan") -> Panel:
         source = path.read_text(encoding="utf-8").rstrip("\n")
     except OSError as exc:
         return Panel(Text(f"cannot read {path}: {exc}", "red"), title=title or path.name)
-    code = Syntax(source, "python", theme="ansi_dark", line_numbers=True, word_wrap=True)
-    return Panel(code, title=title or path.name, title_align="left", border_style=style)
+    return Panel(CodeView(source), title=title or path.name, title_align="left", border_style=style)
 
 
 def question_view(question: Question, number: int, total: int) -> Group:
@@ -465,8 +571,17 @@ def question_view(question: Question, number: int, total: int) -> Group:
         if option.app is not None:
             parts.append(code_panel(option.app, title=f"{label}  [dim]{option.app.name}[/]"))
         else:
-            parts.append(Text(f"  {label}"))
+            parts.append(option_line(option.letter, option.text))
     return Group(*parts)
+
+
+def option_line(letter: str, text: str, style: str = "", indent: str = "  ") -> Table:
+    """`  B) text`, where a text too long for a line goes on under the text, not the letter."""
+    line = Table.grid(padding=(0, 1))
+    line.add_column(no_wrap=True)
+    line.add_column()
+    line.add_row(Text(f"{indent}{letter})", style), Text(text, style))
+    return line
 
 
 def answer_help(question: Question, hint_shown: bool = False) -> Text:
@@ -536,7 +651,7 @@ def options_check_view(question: Question, observation: Observation) -> Table:
                 f"{c.of} = {claim_holds(c, run)[1] or 'nothing'}" for c in option.claims + where
             )
         mark = Text("✔", "green") if holds else Text("✘", "red")
-        table.add_row(mark, f"{option.letter}) {option.text}", seen)
+        table.add_row(mark, option_line(option.letter, option.text, indent=""), seen)
     return table
 
 
@@ -550,13 +665,13 @@ def verdict_view(
     if question.kind == "concept" and not verdict.correct:
         right = next((o for o in question.options if o.correct), None)
         if right is not None:
-            parts.append(Text(f"  {right.letter}) {right.text}", "green"))
+            parts.append(option_line(right.letter, right.text, "green"))
     from wsquiz.judge import check_quote, letters_of
 
     picked = letters_of(chosen) or frozenset()
     for option in question.options:
         if option.explanation and (option.letter in picked or option.app is not None):
-            parts.append(Text(f"  {option.letter}) {option.explanation}", "dim"))
+            parts.append(option_line(option.letter, option.explanation, "dim"))
     quote = check_quote(question, observation)
     if quote is not None and not quote.same:
         shown = quote.observed if quote.observed is not None else "(nothing)"
