@@ -143,8 +143,13 @@ def test_class_answers_live_and_the_board_shows_the_spread(quiz_host: Host) -> N
             )
         )
         verdict = await next_of(students["alice"], "verdict")
-        assert verdict["correct"] is True
-        assert verdict["observed"] == "Message received: hello"  # what the live server sent
+        # right or wrong only: what the live server sent is the key, kept for the reveal
+        assert verdict == {
+            "type": "verdict",
+            "item": "echo-reply",
+            "answer": "Message received: hello",
+            "correct": True,
+        }
         # bob claims his wrong answer is right: the host re-verifies and does not believe it
         await students["bob"].send(
             json.dumps({"type": "answer", "item": "echo-reply", "answer": "hello", "correct": True})
@@ -709,13 +714,14 @@ def test_host_and_student_terminals(tmp_path: Path) -> None:
         student.sendline("h")
         student.expect("hint: ")
         student.sendline("Message received: hello")
-        student.expect("live check")  # checked live on the student's machine first
-        student.expect("Right")
-        student.expect("recorded by the host")
+        student.expect("checked live on this machine: right")  # here first, then the host
+        student.expect("recorded by the host: 'Message received: hello' is right")
         host.expect(r"alice answered echo-reply \(right\)")
         host.send("r")  # one key, no Enter: the board's stdin is a terminal
         host.expect("revealed echo-reply: Message received: hello")
         student.expect("the teacher revealed the answer: Message received: hello")
+        student.expect("live check")  # the transcript, with the key, at the reveal
+        student.expect("Right")
         host.send("e")
         host.expect("press e again to end the session")
         host.send("e")
@@ -747,6 +753,34 @@ def test_join_refused_is_a_clear_error(quiz_host: Host) -> None:
     assert "Traceback" not in result.output
     result = CliRunner().invoke(app, ["classroom", "join", "ftp://x", "--code", "A", "--name", "a"])
     assert result.exit_code == 2 and "not a classroom address" in result.output
+
+
+def test_a_port_or_host_the_host_cannot_listen_on_is_a_usage_error(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    host = ["classroom", "host", "--quiz", "basics", "--plain", "--db", str(db)]
+    for port in ("99999", "-1"):
+        result = CliRunner().invoke(app, [*host, "--port", port])
+        assert result.exit_code == 2, result.output
+        assert f"error: --port {port} is not a port: a port is 0 to 65535" in result.output
+        assert "fix: choose a --port from 1024 to 65535" in result.output
+        assert "Traceback" not in result.output
+        assert not isinstance(result.exception, OverflowError)
+    assert not db.exists()  # refused before a session was opened for it
+    result = CliRunner().invoke(app, [*host, "--port", "0", "--host", "nosuchhost.invalid"])
+    assert result.exit_code == 2, result.output
+    assert "error: cannot listen on --host 'nosuchhost.invalid'" in result.output
+    fix = result.output[result.output.index("fix:") :]
+    assert "--host 127.0.0.1" in fix and "--host 0.0.0.0" in fix and "--port" not in fix
+    assert not db.exists()
+
+
+def test_a_join_address_with_a_port_out_of_range_is_a_usage_error() -> None:
+    for url in ("http://127.0.0.1:99999", "127.0.0.1:-1"):
+        result = CliRunner().invoke(app, ["classroom", "join", url, "--name", "a", "--code", "x"])
+        assert result.exit_code == 2, result.output
+        assert "its port is not a number from 0 to 65535" in result.output
+        assert "fix: give the address the host printed" in result.output
+        assert not isinstance(result.exception, ValueError)
 
 
 def test_join_urls() -> None:
@@ -1182,12 +1216,135 @@ def test_a_concept_questions_key_stays_on_the_host(quiz_host: Host) -> None:
         assert question["bundle"] == {} and "correct" not in json.dumps(question)
         await alice.send(json.dumps({"type": "answer", "item": concept.id, "answer": right}))
         verdict = await next_of(alice, "verdict")
-        assert verdict["correct"] is True and verdict["explanation"]
-        assert verdict["stored"] is True and verdict["observed"] == right
+        assert verdict["correct"] is True
+        assert set(verdict) == {"type", "item", "answer", "correct"}  # no key before the reveal
+        await boss.send(json.dumps({"type": "reveal"}))
+        reveal = await next_of(alice, "reveal")
+        assert reveal["key"] == right and reveal["stored"] is True and reveal["explanation"]
         await alice.close()
         await boss.close()
 
     run(scenario())
+
+
+def test_no_student_gets_the_key_before_the_reveal(quiz_host: Host) -> None:
+    """Not in a verdict, a rejoin, or the question's bundle: an early answerer has nothing to
+    pass on, even reading the raw WebSocket; the reveal then brings it to everyone."""
+    room = quiz_host.room
+    key = "Message received: hello"
+    material = room.material
+    assert isinstance(material, QuizMaterial)
+    why = material.quiz.question("echo-reply").explanation
+
+    async def scenario() -> None:
+        boss = await teacher(quiz_host)
+        alice, welcome = await join(quiz_host, "alice")
+        token = welcome["token"]
+        bob, _ = await join(quiz_host, "bob")
+        await boss.send(json.dumps({"type": "push", "index": index_of(room, "echo-reply")}))
+        pushed = await next_of(alice, "question")
+        assert pushed["revealed"] is False and "key" not in pushed
+        sent = pushed["bundle"]["question"]
+        assert {"explanation", "claims"}.isdisjoint(sent)  # `claims` states the reply, too
+        assert sent["answer"] == {"from": "reply"} and sent["hint"]  # still checkable, hint kept
+        await next_of(bob, "question")
+        for ws, answer in ((alice, "hello"), (bob, key)):
+            await ws.send(json.dumps({"type": "answer", "item": "echo-reply", "answer": answer}))
+        raw = await asyncio.wait_for(alice.recv(), WAIT)
+        assert json.loads(raw)["correct"] is False
+        assert key not in str(raw) and "1006" not in str(raw)
+        assert (await next_of(bob, "verdict"))["correct"] is True
+
+        # alice drops and rejoins before the reveal: her answer comes back, the key does not
+        await alice.close()
+        await next_of(boss, "event", lambda e: e["event"] == "leave")
+        alice, welcome = await join(quiz_host, "alice", token=token)
+        assert welcome["answers"] == {"echo-reply": {"answer": "hello", "correct": False}}
+        again = await asyncio.wait_for(alice.recv(), WAIT)
+        assert json.loads(again)["type"] == "question"
+        assert key not in str(again) and why not in str(again)
+
+        await boss.send(json.dumps({"type": "reveal"}))
+        for ws in (alice, bob):
+            reveal = await next_of(ws, "reveal")
+            assert reveal["key"] == key and reveal["stored"] is False
+            assert reveal["explanation"] == why
+            assert reveal["withheld"]["claims"] and reveal["withheld"]["explanation"]
+        # after the reveal, a rejoin brings the key and the explanation with the question
+        await alice.close()
+        await next_of(boss, "event", lambda e: e["event"] == "leave")
+        alice, welcome = await join(quiz_host, "alice", token=token)
+        assert welcome["answers"]["echo-reply"]["observed"] == key
+        question = await next_of(alice, "question")
+        assert question["revealed"] is True and question["key"] == key
+        assert question["explanation"] == why and question["withheld"]["claims"]
+        for ws in (alice, bob, boss):
+            await ws.close()
+
+    run(scenario())
+
+
+def test_a_withheld_bundle_is_whole_again_at_the_reveal() -> None:
+    from wsquiz.classroom_material import restore_bundle, split_bundle
+
+    material = QuizMaterial(ROOT, "basics", None)
+    noted = 0
+    for item in material.items:
+        bundle = material.bundle(item.id)
+        shown, withheld = split_bundle(bundle)
+        assert restore_bundle(shown, withheld) == bundle
+        for option in shown.get("question", {}).get("options", []):
+            assert "explanation" not in option
+        noted += "options" in withheld
+    assert noted  # the quiz has a choice question whose options explain themselves
+
+
+def test_the_students_terminal_keeps_the_key_until_the_reveal(quiz_host: Host, lab: Any) -> None:
+    """The live check on the student's own machine says right or wrong; its transcript (which
+    shows the key), the key and the explanation are printed when the teacher reveals."""
+    room = quiz_host.room
+    material = room.material
+    assert isinstance(material, QuizMaterial)
+    choice = material.quiz.question("accept-receive-syntax")
+    wrong = next(o for o in choice.options if o.explanation)
+    typist = Typist()
+
+    async def scenario() -> tuple[str, str, str, str]:
+        client = student_client(quiz_host, "alice", lab, typist)
+        running = asyncio.create_task(client.run())
+        boss = await teacher(quiz_host)
+        await until_printed(client.console, "joined WebSocket basics as alice")
+        await boss.send(json.dumps({"type": "push", "index": index_of(room, "echo-reply")}))
+        await until_printed(client.console, "type your prediction")
+        typist.type("hello")
+        before = await until_printed(client.console, "wait for the teacher to reveal it")
+        await boss.send(json.dumps({"type": "reveal"}))
+        after = await until_printed(client.console, "Not quite")
+        after = await until_printed(client.console, "─ why ─")  # the explanation's panel
+        client.console.export_text(clear=True)
+        index = index_of(room, choice.id)
+        await boss.send(json.dumps({"type": "push", "index": index}))
+        await until_printed(client.console, "answer with a letter")
+        typist.type(wrong.letter)
+        asked = await until_printed(client.console, "wait for the teacher to reveal it")
+        await boss.send(json.dumps({"type": "reveal"}))
+        told = await until_printed(client.console, wrong.explanation[:40])
+        await boss.send(json.dumps({"type": "end"}))
+        assert await asyncio.wait_for(running, WAIT) == 0
+        await boss.close()
+        return before, after, asked, told
+
+    before, after, asked, told = run(scenario())
+    assert "checked live on this machine: not right" in before
+    assert "recorded by the host: 'hello' is not right" in before
+    for secret in ("Message received: hello", "live check", "1006", "─ why ─", "Not quite"):
+        assert secret not in before, f"{secret!r} shown before the reveal:\n{before}"
+    assert "revealed the answer: Message received: hello" in after
+    assert "live check" in after and "< Message received: hello" in after  # the transcript
+    assert "Not quite" in after and "─ why ─" in after
+    # a choice question: no option's explanation, no key, before the reveal
+    assert wrong.explanation[:40] not in asked and "handshake 101" not in asked
+    assert "Not quite: the answer is" in told and "handshake 101" in told
 
 
 def test_the_student_is_told_where_a_key_comes_from(quiz_host: Host, lab: Any) -> None:
@@ -1198,7 +1355,7 @@ def test_the_student_is_told_where_a_key_comes_from(quiz_host: Host, lab: Any) -
     right = next(o.letter for o in concept.options if o.correct)
     typist = Typist()
 
-    async def scenario() -> str:
+    async def scenario() -> tuple[str, str]:
         client = student_client(quiz_host, "alice", lab, typist)
         running = asyncio.create_task(client.run())
         boss = await teacher(quiz_host)
@@ -1207,20 +1364,24 @@ def test_the_student_is_told_where_a_key_comes_from(quiz_host: Host, lab: Any) -
         await until_printed(client.console, "answer with a letter")
         typist.type(right)
         await until_printed(client.console, "recorded by the host")
+        await boss.send(json.dumps({"type": "reveal"}))
+        stored = await until_printed(client.console, "the teacher revealed the answer")
         await boss.send(json.dumps({"type": "push", "index": index_of(room, "echo-reply")}))
         await until_printed(client.console, "type your prediction")
         typist.type("hello")
-        shown = await until_printed(client.console, "not right (the live server gives")
+        await until_printed(client.console, "'hello' is not right")
+        await boss.send(json.dumps({"type": "reveal"}))
+        shown = await until_printed(client.console, "(what the live server gives)")
         await boss.send(json.dumps({"type": "end"}))
         assert await asyncio.wait_for(running, WAIT) == 0
         await boss.close()
-        return shown
+        return stored, shown
 
-    shown = run(scenario())
+    stored, shown = run(scenario())
     # a concept question's key is stored: no server "gives" it
-    assert f"'{right}' is right (the answer is {right})" in shown
-    assert f"(the live server gives {right})" not in shown
-    assert "(the live server gives Message received: hello)" in shown
+    assert f"the teacher revealed the answer: {right}) " in stored
+    assert "live server" not in stored
+    assert "revealed the answer: Message received: hello (what the live server gives)" in shown
     alice = next(r for r in room.results() if r.student == "alice")
     said = {c.name: c.message for c in alice.checks}
     assert said[concept.id] == f"answered {right!r}; the answer is {right!r}"

@@ -31,7 +31,7 @@ from typing import Any
 # the classroom commands import this module.
 from fastapi import FastAPI, WebSocket
 
-from wsquiz.classroom_material import MAX_SOURCE, HostVerdict, Item, Material
+from wsquiz.classroom_material import MAX_SOURCE, HostVerdict, Item, Material, split_bundle
 from wsquiz.classroom_store import Answer, CheckRow, ClassroomStore, Session, check_name
 from wsquiz.errors import UsageError, WsquizError
 
@@ -292,13 +292,26 @@ class Classroom:
         item = self.current
         if item is None:
             return None
-        return {
+        bundle, withheld = split_bundle(self.material.bundle(item.id))
+        message: dict[str, Any] = {
             "type": "question",
             "index": self.index,
             "total": len(self.items),
             "item": item.public(),
-            "bundle": self.material.bundle(item.id),
+            "bundle": bundle,
             "revealed": item.id in self.revealed,
+        }
+        if item.id in self.revealed:  # a student who joins after the reveal gets what it told
+            message.update(self.revelation(item))
+            message["withheld"] = withheld
+        return message
+
+    def revelation(self, item: Item) -> dict[str, Any]:
+        """What a reveal tells students: the key (once known), where it comes from, and why."""
+        return {
+            "key": self.keys.get(item.id),
+            "stored": item.kind == "concept",
+            "explanation": self.material.explanation(item.id),
         }
 
     def spread(self, item: Item) -> list[Spread]:
@@ -448,14 +461,16 @@ class Classroom:
         spread = [
             {"answer": s.answer, "count": s.count, "correct": s.correct} for s in self.spread(item)
         ]
+        _, withheld = split_bundle(self.material.bundle(item.id))
         self.manager.broadcast(
             self.channel("students"),
             {
                 "type": "reveal",
                 "item": item.id,
+                **self.revelation(item),
                 "key": key,
                 "spread": spread,
-                "explanation": self.material.explanation(item.id),
+                "withheld": withheld,
             },
         )
         self._notify("reveal", {"item": item.id, "key": key})
@@ -532,11 +547,12 @@ class Classroom:
             raise Refused(CLOSE_POLICY, "wrong join code")
 
     def welcome(self, seat: Seat, token: str, rejoined: bool) -> dict[str, Any]:
-        mine = {
-            item_id: {"answer": a.answer, "correct": a.correct, "observed": a.observed}
-            for item_id, given in self.answers.items()
-            if (a := given.get(seat.name)) is not None
-        }
+        mine: dict[str, dict[str, Any]] = {}
+        for item_id, given in self.answers.items():
+            if (a := given.get(seat.name)) is not None:
+                mine[item_id] = {"answer": a.answer, "correct": a.correct}
+                if item_id in self.revealed:  # the key only once the teacher revealed it
+                    mine[item_id]["observed"] = a.observed
         best = self.checks.get(seat.name)
         return {
             "type": "welcome",
@@ -604,15 +620,13 @@ class Classroom:
         self.answers.setdefault(item.id, {})[seat.name] = record
         self._notify("answer", {"name": seat.name, "item": item.id, "correct": verdict.correct})
         self.changed()
+        # Right or wrong only: the key, the observed value and the explanation wait for the
+        # reveal (an early answerer could pass them on, reading the raw WebSocket if need be).
         return {
             "type": "verdict",
             "item": item.id,
             "answer": record.answer,
             "correct": verdict.correct,
-            "observed": verdict.observed,
-            "stored": verdict.stored,
-            "message": verdict.message,
-            "explanation": verdict.explanation,
         }
 
     async def check(self, seat: Seat, message: dict[str, Any]) -> dict[str, Any]:
@@ -825,6 +839,10 @@ def build_app(room: Classroom) -> FastAPI:
         room.manager.add(room.channel("students"), peer)
         peer.push(json.dumps(room.welcome(seat, token, rejoined)))
         question = room.question_message()
+        if question is not None and question["revealed"] and question["key"] is None:
+            # revealed before a host restart: the key is observed again, not left out
+            with contextlib.suppress(Exception):
+                question["key"] = await room.key(question["item"]["id"])
         if question is not None:
             peer.push(json.dumps(question))
         room._notify("join", {"name": seat.name, "rejoined": rejoined})

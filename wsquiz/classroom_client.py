@@ -54,6 +54,13 @@ def endpoint(url: str, path: str) -> str:
             f"{url!r} is not a classroom address",
             fix="give the address the host printed, e.g. http://192.168.1.20:8765",
         )
+    try:
+        parts.port  # noqa: B018 - read for its check: a port out of 0-65535 raises
+    except ValueError:
+        raise UsageError(
+            f"{url!r} is not a classroom address: its port is not a number from 0 to 65535",
+            fix="give the address the host printed, e.g. http://192.168.1.20:8765",
+        ) from None
     return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
 
 
@@ -227,6 +234,8 @@ class Current:
     observation: asyncio.Future[Any] | None = None
     answered: bool = False
     revealed: bool = False
+    bundle: dict[str, Any] = field(default_factory=dict)
+    folder: Path | None = None  # where the question was rebuilt (again at the reveal)
 
 
 @dataclass
@@ -424,39 +433,30 @@ class StudentClient:
         elif kind == "verdict":
             self.answers[message["item"]] = message
             mark, style = ("✔", "green") if message["correct"] else ("✘", "red")
-            # a concept question's key is a stored option: no server showed it
-            source = "the answer is" if message.get("stored") else "the live server gives"
+            # right or wrong only: the key waits for the reveal, so no one can pass it on
             self.console.print(
                 Text(
                     f"{mark} recorded by the host: {message['answer']!r} is "
-                    f"{'right' if message['correct'] else 'not right'} "
-                    f"({source} {message['observed']})",
+                    f"{'right' if message['correct'] else 'not right'}",
                     style,
                 )
             )
-            if (
-                self.current is not None
-                and self.current.question is None
-                and message.get("explanation")
-            ):
-                self.console.print(
-                    Panel(
-                        Text(message["explanation"]),
-                        title="why",
-                        title_align="left",
-                        border_style="green",
-                    )
-                )
-            self.console.print(Text("wait for the next question", "dim"))
-        elif kind == "reveal":
-            if self.current is not None and self.current.message["item"]["id"] == message["item"]:
-                self.current.revealed = True
-            spread = ", ".join(f"{s['answer']}: {s['count']}" for s in message.get("spread", []))
             self.console.print(
-                Text(f"the teacher revealed the answer: {message['key']}", "bold magenta")
+                Text("wait for the teacher to reveal it: the key and why come then", "dim")
             )
+        elif kind == "reveal":
+            current = self.current
+            here = current is not None and current.message["item"]["id"] == message["item"]
+            if current is not None and here:
+                current.revealed = True
+            self.console.print(
+                Text(f"the teacher revealed the answer: {self._key_text(message)}", "bold magenta")
+            )
+            spread = ", ".join(f"{s['answer']}: {s['count']}" for s in message.get("spread", []))
             if spread:
                 self.console.print(Text(f"the class answered {spread}", "magenta"))
+            if current is not None and here:
+                self._explain(current, message)
         elif kind == "checked":
             score = f"{message['score']:g}/{message['max_score']:g}"
             style = "green" if message["passed"] else "yellow"
@@ -468,6 +468,52 @@ class StudentClient:
             self._done = True
         elif kind == "error":
             self.console.print(Text(f"host: {message.get('message')}", "red"))
+
+    def _key_text(self, message: dict[str, Any]) -> str:
+        """The revealed key, with its option's text, and where it comes from."""
+        key = message.get("key")
+        if key is None:
+            return "(the host could not observe it)"
+        text = str(key)
+        current = self.current
+        if current is not None and current.message["item"]["id"] == message.get("item"):
+            options = {o["letter"]: o["text"] for o in current.message["item"]["options"]}
+            if text in options:
+                text = f"{text}) {options[text]}"
+        # a concept question's key is a stored option: no server showed it
+        return text if message.get("stored") else f"{text} (what the live server gives)"
+
+    def _explain(self, current: Current, message: dict[str, Any]) -> None:
+        """At the reveal: this machine's live check of the question in full, or the host's why."""
+        from wsquiz.render import live_check_view, verdict_view
+
+        observation = current.observation
+        if (
+            current.question is not None
+            and current.folder is not None
+            and observation is not None
+            and observation.done()
+            and not observation.cancelled()
+            and observation.exception() is None
+        ):
+            from wsquiz.classroom_material import question_from_bundle, restore_bundle
+            from wsquiz.judge import judge
+
+            try:  # rebuilt with what was withheld: the explanations, claims and quote
+                whole = restore_bundle(current.bundle, dict(message.get("withheld") or {}))
+                question = question_from_bundle(whole, current.folder)
+            except WsquizError:
+                question = None
+            if question is not None:
+                seen = observation.result()
+                given = self.answers.get(question.id, {}).get("answer")
+                if isinstance(given, str):
+                    verdict = judge(question, given, seen)
+                    self.console.print(verdict_view(question, verdict, seen, given))
+                    return
+                self.console.print(live_check_view(question, seen))
+        if message.get("explanation"):
+            self.console.print(why_panel(message["explanation"]))
 
     async def _question(self, message: dict[str, Any]) -> None:
         item = message["item"]
@@ -481,11 +527,18 @@ class StudentClient:
         bundle = message.get("bundle") or {}
         if bundle and self.lab is not None:
             try:
-                from wsquiz.classroom_material import observe_sandboxed, question_from_bundle
+                from wsquiz.classroom_material import (
+                    observe_sandboxed,
+                    question_from_bundle,
+                    restore_bundle,
+                )
 
                 folder = self._work / f"q{message['index']}-{time.monotonic_ns()}"
+                if self.current.revealed:  # joined after the reveal: nothing is withheld now
+                    bundle = restore_bundle(bundle, dict(message.get("withheld") or {}))
                 question = question_from_bundle(bundle, folder)
                 self.current.question = question
+                self.current.bundle, self.current.folder = bundle, folder
                 self.current.observation = asyncio.ensure_future(
                     asyncio.to_thread(observe_sandboxed, question, self.lab)
                 )
@@ -508,7 +561,13 @@ class StudentClient:
             self.console.print(Text(f"you answered {given['answer']!r} ({state})", "dim"))
         elif self.current.revealed:
             self.console.print(Text("the teacher has revealed this one: answers are closed", "dim"))
-        else:
+        if self.current.revealed:
+            self.console.print(
+                Text(f"the answer: {self._key_text(message)}", "bold magenta"),
+            )
+            if message.get("explanation"):
+                self.console.print(why_panel(message["explanation"]))
+        elif given is None:
             letters = ", ".join(o["letter"] for o in item["options"])
             ask = f"answer with a letter ({letters})" if letters else "type your prediction"
             rebuilt = self.current.question
@@ -531,16 +590,23 @@ class StudentClient:
         claimed: bool | None = None
         if current.question is not None and current.observation is not None:
             from wsquiz.judge import judge
-            from wsquiz.render import verdict_view
 
             try:
                 observation = await current.observation
             except WsquizError as exc:
                 self.console.print(Text(f"the live check failed here: {exc.message}", "yellow"))
             else:
+                # Right or wrong only, as the host says: the transcript shows the key, so it
+                # waits for the reveal like everyone's key does.
                 verdict = judge(current.question, text, observation)
-                self.console.print(verdict_view(current.question, verdict, observation, text))
                 claimed = verdict.correct
+                self.console.print(
+                    Text(
+                        f"checked live on this machine: {'right' if claimed else 'not right'}; "
+                        "sending it to the host…",
+                        "dim",
+                    )
+                )
         current.answered = True
         answer: dict[str, Any] = {"type": "answer", "item": item["id"], "answer": text.strip()}
         if claimed is not None:
@@ -620,6 +686,10 @@ class StudentClient:
             )
             return
         await ws.send(message)
+
+
+def why_panel(text: str) -> Panel:
+    return Panel(Text(text), title="why", title_align="left", border_style="green")
 
 
 def _local_exercise(name: str, checks: list[str]) -> Any:

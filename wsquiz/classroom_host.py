@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import socket
 import threading
 import time
@@ -19,18 +20,44 @@ from wsquiz.classroom_material import Material
 from wsquiz.classroom_store import ClassroomStore
 from wsquiz.errors import UsageError
 
+HOST_FIX = (
+    "pass --host 127.0.0.1 (this machine only), --host 0.0.0.0 (the classroom network too), "
+    "or an address of this machine"
+)
+
+
+def check_address(host: str, port: int) -> int:
+    """The socket family to listen on `host:port`; a UsageError when either cannot be used."""
+    if not 0 <= port <= 65535:
+        raise UsageError(
+            f"--port {port} is not a port: a port is 0 to 65535",
+            fix="choose a --port from 1024 to 65535 (8765 by default), or 0 for a free one",
+        )
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        why = exc.strerror if isinstance(exc, socket.gaierror) else "not a host name"
+        raise UsageError(f"cannot listen on --host {host!r}: {why}", fix=HOST_FIX) from None
+    return family
+
 
 def bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    family = check_address(host, port)
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
+        if exc.errno == errno.EADDRNOTAVAIL:
+            fix = f"{host} is no address of this machine: {HOST_FIX}"
+        elif exc.errno == errno.EACCES:
+            fix = "ports below 1024 need privileges: choose a --port from 1024 to 65535"
+        else:
+            fix = "choose another --port (0 picks a free one), or stop what uses it"
         raise UsageError(
-            f"cannot listen on {host}:{port} ({exc.strerror or exc})",
-            fix="choose another --port (0 picks a free one), or stop what uses it",
+            f"cannot listen on {host}:{port} ({exc.strerror or exc})", fix=fix
         ) from None
     sock.listen(512)
     sock.setblocking(False)
@@ -183,6 +210,7 @@ def run_host(
     from wsquiz.classroom_client import TeacherConsole, single_keys
     from wsquiz.lab import Lab
 
+    check_address(host, port)  # before a session is opened for a class that cannot be served
     store = ClassroomStore(db)
     lab = Lab()
     try:

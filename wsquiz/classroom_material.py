@@ -259,6 +259,47 @@ def safe_file(name: str) -> str:
 
 # ---- the student's side: rebuild a pushed question ----------------------------------------
 
+# What in a question's table tells the key: the explanation, the claims the explanation makes
+# (`{ of = "reply", says = "..." }`), the original text's quote, each option's explanation. A
+# student's terminal gets these only at the reveal; the rest is what it needs to check live.
+WITHHELD = ("explanation", "claims", "quote")
+
+
+def split_bundle(bundle: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the bundle sent with the question, what waits for the reveal)."""
+    question = bundle.get("question")
+    if not isinstance(question, dict):
+        return bundle, {}
+    shown = {k: v for k, v in question.items() if k not in WITHHELD}
+    withheld: dict[str, Any] = {k: question[k] for k in WITHHELD if k in question}
+    options = question.get("options")
+    if isinstance(options, list):
+        notes = [o.get("explanation", "") if isinstance(o, dict) else "" for o in options]
+        shown["options"] = [
+            {k: v for k, v in o.items() if k != "explanation"} if isinstance(o, dict) else o
+            for o in options
+        ]
+        if any(notes):
+            withheld["options"] = notes
+    return {**bundle, "question": shown}, withheld
+
+
+def restore_bundle(bundle: dict[str, Any], withheld: dict[str, Any]) -> dict[str, Any]:
+    """The whole bundle again, from the one sent with the question and the reveal's part."""
+    question = bundle.get("question")
+    if not isinstance(question, dict) or not withheld:
+        return bundle
+    whole = {**question, **{k: v for k, v in withheld.items() if k in WITHHELD}}
+    notes = withheld.get("options")
+    options = question.get("options")
+    if isinstance(notes, list) and isinstance(options, list):
+        notes = notes + [""] * (len(options) - len(notes))
+        whole["options"] = [
+            {**o, "explanation": str(note)} if isinstance(o, dict) and note else o
+            for o, note in zip(options, notes[: len(options)], strict=True)
+        ]
+    return {**bundle, "question": whole}
+
 
 def question_from_bundle(bundle: dict[str, Any], folder: Path) -> Question:
     """Write the bundle as a one-question course under `folder` and load it with the quiz loader."""
