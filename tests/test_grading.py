@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -23,6 +24,7 @@ from wsquiz.gradebook import Gradebook, StudentResult
 from wsquiz.lab import Lab, Limits
 
 ECHO = find_exercise("echo-loop")
+DEFAULT_LIMITS = Limits(wall_s=10.0, cpu_s=10, memory_mb=512)  # `wsquiz grade`'s defaults
 runner = CliRunner()
 
 WRONG = """\
@@ -267,9 +269,17 @@ def test_resume_skips_the_students_already_graded(tmp_path: Path) -> None:
     subs = class_folder(tmp_path)
     db = tmp_path / "book.sqlite"
     graded = grading.Submission("alice", subs / "alice.py").digest  # this very file was graded
+    against = grading.fingerprint("exercise", "echo-loop", DEFAULT_LIMITS)  # with these limits
     with Gradebook(db, "exercise", "echo-loop") as book:
         book.record(
-            StudentResult("alice", 1.0, 5.0, graded_at="2000-01-01T00:00:00+00:00", digest=graded)
+            StudentResult(
+                "alice",
+                1.0,
+                5.0,
+                graded_at="2000-01-01T00:00:00+00:00",
+                digest=graded,
+                assignment=against,
+            )
         )
     code, out = grade(str(subs), "--exercise", "echo-loop", "--db", str(db), "--resume")
     assert code == 0, out
@@ -281,6 +291,35 @@ def test_resume_skips_the_students_already_graded(tmp_path: Path) -> None:
     code, out = grade(str(subs), "--exercise", "echo-loop", "--db", str(db))
     with Gradebook(db) as book:
         assert {r.student: r.score for r in book.results()}["alice"] == 5  # regraded
+
+
+def test_resume_grades_again_when_the_limits_or_the_exercise_changed(tmp_path: Path) -> None:
+    subs = tmp_path / "subs"
+    write(subs, "alice.py", ECHO.solution.read_text())
+    write(subs, "bob.py", WRONG)
+    db = tmp_path / "book.sqlite"
+    course = tmp_path / "course"
+    shutil.copytree(ECHO.folder, course / "exercises" / ECHO.folder.name)
+    base = [str(subs), "--exercise", "echo-loop", "--db", str(db), "--content", str(course)]
+    code, out = grade(*base)
+    assert code == 0, out
+    code, out = grade(*base, "--resume")
+    assert "2 already in the gradebook (--resume)" in flat(out)
+
+    code, out = grade(*base, "--resume", "--wall", "5")
+    assert code == 0, out
+    assert "already in the gradebook" not in out
+    assert "alice, bob graded again from the same file" in flat(out)
+    assert "changed since graded" not in out  # the files are the same: not a resubmission
+    code, out = grade(*base, "--resume", "--wall", "5")
+    assert "2 already in the gradebook (--resume)" in flat(out)
+
+    toml = course / "exercises" / ECHO.folder.name / "exercise.toml"
+    toml.write_text(toml.read_text().replace("points = 2", "points = 3", 1))
+    code, out = grade(*base, "--resume", "--wall", "5")
+    assert "graded again from the same file" in flat(out)
+    with Gradebook(db) as book:
+        assert {r.student: r.max_score for r in book.results()}["alice"] == 6
 
 
 def test_shards_then_merge(tmp_path: Path) -> None:
@@ -657,7 +696,7 @@ def test_a_gradebook_of_an_older_wsquiz_is_read_and_resumed(tmp_path: Path) -> N
     with Gradebook(db) as book:
         assert {r.student: r.score for r in book.results()} == {"alice": 5, "bob": 0}
     con = sqlite3.connect(db)
-    assert con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("3",)
     con.close()
     code, out = grade(str(subs), "--exercise", "echo-loop", "--db", str(db), "--resume")
     assert "2 already in the gradebook (--resume)" in flat(out) and "changed" not in out

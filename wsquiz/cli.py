@@ -750,6 +750,7 @@ def grade_run(
     from wsquiz import exports, grading
     from wsquiz.errors import UsageError
     from wsquiz.gradebook import Gradebook, default_path
+    from wsquiz.lab import Limits
     from wsquiz.paths import content_root
 
     try:
@@ -773,7 +774,8 @@ def grade_run(
             raise UsageError("--jobs must be at least 1")
         parts = grading.parse_shard(shard) if shard else None
         root = content_root(content) if content else None
-        grading.find_assignment(kind, name, root)
+        limits = Limits(wall_s=wall, cpu_s=cpu, memory_mb=memory)
+        against = grading.fingerprint(kind, name, limits, root)
         if single:
             submissions = [grading.single(folder, kind, student)]
         else:
@@ -793,7 +795,7 @@ def grade_run(
     to_stdout = fmt is not None and out is None
     console = _console(stderr=to_stdout)
     with book:
-        chosen = grading.select(submissions, book.graded(), resume)
+        chosen = grading.select(submissions, book.graded(), resume, against)
         try:
             _grade_into(book, chosen.todo, kind, name, workers, wall, cpu, memory, root)
         except KeyboardInterrupt:
@@ -816,7 +818,9 @@ def grade_run(
     from wsquiz.gradeview import report
 
     title = f"{kind} {name}: {len(results)} students"
-    console.print(report(results, title, len(chosen.skipped), chosen.changed, chosen.moved))
+    console.print(
+        report(results, title, len(chosen.skipped), chosen.changed, chosen.moved, chosen.renewed)
+    )
     console.print(f"gradebook: {book.path}", markup=False)
     if fmt is None:
         return

@@ -22,7 +22,7 @@ from wsquiz.errors import StoreError
 from wsquiz.paths import data_home
 
 Kind = Literal["exercise", "quiz"]
-SCHEMA = 2  # 2: results.digest
+SCHEMA = 3  # 2: results.digest; 3: results.assignment
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -35,12 +35,15 @@ CREATE TABLE IF NOT EXISTS results (
     source    TEXT NOT NULL DEFAULT '',
     elapsed_s REAL NOT NULL DEFAULT 0,
     graded_at TEXT NOT NULL,
-    digest    TEXT NOT NULL DEFAULT ''
+    digest    TEXT NOT NULL DEFAULT '',
+    assignment TEXT NOT NULL DEFAULT ''
 );
 """
-_COLUMNS = "student, score, max_score, error, checks, source, elapsed_s, graded_at, digest"
+_COLUMNS = (
+    "student, score, max_score, error, checks, source, elapsed_s, graded_at, digest, assignment"
+)
 # Columns added since schema 1, each with the value a row written before it gets.
-_ADDED = {"digest": "TEXT NOT NULL DEFAULT ''"}
+_ADDED = {"digest": "TEXT NOT NULL DEFAULT ''", "assignment": "TEXT NOT NULL DEFAULT ''"}
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class StudentResult:
     elapsed_s: float = 0.0
     graded_at: str = field(default_factory=lambda: now())
     digest: str = ""  # sha256 of what was graded; empty when unknown (an older gradebook)
+    assignment: str = ""  # sha256 of what it was graded against: the exercise or quiz, limits
 
     @property
     def percent(self) -> float:
@@ -114,6 +118,7 @@ class Graded:
 
     digest: str
     source: str
+    assignment: str = ""
 
 
 def number(value: float) -> float | int:
@@ -238,11 +243,12 @@ class Gradebook:
             result.elapsed_s,
             result.graded_at,
             result.digest,
+            result.assignment,
         )
         try:
             with self._transaction():
                 self._db.execute(
-                    f"INSERT OR REPLACE INTO results ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", row
+                    f"INSERT OR REPLACE INTO results ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", row
                 )
         except sqlite3.Error as exc:
             raise StoreError(
@@ -256,8 +262,10 @@ class Gradebook:
 
     def graded(self) -> dict[str, Graded]:
         """Each student in the gradebook, and what was graded."""
-        rows = self._db.execute("SELECT student, digest, source FROM results").fetchall()
-        return {student: Graded(digest, source) for student, digest, source in rows}
+        rows = self._db.execute("SELECT student, digest, source, assignment FROM results")
+        return {
+            student: Graded(digest, source, against) for student, digest, source, against in rows
+        }
 
     def results(self) -> list[StudentResult]:
         """Each student's latest grade."""
@@ -275,7 +283,7 @@ class Gradebook:
 
 
 def _result_of(row: tuple[Any, ...]) -> StudentResult:
-    student, score, max_score, error, checks, source, elapsed_s, graded_at, digest = row
+    student, score, max_score, error, checks, source, elapsed_s, graded_at, digest, against = row
     return StudentResult(
         student=student,
         score=score,
@@ -286,6 +294,7 @@ def _result_of(row: tuple[Any, ...]) -> StudentResult:
         elapsed_s=elapsed_s,
         graded_at=graded_at,
         digest=digest,
+        assignment=against,
     )
 
 

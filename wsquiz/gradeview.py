@@ -111,6 +111,7 @@ def report(
     skipped: int = 0,
     changed: Sequence[str] = (),
     moved: Sequence[str] = (),
+    renewed: Sequence[str] = (),
 ) -> Group:
     parts: list[Any] = [
         results_table(results, title),
@@ -121,4 +122,11 @@ def report(
     ]
     if moved:
         parts.append(moved_text(moved))
+    if renewed:
+        parts.append(
+            Text(
+                f"note: {_names(renewed)} graded again from the same file: the exercise or quiz, "
+                "or the limits, changed since"
+            )
+        )
     return Group(*parts)

@@ -24,7 +24,7 @@ import queue
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -248,6 +248,7 @@ CheckFn = Callable[["AppSpec"], Awaitable[ReportLike]]
 class Assignment(Protocol):
     kind: Kind
     name: str
+    fingerprint: str  # what a grade depends on besides the submission (see `fingerprint`)
 
     async def grade(self, submission: Submission) -> StudentResult: ...
 
@@ -280,6 +281,7 @@ class ExerciseAssignment:
     """Grades code: every check of the exercise, the student's server sandboxed."""
 
     kind: Kind = "exercise"
+    fingerprint: str = ""
 
     def __init__(
         self,
@@ -376,6 +378,7 @@ class QuizAssignment:
     """Grades answer sheets: each answer judged against the question observed live."""
 
     kind: Kind = "quiz"
+    fingerprint: str = ""
 
     def __init__(self, quiz: Quiz, observations: dict[str, Any], judge: Judge) -> None:
         self.quiz = quiz
@@ -466,13 +469,14 @@ async def grade_batch(
                 result = assignment.unchecked(submission, exc.message)
             except Exception as exc:  # one student must not stop the class
                 result = assignment.unchecked(submission, f"internal error while grading: {exc!r}")
-        on_result(finished(submission, result))
+        on_result(finished(submission, result, assignment.fingerprint))
 
     await asyncio.gather(*(one(s) for s in submissions))
 
 
-def finished(submission: Submission, result: StudentResult) -> StudentResult:
-    """The result as kept: what was graded (digest, origin), feedback without the grader's paths."""
+def finished(submission: Submission, result: StudentResult, against: str = "") -> StudentResult:
+    """The result as kept: what was graded (digest, origin) and against what (`fingerprint`),
+    feedback without the grader's paths."""
     checks = tuple(
         dataclasses.replace(check, message=submission.scrub(check.message))
         for check in result.checks
@@ -483,6 +487,7 @@ def finished(submission: Submission, result: StudentResult) -> StudentResult:
         error=submission.scrub(result.error) if result.error else result.error,
         source=submission.origin,
         digest=submission.digest,
+        assignment=against,
     )
 
 
@@ -576,12 +581,15 @@ def assignment_for(
     if kind == "exercise":
         from wsquiz.exercises import find_exercise
 
-        assignment = ExerciseAssignment(find_exercise(name, root), lab, limits)
-        assignment.prove(lab)
-        return assignment
+        exercise = ExerciseAssignment(find_exercise(name, root), lab, limits)
+        exercise.prove(lab)
+        exercise.fingerprint = fingerprint(kind, name, limits, root)
+        return exercise
     from wsquiz.content import load_course
 
-    return QuizAssignment.observe(load_course(root).quiz(name), lab)
+    quiz = QuizAssignment.observe(load_course(root).quiz(name), lab)
+    quiz.fingerprint = fingerprint(kind, name, limits, root)
+    return quiz
 
 
 @dataclass(frozen=True)
@@ -590,30 +598,39 @@ class Selection:
     skipped: list[str]  # graded before from the very same submission
     changed: list[str]  # in the gradebook from another submission: graded again
     moved: list[str]  # of those changed, the ones graded before from another folder
+    renewed: list[str] = field(default_factory=list)  # same submission, but the exercise,
+    # quiz or limits changed since: graded again
 
 
 def select(
-    submissions: Sequence[Submission], graded: Mapping[str, Graded], resume: bool
+    submissions: Sequence[Submission],
+    graded: Mapping[str, Graded],
+    resume: bool,
+    fingerprint: str = "",
 ) -> Selection:
     """What to grade, given what the gradebook holds.
 
     Without `resume` everyone is graded; with it, a student is skipped only when the
-    submission is the one graded (same digest), and one replaced since is graded again.
+    submission is the one graded (same digest) against the same exercise or quiz and limits
+    (same `fingerprint`); anything else is graded again.
     """
     if not resume:
         return Selection(list(submissions), [], [], [])
-    todo, skipped, changed, moved = [], [], [], []
+    todo, skipped, changed, moved, renewed = [], [], [], [], []
     for submission in submissions:
         before = graded.get(submission.student)
-        if before is not None and before.digest and before.digest == submission.digest:
+        same = before is not None and bool(before.digest) and before.digest == submission.digest
+        if same and before is not None and before.assignment == fingerprint:
             skipped.append(submission.student)
             continue
         todo.append(submission)
-        if before is not None:
+        if same:
+            renewed.append(submission.student)
+        elif before is not None:
             changed.append(submission.student)
             if _elsewhere(before.source, submission):
                 moved.append(submission.student)
-    return Selection(todo, skipped, changed, moved)
+    return Selection(todo, skipped, changed, moved, renewed)
 
 
 def _elsewhere(before: str, submission: Submission) -> bool:
@@ -626,13 +643,28 @@ def _elsewhere(before: str, submission: Submission) -> bool:
     return not Path(before).is_relative_to(submission.root.absolute())
 
 
-def find_assignment(kind: Kind, name: str, root: Path | None = None) -> None:
-    """Raise (naming the available ones) unless the exercise or quiz exists."""
+def fingerprint(kind: Kind, name: str, limits: Limits, root: Path | None = None) -> str:
+    """What a grade depends on besides the submission: the exercise's files and the limits
+    (or the quiz file and its apps), as a sha256. Raises, naming the available ones, when the
+    exercise or quiz does not exist."""
+    digest = hashlib.sha256(f"{kind}\0{name}\0".encode())
     if kind == "exercise":
         from wsquiz.exercises import find_exercise
 
-        find_exercise(name, root)
+        exercise = find_exercise(name, root)
+        files = [exercise.solution]
+        if exercise.folder is not None:
+            files = [p for p in sorted(exercise.folder.rglob("*")) if p.is_file()]
+        digest.update(f"{limits.wall_s}\0{limits.cpu_s}\0{limits.memory_mb}\0".encode())
     else:
         from wsquiz.content import load_course
 
-        load_course(root).quiz(name)
+        quiz = load_course(root).quiz(name)
+        files = [quiz.path, *dict.fromkeys(app for q in quiz.questions for app in q.apps)]
+    for file in files:
+        if "__pycache__" in file.parts:
+            continue
+        digest.update(file.name.encode() + b"\0")
+        with contextlib.suppress(OSError):
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
