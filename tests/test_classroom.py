@@ -1325,6 +1325,8 @@ def test_the_students_terminal_keeps_the_key_until_the_reveal(quiz_host: Host, l
         index = index_of(room, choice.id)
         await boss.send(json.dumps({"type": "push", "index": index}))
         await until_printed(client.console, "answer with a letter")
+        typist.type("maybe")  # not a letter: refused here, so it cannot count as the answer
+        await until_printed(client.console, "): not sent")
         typist.type(wrong.letter)
         asked = await until_printed(client.console, "wait for the teacher to reveal it")
         await boss.send(json.dumps({"type": "reveal"}))
@@ -1345,6 +1347,7 @@ def test_the_students_terminal_keeps_the_key_until_the_reveal(quiz_host: Host, l
     # a choice question: no option's explanation, no key, before the reveal
     assert wrong.explanation[:40] not in asked and "handshake 101" not in asked
     assert "Not quite: the answer is" in told and "handshake 101" in told
+    assert f"'{wrong.letter}' is not right" in asked and "'maybe'" not in asked
 
 
 def test_the_student_is_told_where_a_key_comes_from(quiz_host: Host, lab: Any) -> None:

@@ -93,6 +93,17 @@ class Lines:
                 return
 
 
+def _picks_letters(text: str, options: list[dict[str, Any]], letters: set[str]) -> bool:
+    """Whether an answer names options of the question: by letter, or by an option's text."""
+    from wsquiz.judge import letters_of, normalise
+
+    wanted = normalise(text).casefold().rstrip(".")
+    if any(wanted == normalise(str(o["text"])).casefold().rstrip(".") for o in options):
+        return True
+    picked = letters_of(text)
+    return picked is not None and picked <= letters
+
+
 def _terminal_fd(stream: Any) -> int | None:
     try:
         fd = int(stream.fileno())
@@ -551,9 +562,11 @@ class StudentClient:
                 question_view(self.current.question, message["index"] + 1, message["total"])
             )
         else:
+            from wsquiz.render import option_line
+
             self.console.print(Text(item["prompt"], "bold"))
             for option in item["options"]:
-                self.console.print(f"  {option['letter']}) {option['text']}")
+                self.console.print(option_line(option["letter"], option["text"]))
         given = self.answers.get(item["id"])
         if given is not None:
             self.current.answered = True
@@ -587,6 +600,12 @@ class StudentClient:
             self.console.print(hint_view(current.question))
             return
         item = current.message["item"]
+        letters = {str(o["letter"]) for o in item["options"]}
+        if letters and not _picks_letters(text, item["options"], letters):
+            # sent, it would be recorded as wrong: the first answer is the one that counts
+            shown = ", ".join(sorted(letters))
+            self.console.print(Text(f"answer with a letter ({shown}): not sent", "yellow"))
+            return
         claimed: bool | None = None
         if current.question is not None and current.observation is not None:
             from wsquiz.judge import judge
