@@ -211,6 +211,11 @@ def test_content_before_any_command_picks_the_course() -> None:
     result = invoke("--content", str(fixture / "nope"))
     assert result.exit_code == 2
     assert "no such course folder" in result.stderr
+    assert "fix: point --content at a folder" in result.stderr
+    a_file = next(fixture.rglob("*.toml"))
+    result = invoke("--content", str(a_file), "quiz", "--list")
+    assert result.exit_code == 2
+    assert f"{a_file} is a file: a course is a folder" in result.stderr
 
 
 def test_the_next_step_leads_the_screen_and_a_lesson_s_exercises_share_a_line(

@@ -34,10 +34,13 @@ def content_root(override: str | Path | None = None) -> Path:
     if not chosen:
         return bundled_root()
     root = Path(chosen).expanduser().resolve()
+    given = "--content" if override else "WSQUIZ_CONTENT"
     if not root.is_dir():
         raise UsageError(
-            f"{root}: no such course folder",
-            fix="point --content (or WSQUIZ_CONTENT) at a folder holding quizzes/ and lessons/",
+            f"{root} is a file: a course is a folder"
+            if root.exists()
+            else f"{root}: no such course folder",
+            fix=f"point {given} at a folder holding quizzes/, lessons/ or exercises/",
         )
     if not any((root / name).is_dir() for name in CONTENT_DIRS):
         raise UsageError(
