@@ -637,12 +637,12 @@ class StudentClient:
     async def _exercise(self, message: dict[str, Any]) -> None:
         bundle = message.get("bundle") or {}
         name = str(bundle.get("exercise", message["item"]["id"]))
-        from rich.markdown import Markdown
+        from wsquiz.markdown_view import CourseMarkdown
 
         body: list[RenderableType] = []
         if bundle.get("endpoint"):
             body.append(Text(f"endpoint: {bundle['endpoint']}", "cyan"))
-        body.append(Markdown(message["item"]["prompt"]))
+        body.append(CourseMarkdown(message["item"]["prompt"]))
         checks = ", ".join(f"{c['name']} ({c['points']})" for c in bundle.get("checks", []))
         if checks:
             body.append(Text(f"checks: {checks}", "dim"))

@@ -3,7 +3,7 @@ Apart from render.py, so that Markdown's parser is loaded only by the views that
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import CodeBlock, Markdown, MarkdownElement
@@ -22,10 +22,13 @@ class _HangingCodeBlock(CodeBlock):
 
 
 class CourseMarkdown(Markdown):
-    """Markdown as Rich draws it, but code blocks wrap as CodeView does."""
+    """Markdown as Rich draws it, but code blocks wrap as CodeView does, in the course's theme."""
 
     elements: ClassVar[dict[str, type[MarkdownElement]]] = {
         **Markdown.elements,
         "fence": _HangingCodeBlock,
         "code_block": _HangingCodeBlock,
     }
+
+    def __init__(self, markup: str, code_theme: str = "ansi_dark", **options: Any) -> None:
+        super().__init__(markup, code_theme=code_theme, **options)

@@ -279,7 +279,7 @@ def lesson_view(lesson: Lesson, next_lesson: Lesson | None = None) -> Group:
     ]
     for kind, value in lesson.segments():
         if kind == "markdown":
-            parts.append(CourseMarkdown(value, code_theme="ansi_dark"))
+            parts.append(CourseMarkdown(value))
             parts.append(Text(""))
             continue
         path = lesson.examples[value]
