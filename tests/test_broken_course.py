@@ -162,7 +162,7 @@ def test_a_missing_file_in_one_exercise_leaves_the_other_exercises_usable(copied
     (copied / "exercises" / "02-count-messages" / "solution.py").unlink()
     flagged = (
         'exercise "count-messages" cannot be used: '
-        "exercises/02-count-messages/solution.py: file: solution.py is missing"
+        "exercises/02-count-messages: solution.py is missing"
     )
     code, out = invoke("--content", str(copied))
     assert code == 0, out
@@ -188,7 +188,7 @@ def test_a_missing_file_in_one_exercise_leaves_the_other_exercises_usable(copied
 
     code, out = invoke("validate", str(copied))
     assert code == 1
-    assert "exercises/02-count-messages/solution.py: file: solution.py is missing" in flat(out)
+    assert "exercises/02-count-messages: solution.py is missing" in flat(out)
 
 
 def test_quiz_and_exercise_lists_follow_the_course_order_of_the_menu() -> None:

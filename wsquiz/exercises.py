@@ -334,8 +334,8 @@ def _load(folder: Path, name: str) -> tuple[Exercise | None, list[Problem]]:
         if not (folder / needed).is_file():
             problems.append(
                 Problem(
-                    str(folder / needed),
-                    "file",
+                    str(folder),
+                    "",
                     needed,
                     f"{needed} is missing",
                     f"an exercise folder holds {', '.join(FILES)}",
