@@ -138,6 +138,8 @@ def test_a_misspelt_key_in_one_lesson_leaves_the_other_lessons_usable(copied: Pa
     assert f"warning: {flagged}" in flat(out)
     assert f"details and fixes: wsquiz validate {copied}" in flat(out)
     assert "(and 1 more)" not in out  # the title it leaves missing is the same mistake
+    # in its place, flagged: the exercises it links stay under it, not under the lesson before
+    assert "lesson message-types message-types cannot be used exercises bytes-echo" in flat(out)
 
     code, out = invoke("--content", str(copied), "learn", "1")
     assert code == 0, out

@@ -30,6 +30,7 @@ class Item:
     total: int = 0
     answered: int = 0
     correct: int = 0
+    usable: bool = True  # False: in the course, but with problems (`wsquiz validate` tells)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,11 @@ class Menu:
     next: Item | None
     summary: Summary
     problems: tuple[str, ...] = ()
+
+    @property
+    def steps(self) -> int:
+        """The steps a learner can take: a lesson with problems is shown, but is none."""
+        return sum(1 for item in self.items if item.usable)
 
     @property
     def new(self) -> bool:
@@ -69,6 +75,18 @@ def build_menu(root: Path, progress: Progress) -> Menu:
             read,
             "read" if read else "new",
             f"wsquiz learn {lesson.name}",
+        )
+    for bad in lessons.broken:  # shown in its place, so what it links stays under it
+        title = bad.draft.title if bad.draft is not None and bad.draft.title else bad.path.name
+        found["lesson", bad.name] = Item(
+            "lesson",
+            bad.name,
+            title,
+            False,
+            False,
+            "cannot be used",
+            "wsquiz validate",
+            usable=False,
         )
     found.update((("quiz", name), item) for name, item in quizzes.items())
     found.update((("exercise", name), item) for name, item in exercises.items())
@@ -118,12 +136,12 @@ def _next(
     if last is not None:
         for index, item in enumerate(items):
             if (item.kind, item.name) == last:
-                if not item.done and not skip_last:
+                if not item.done and item.usable and not skip_last:
                     return item
                 start = index + 1
                 break
     for item in (*items[start:], *items[:start]):
-        if not item.done:
+        if not item.done and item.usable:
             return item
     return None
 

@@ -385,6 +385,8 @@ def menu_table(menu: Menu) -> Table:
 
 
 def _status(item: Item) -> Text:
+    if not item.usable:
+        return Text(item.status, "red")
     return Text(item.status, "green" if item.done else "yellow" if item.started else "dim")
 
 
@@ -410,7 +412,7 @@ def _exercises_row(group: list[Item], next_item: Item | None) -> tuple[Text, ...
 
 def next_text(menu: Menu) -> Text:
     if menu.next is None:
-        if not menu.items and menu.problems:
+        if not any(item.usable for item in menu.items) and menu.problems:
             return Text("Nothing in this course can be used yet: see the problems below.", "bold")
         if not menu.items:
             return Text("This course is empty: add lessons/ or quizzes/ to it.", "bold")
@@ -434,7 +436,7 @@ def welcome_view(menu: Menu) -> Group:
         "Welcome! Every answer here is checked against a real FastAPI server on your machine: "
         "read a lesson, predict what the server does, then watch it."
         if menu.new
-        else f"Welcome back: {done} of {len(menu.items)} steps done."
+        else f"Welcome back: {done} of {menu.steps} steps done."
     )
     parts: list[RenderableType] = [
         Panel(
@@ -485,7 +487,7 @@ def progress_view(menu: Menu) -> Group:
         )
     done = sum(1 for item in menu.items if item.done)
     parts: list[RenderableType] = [
-        Text(f"{done} of {len(menu.items)} steps done", "bold"),
+        Text(f"{done} of {menu.steps} steps done", "bold"),
         Text(""),
         table,
         Text(""),
