@@ -32,7 +32,8 @@ from pathlib import Path
 from wsquiz import grading
 from wsquiz.appfile import AppSpec
 from wsquiz.capture import Recorder
-from wsquiz.exercises import Exercise, find_exercise, judge_check
+from wsquiz.checking import judge_check
+from wsquiz.exercises import Exercise, find_exercise
 from wsquiz.gradebook import Gradebook
 from wsquiz.lab import Lab, Limits, Served, play_against
 from wsquiz.transcript import Transcript

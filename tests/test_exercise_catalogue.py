@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from wsquiz.appfile import AppSpec
-from wsquiz.exercises import Exercise, find_exercise, load_exercises, run_checks
+from wsquiz.checking import run_checks
+from wsquiz.exercises import Exercise, find_exercise, load_exercises
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = load_exercises(ROOT)

@@ -7,15 +7,9 @@ from typing import Any
 import pytest
 
 from wsquiz.appfile import AppSpec
+from wsquiz.checking import prove, run_checks
 from wsquiz.errors import ContentError, UsageError
-from wsquiz.exercises import (
-    exercise_of_file,
-    find_exercise,
-    load_exercises,
-    prove,
-    run_checks,
-    validate_exercises,
-)
+from wsquiz.exercises import exercise_of_file, find_exercise, load_exercises, validate_exercises
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ROOT / "quizzes" / "apps"

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from wsquiz.appfile import AppSpec
-from wsquiz.exercises import STALLED, CheckReport, find_exercise, run_checks
+from wsquiz.checking import STALLED, CheckReport, run_checks
+from wsquiz.exercises import find_exercise
 
 HEADER = "# wsquiz exercise: echo-twice\n"
 SOLUTION = (

@@ -682,7 +682,7 @@ class StudentClient:
             return
         if self._local_exercise is not None and self.lab is not None:
             from wsquiz.appfile import AppSpec
-            from wsquiz.exercises import run_checks
+            from wsquiz.checking import run_checks
             from wsquiz.feedback import report_view
 
             try:

@@ -25,8 +25,9 @@ else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found, no-redef]
 
 if TYPE_CHECKING:
+    from wsquiz.checking import CheckReport
     from wsquiz.content import Question, Quiz
-    from wsquiz.exercises import CheckReport, Exercise
+    from wsquiz.exercises import Exercise
     from wsquiz.lab import Lab
 
 Mode = Literal["quiz", "exercise"]
@@ -220,7 +221,7 @@ class ExerciseMaterial:
     def verify(self, source: str, student: str) -> Outcome:
         """Run every check on the student's file, served sandboxed, as `wsquiz check` does."""
         from wsquiz.appfile import AppSpec
-        from wsquiz.exercises import run_checks
+        from wsquiz.checking import run_checks
 
         folder = Path(tempfile.mkdtemp(prefix="check-", dir=self._work))
         path = folder / f"{safe_file(student)}.py"

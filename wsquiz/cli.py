@@ -417,7 +417,8 @@ def exercise_verify(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """For teachers: prove every exercise, live: valid, its solution passes, its starter fails."""
-    from wsquiz.exercises import load_exercises, prove, validate_exercises
+    from wsquiz.checking import prove
+    from wsquiz.exercises import load_exercises, validate_exercises
     from wsquiz.lab import Lab
     from wsquiz.paths import content_root
 
@@ -514,7 +515,7 @@ def _exercise_names(root: Path) -> set[str]:
 
 
 def _check_once(exercise: Any, spec: Any, lab: Any, as_json: bool) -> int:
-    from wsquiz.exercises import run_checks
+    from wsquiz.checking import run_checks
 
     if not as_json:
         from wsquiz.feedback import header_view

@@ -11,7 +11,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from wsquiz.exercises import CheckReport, CheckResult, Exercise
+from wsquiz.checking import CheckReport, CheckResult
+from wsquiz.exercises import Exercise
 from wsquiz.markdown_view import CourseMarkdown
 from wsquiz.render import transcript_view
 

@@ -233,7 +233,7 @@ def in_shard(submissions: Sequence[Submission], shard: tuple[int, int] | None) -
 
 
 class ReportLike(Protocol):
-    """What a check function returns (`wsquiz.exercises.CheckReport`)."""
+    """What a check function returns (`wsquiz.checking.CheckReport`)."""
 
     @property
     def results(self) -> Sequence[Any]: ...
@@ -298,7 +298,7 @@ class ExerciseAssignment:
         self.checks = tuple((c.name, float(c.points)) for c in exercise.checks)
 
     async def _run_checks(self, spec: AppSpec) -> ReportLike:
-        from wsquiz.exercises import check_app
+        from wsquiz.checking import check_app
 
         return await check_app(self.exercise, spec, self._lab, self.limits)
 
