@@ -1092,7 +1092,7 @@ def test_a_kill_of_the_host_puts_the_terminal_back_and_keeps_the_session(tmp_pat
 def test_keys_become_the_boards_commands() -> None:
     import pty
 
-    from wsquiz.classroom_client import Keys, single_keys
+    from wsquiz.classroom_board import Keys, single_keys
 
     async def typed(keys: bytes, count: int) -> tuple[list[str | None], list[str]]:
         main, other = pty.openpty()
@@ -1121,7 +1121,7 @@ def test_single_keys_only_on_a_terminal_and_the_mode_comes_back() -> None:
     import pty
     import termios
 
-    from wsquiz.classroom_client import single_keys
+    from wsquiz.classroom_board import single_keys
 
     read, write = os.pipe()
     with open(read, "rb", closefd=True) as piped, single_keys(piped) as fd:
@@ -1147,7 +1147,7 @@ def test_single_keys_only_on_a_terminal_and_the_mode_comes_back() -> None:
 def test_the_board_view_shows_who_answered_what() -> None:
     from rich.console import Console
 
-    from wsquiz.classroom_client import board_view
+    from wsquiz.classroom_board import board_view
 
     board = {
         "title": "WebSocket basics",

@@ -207,7 +207,7 @@ def run_host(
     """`wsquiz classroom host`: serve the class and run the teacher's board until `q`."""
     from rich.text import Text
 
-    from wsquiz.classroom_client import TeacherConsole, single_keys
+    from wsquiz.classroom_board import TeacherConsole, single_keys
     from wsquiz.lab import Lab
 
     check_address(host, port)  # before a session is opened for a class that cannot be served
