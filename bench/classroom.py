@@ -72,8 +72,6 @@ class BenchMaterial:
 
 def serve(pipe: Connection, payload: int, sequential: bool) -> None:
     """The host process: serve until told to stop."""
-    for noisy in ("asyncio", "uvicorn.error"):  # sockets the benchmark aborts at the end
-        logging.getLogger(noisy).setLevel(logging.CRITICAL)
     from wsquiz.classroom_host import Host, open_classroom
     from wsquiz.classroom_store import ClassroomStore
 
@@ -81,6 +79,9 @@ def serve(pipe: Connection, payload: int, sequential: bool) -> None:
     room, _ = open_classroom(BenchMaterial(payload), store)
     room.sequential = sequential
     host = Host(room).start()
+    # after the start: uvicorn sets its loggers' level as it starts
+    for noisy in ("asyncio", "uvicorn.error"):  # sockets the benchmark aborts at the end
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
     pipe.send((host.port, room.session.code, room.session.host_key))
     pipe.recv()
     host.stop()
