@@ -59,10 +59,19 @@ def test_runtime_error_matches_its_subclass(lab: Any) -> None:
     assert observation.main is not None and observation.main.first_error is not None
     error = observation.main.first_error
     assert error.is_a("RuntimeError")
-    for answer in ("RuntimeError", "runtimeerror", error.name, error.type, "Exception"):
+    printed = f"{error.name}: {error.message}"  # as Python prints it
+    for answer in (
+        "RuntimeError",
+        "runtimeerror",
+        error.name,
+        error.type,
+        "RuntimeError.",
+        printed,
+    ):
         assert judge(q, answer, observation).correct, answer
     assert "subclass of RuntimeError" in judge(q, "RuntimeError", observation).message
-    for answer in ("ValueError", "none", "WebSocketDisconnect"):
+    # true of every error, so no answer at all
+    for answer in ("ValueError", "none", "WebSocketDisconnect", "Exception", "BaseException"):
         assert not judge(q, answer, observation).correct, answer
 
 
@@ -103,6 +112,14 @@ def test_numbers_letters_and_nothing() -> None:
     assert matches("server_error", "none", "none")
     assert matches("reply", "none", None)
     assert not matches("reply", "hello", None)
+    assert matches("close_code", "three", "3") and matches("reply_number", "Three.", "3")
+    assert not matches("close_code", "1000 or 1006", "1000")  # a hedge is not an answer
+    assert not matches("close_code", "1006 or 1000", "1000")
+    assert matches("handshake_status", "HTTP/1.1 403 Forbidden", "403")
+    assert matches("close_reason", "'4000 bye'.", "4000 bye")  # a sentence's full stop
+    assert matches("reply", 'bob receives "[r1] hello"', "[r1] hello")  # the one text quoted
+    assert not matches("reply", 'not "[r1] hello" but "[r2] hi"', "[r1] hello")
+    assert matches("closed_by", "Server.", "server")
     assert matches("reply", "", "")  # an empty reply, answered as such
     assert matches("reply", "none", "none")  # a server that literally replied "none"
     assert not matches("reply", "nothing", "")  # an empty reply is still a reply
