@@ -80,3 +80,18 @@ def test_routed_stream_raises_a_broken_pipe_once_then_drops_output() -> None:
         stream.write("lost")
     assert stream.write("also lost") == len("also lost")
     stream.flush()
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_an_output_that_cannot_take_utf8_gets_plain_characters(encoding: str) -> None:
+    env = {**os.environ, "PYTHONIOENCODING": encoding, "COLUMNS": "80"}
+    for args in (["learn", "1"], ["exercise", "list"], ["quiz", "basics", "--key"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "wsquiz.cli", *args],
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
+        quiet(done.stderr.decode(encoding))
+        assert done.returncode == 0, (args, done.stderr)
+        assert done.stdout.decode(encoding).strip(), args

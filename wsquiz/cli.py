@@ -1327,12 +1327,19 @@ def _stop_as_interrupted(number: int, frame: object) -> None:
 
 
 def main() -> None:
+    import contextlib
     import signal
 
     # A terminal closed or a `kill` ends wsquiz the way Ctrl-C does: progress saved, servers
     # stopped, the terminal's mode put back (the default action would skip all of that).
     for number in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, _stop_as_interrupted)
+    for stream in (sys.stdout, sys.stderr):
+        # A terminal or pipe that cannot take UTF-8 (PYTHONIOENCODING=ascii): `?` for ✓ and
+        # the box lines, not a UnicodeEncodeError.
+        if "utf" not in (getattr(stream, "encoding", None) or "utf").lower():
+            with contextlib.suppress(AttributeError, ValueError):
+                stream.reconfigure(errors="replace")  # type: ignore[union-attr]
     try:
         try:
             app()
