@@ -222,3 +222,22 @@ def test_a_home_that_cannot_be_a_folder_is_an_error_that_names_it(
     assert str(blocker) in result.stderr
     assert "WSQUIZ_HOME" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_learner_goes_on_without_saving_when_the_store_cannot_be_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("WSQUIZ_HOME", str(blocker / "wsquiz"))
+    welcome = runner.invoke(app, [])
+    assert welcome.exit_code == 0, welcome.output
+    assert "wsquiz: progress is not saved this time:" in welcome.stderr
+    assert "cannot create the folder for progress" in welcome.stderr
+    assert "start here: wsquiz learn" in welcome.stdout
+    answers = tmp_path / "answers.json"
+    answers.write_text('{"count-messages": 3}')
+    scored = runner.invoke(app, ["quiz", "basics", "--answers", str(answers), "--json"])
+    assert scored.exit_code == 1  # not all answered: but checked, not refused
+    assert "progress is not saved this time" in scored.stderr
+    assert not (blocker / "wsquiz").exists()

@@ -70,7 +70,7 @@ def welcome(
 
     try:
         root = content_root(content)
-        with Progress() as progress:
+        with Progress(or_unsaved=True) as progress:
             menu = build_menu(root, progress)
     except WsquizError as exc:
         fail(exc)
@@ -1149,7 +1149,7 @@ def _open_progress(save: bool) -> Any:
         return None
     from wsquiz.store import Progress
 
-    return Progress()
+    return Progress(or_unsaved=True)
 
 
 def _score_answers(

@@ -129,11 +129,25 @@ def default_path() -> Path:
 class Progress:
     """The progress store. Open it, record, close it (or use it as a context manager)."""
 
-    def __init__(self, path: Path | None = None, *, quiet: bool = False) -> None:
-        self.path = Path(path) if path is not None else default_path()
+    def __init__(
+        self, path: Path | None = None, *, quiet: bool = False, or_unsaved: bool = False
+    ) -> None:
+        """`or_unsaved`: a store that cannot be opened is replaced by one in memory for this
+        run, and the notice says so, so the learner can go on (nothing is kept)."""
         self.notice: str | None = None
         self.moved_to: Path | None = None
-        self._conn = self._open()
+        self.unsaved: str | None = None  # why nothing is kept, when the store is in memory
+        try:
+            self.path = Path(path) if path is not None else default_path()
+            self._conn = self._open()
+        except StoreError as exc:
+            if not or_unsaved:
+                raise
+            self.unsaved = f"{exc.message} (fix: {exc.fix})" if exc.fix else exc.message
+            self.notice = f"progress is not saved this time: {self.unsaved}"
+            self.path = Path(":memory:")
+            self._conn = sqlite3.connect(":memory:", isolation_level=None)
+            self._migrate(self._conn)
         if self.notice and not quiet:
             sys.stderr.write(f"wsquiz: {self.notice}\n")
 
