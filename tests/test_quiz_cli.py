@@ -243,3 +243,16 @@ def test_a_name_that_is_not_in_the_course_is_unusable_input(args: list[str]) -> 
     code, output = invoke(*args)
     assert code == 2, output
     assert "nope" in output
+
+
+def test_an_unknown_name_lists_the_others_in_course_order() -> None:
+    code, listed = invoke("quiz", "--list", "--json")
+    order = [q["name"] for q in json.loads(listed)["quizzes"]]
+    code, output = invoke("quiz", "nope")
+    assert code == 2
+    assert f"the quizzes are: {', '.join(order)}" in " ".join(output.split())
+    exercises = runner.invoke(app, ["exercise", "list", "--json"])
+    names = [e["name"] for e in json.loads(exercises.stdout)["exercises"]]
+    unknown = runner.invoke(app, ["exercise", "start", "nope"])
+    assert unknown.exit_code == 2
+    assert f"(available: {', '.join(names)})" in " ".join(unknown.stderr.split())

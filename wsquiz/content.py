@@ -299,7 +299,9 @@ class Course:
                     fix=f"correct them (`wsquiz validate {self.root}` lists them all); "
                     "the other quizzes work meanwhile",
                 )
-        names = [q.name for q in self.quizzes]
+        from wsquiz.menu import in_course_order
+
+        names = in_course_order(self.root, "quiz", [q.name for q in self.quizzes])
         raise UsageError(  # a name that is not there is unusable input (2), as elsewhere
             f"no quiz named {_q(name)}{did_you_mean(name, names)}",
             fix=f"the quizzes are: {', '.join(names) or 'none'} (wsquiz quiz --list)",

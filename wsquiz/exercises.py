@@ -181,7 +181,9 @@ def find_exercise(name: str, root: Path | None = None) -> Exercise:
                 raise BrokenExercise(found, folder, shown).error(base)
             assert exercise is not None
             return exercise
-    names = [n for _, n, _ in _folders(root)]
+    from wsquiz.menu import in_course_order
+
+    names = in_course_order(_course(root), "exercise", [n for _, n, _ in _folders(root)])
     close = suggest(name, names)
     guess = f"did you mean {close!r}? " if close else ""
     available = ", ".join(names) or "none"
