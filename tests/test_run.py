@@ -89,6 +89,9 @@ def test_terminal_send_echo_close_and_ctrl_d(echo_app: Path) -> None:
     port = int(child.match.group(1))
     child.expect(r"connected to /ws \(101\)")
     child.expect("/quit")  # the help line
+    help_lines = child.before.split("(101)", 1)[-1].strip().splitlines()
+    assert help_lines and all(len(line) <= 100 for line in help_lines)  # wrapped at words
+    assert "/bytes TEXT" in " ".join(help_lines) and "/text TEXT" in " ".join(help_lines)
     child.expect("> ")
     child.sendline("hello")
     child.expect("< Echo: hello")

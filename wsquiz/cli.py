@@ -654,7 +654,7 @@ def _run_loop(session: Any, printer: Any, interactive: bool, wait: float) -> int
         while True:
             try:
                 if interactive:
-                    printer.reading = True
+                    printer.start_reading()
                     try:
                         line = input(printer.prompt)
                     finally:

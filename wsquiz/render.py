@@ -782,9 +782,16 @@ class LivePrinter:
                 self.console.file.write(self.prompt + _typed())
                 self.console.file.flush()
 
+    def start_reading(self) -> None:
+        """Before a line is read: a prompt an event redrew after the last Enter is cleared,
+        or the new prompt would stand beside it (`> >`)."""
+        with self._lock:
+            self.console.file.write("\r\x1b[K")
+            self.reading = True
+
     def note(self, text: str) -> None:
         with self._lock:
-            self.console.print(Text(text, "dim"), soft_wrap=True)
+            self.console.print(Text(text, "dim"))  # wrapped at words, unlike the frames
 
 
 _UVICORN_CHATTER = re.compile(
