@@ -1345,8 +1345,8 @@ def test_the_students_terminal_keeps_the_key_until_the_reveal(quiz_host: Host, l
     assert "live check" in after and "< Message received: hello" in after  # the transcript
     assert "Not quite" in after and "─ why ─" in after
     # a choice question: no option's explanation, no key, before the reveal
-    assert wrong.explanation[:40] not in asked and "handshake 101" not in asked
-    assert "Not quite: the answer is" in told and "handshake 101" in told
+    assert wrong.explanation[:40] not in asked and "handshake_status = 101" not in asked
+    assert "Not quite: the answer is" in told and "handshake_status = 101" in told
     assert f"'{wrong.letter}' is not right" in asked and "'maybe'" not in asked
 
 

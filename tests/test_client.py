@@ -156,3 +156,42 @@ def test_a_close_frame_left_unanswered_is_a_real_timeout() -> None:
     assert close is not None and (close.code, close.by) == (1006, "abnormal")
     assert len(player.timed_out) == 1
     assert "did not answer the close frame within 1s" in player.timed_out[0]
+
+
+def test_the_clients_own_close_is_recorded_when_sent_and_the_end_when_answered() -> None:
+    player = asyncio.run(_play(_answer, [*STEPS, {"close": 4000, "reason": "bye"}]))
+    (record,) = player.records()
+    sent, close = record.close_sent, record.close
+    assert sent is not None and close is not None
+    assert (sent.code, sent.reason, sent.cause) == (4000, "bye", "step")
+    hi = next(f for f in player.frames if f.direction == "received")
+    assert record.connect_at_ms < hi.at_ms < sent.at_ms <= close.at_ms
+
+
+def test_a_server_close_the_client_only_answers_is_not_the_clients_close() -> None:
+    """The server's close frame has come in (the TCP connection not yet closed) when the
+    scenario ends and the client closes what it thinks is open: the close was the server's,
+    and the client sent no close frame of its own first."""
+
+    async def play() -> Player:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await _handshake(reader, writer)
+            writer.write(b"\x88\x02\x03\xe9")  # close 1001, then hold the connection a while
+            await writer.drain()
+            with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+                await _read_frame(reader)  # the client's answer
+                await asyncio.sleep(0.3)
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            player = Player(Scenario.from_steps([{"connect": "/ws"}, {"sleep": 0.1}]), port)
+            await player.play()
+            return player
+        finally:
+            server.close()
+
+    (record,) = asyncio.run(play()).records()
+    assert record.close is not None and (record.close.code, record.close.by) == (1001, "server")
+    assert record.close_sent is None

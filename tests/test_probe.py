@@ -214,5 +214,8 @@ def test_docs_describe_every_field() -> None:
     data = probe_json(str(APPS / "receive_after_close.py"), "-s", "a")
     keys = set(data) | set(data["handshake"]) | set(data["close"]) | set(data["clients"][0])
     keys |= set(data["frames"][0]) | set(data["server_errors"][0])
+    keys |= set(data["clients"][0]["offered"])
+    left_open = probe_json(str(APPS / "echo_loop.py"), "-s", "a", "--timeout", "0.2")
+    keys |= set(left_open["clients"][0]["close_sent"])
     missing = sorted(k for k in keys if f"`{k}`" not in doc)
     assert missing == []

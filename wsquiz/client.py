@@ -11,7 +11,17 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from wsquiz.scenario import Scenario, Step
-from wsquiz.transcript import ClientRecord, Close, ClosedBy, Frame, FrameKind, Handshake
+from wsquiz.transcript import (
+    ClientRecord,
+    Close,
+    CloseCause,
+    ClosedBy,
+    CloseSent,
+    Frame,
+    FrameKind,
+    Handshake,
+    Offer,
+)
 
 # A server that floods must not eat the memory of the process observing it: past these caps a
 # client stops reading (the server then blocks on its own sends) and says it truncated.
@@ -51,9 +61,12 @@ class _Client:
     name: str
     path: str
     handshake: Handshake
+    connect_at_ms: float = 0.0
+    offer: Offer = field(default_factory=Offer)
     conn: ClientConnection | None = None
     inbox: asyncio.Queue[Frame | None] = field(default_factory=asyncio.Queue)
     close: Close | None = None
+    close_sent: CloseSent | None = None
     closing_by_client: bool = False
     reader: asyncio.Task[None] | None = None
     kept_frames: int = 0
@@ -91,6 +104,10 @@ class Player:
                 handshake=c.handshake,
                 close=c.close,
                 truncated=c.truncated,
+                connect_at_ms=c.connect_at_ms,
+                offer=c.offer,
+                # The server's close frame came first: the client's close only answered it.
+                close_sent=None if c.close is not None and c.close.by == "server" else c.close_sent,
             )
             for c in self.clients.values()
         )
@@ -119,7 +136,7 @@ class Player:
         elif action == "receive_all":
             await self._wait_closed(client, self._timeout(step), f"step {index}", note=False)
         elif action == "close":
-            await self._close(client, step.close or 1000, step.reason)
+            await self._close(client, step.close or 1000, step.reason, "step")
         elif action == "expect_close":
             await self._wait_closed(client, self._timeout(step), f"step {index}", note=True)
 
@@ -127,6 +144,8 @@ class Player:
         assert step.connect is not None
         path = step.connect if step.connect.startswith("/") else "/" + step.connect
         uri = f"ws://127.0.0.1:{self.port}{path}"
+        offer = Offer(tuple(step.subprotocols), tuple(step.headers.items()))
+        at = self._now()
         try:
             conn = await connect(
                 uri,
@@ -143,24 +162,26 @@ class Player:
             body = (exc.response.body or b"").decode("utf-8", "replace")[:500]
             status = exc.response.status_code
             handshake = Handshake(False, status, None, body)
-            self.clients[step.client] = _Client(step.client, path, handshake)
+            self.clients[step.client] = _Client(step.client, path, handshake, at, offer)
             return
         except (asyncio.TimeoutError, TimeoutError):
             waited = self._timeout(step)
             problem = f"the server did not answer the handshake within {waited:g}s"
-            self._rejected(step, path, problem)
+            self._rejected(step, path, problem, at, offer)
             return
         except (InvalidHandshake, OSError) as exc:
             problem = f"{type(exc).__name__}: {exc}"
-            self._rejected(step, path, problem)
+            self._rejected(step, path, problem, at, offer)
             return
-        client = _Client(step.client, path, Handshake(True, 101, conn.subprotocol), conn)
+        handshake = Handshake(True, 101, conn.subprotocol)
+        client = _Client(step.client, path, handshake, at, offer, conn)
         client.reader = asyncio.create_task(self._read(client))
         self.clients[step.client] = client
 
-    def _rejected(self, step: Step, path: str, problem: str) -> None:
+    def _rejected(self, step: Step, path: str, problem: str, at: float, offer: Offer) -> None:
         """No handshake answer at all (no HTTP status): say why."""
-        self.clients[step.client] = _Client(step.client, path, Handshake(False, 0, None, problem))
+        handshake = Handshake(False, 0, None, problem)
+        self.clients[step.client] = _Client(step.client, path, handshake, at, offer)
         self.timed_out.append(f"connect {step.client}: {problem}")
 
     async def _read(self, client: _Client) -> None:
@@ -173,7 +194,7 @@ class Player:
                 client.kept_bytes += len(message)
                 if client.kept_frames > MAX_FRAMES or client.kept_bytes > MAX_BYTES:
                     client.truncated = True
-                    client.closing_by_client = True
+                    self._closing(client, 1009, TRUNCATED_REASON, "limit")
                     client.inbox.put_nowait(None)
                     await client.conn.close(1009, TRUNCATED_REASON)
                     break
@@ -228,18 +249,22 @@ class Player:
                     f"{where}: {client.name} waited {timeout:g}s; the server did not close"
                 )
 
-    async def _close(self, client: _Client, code: int, reason: str) -> None:
+    def _closing(self, client: _Client, code: int, reason: str, cause: CloseCause) -> None:
+        """The client starts a close: noted now, when its close frame goes out."""
+        client.closing_by_client = True
+        client.close_sent = CloseSent(code, reason, self._now(), cause)
+
+    async def _close(self, client: _Client, code: int, reason: str, cause: CloseCause) -> None:
         assert client.conn is not None
         if client.close is not None:
             return
-        client.closing_by_client = True
-        started = self._now()
+        self._closing(client, code, reason, cause)
         with contextlib.suppress(ConnectionClosed):
             await client.conn.close(code, reason)
         if client.reader is not None:
             await asyncio.wait([client.reader], timeout=CLOSE_TIMEOUT)
         if client.close is None:
-            client.close = Close(code, reason, "client", started)
+            client.close = Close(code, reason, "client", self._now())
         if close_timed_out(client.conn):
             self.timed_out.append(
                 f"{client.name}: the server did not answer the close frame "
@@ -250,6 +275,6 @@ class Player:
         """Close what the scenario left open (recorded as closed by the client, 1000)."""
         for client in self.clients.values():
             if client.conn is not None and client.close is None:
-                await self._close(client, 1000, "")
+                await self._close(client, 1000, "", "end")
             if client.reader is not None and not client.reader.done():
                 client.reader.cancel()

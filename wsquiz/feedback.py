@@ -14,7 +14,7 @@ from rich.text import Text
 from wsquiz.checking import CheckReport, CheckResult
 from wsquiz.exercises import Exercise
 from wsquiz.markdown_view import CourseMarkdown
-from wsquiz.render import transcript_view
+from wsquiz.render import ByWidth, transcript_view
 
 
 def header_view(exercise: Exercise, app: str) -> Group:
@@ -51,20 +51,32 @@ def _unwrapped(text: str) -> str:
     return "\n\n".join(" ".join(p.split()) for p in re.split(r"\n\s*\n", text.strip()))
 
 
-def _result_line(result: CheckResult) -> Table:
+NAME_WIDTH = 30
+MIN_DESCRIPTION = 30  # narrower than this beside the name, the description goes under it
+
+
+def _result_line(result: CheckResult) -> RenderableType:
     mark, style = ("✓ passed", "green") if result.passed else ("✗ failed", "red")
-    line = Table.grid(padding=(0, 1))
-    line.add_column(width=9, no_wrap=True)
-    line.add_column(no_wrap=True)
-    line.add_column(justify="right", no_wrap=True)
-    line.add_column(ratio=1)
-    line.add_row(
-        Text(mark, style),
-        Text(f"{result.name:<30}", "bold"),
-        f"{result.points:g}/{result.max_points:g}",
-        Text(result.description, "dim"),
-    )
-    return line
+    points = f"{result.points:g}/{result.max_points:g}"
+    description = Text(result.description, "dim")
+
+    def build(width: int) -> RenderableType:
+        beside = width - (9 + 1 + NAME_WIDTH + 1 + len(points) + 1)
+        wide = beside >= MIN_DESCRIPTION or not result.description
+        line = Table.grid(padding=(0, 1))
+        line.add_column(width=9, no_wrap=True)
+        line.add_column(no_wrap=wide, overflow="fold")  # narrow: a long name folds, not cut
+        line.add_column(justify="right", no_wrap=True)
+        if wide:
+            line.add_column(ratio=1)
+            name = Text(f"{result.name:<{NAME_WIDTH}}", "bold")
+            line.add_row(Text(mark, style), name, points, description)
+            return line
+        pad = max(0, min(NAME_WIDTH, width - (9 + 1 + 1 + len(points))))
+        line.add_row(Text(mark, style), Text(f"{result.name:<{pad}}", "bold"), points)
+        return Group(line, Padding(description, (0, 0, 0, 10)))
+
+    return ByWidth(build)
 
 
 def _failure_view(result: CheckResult) -> RenderableType:

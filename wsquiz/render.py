@@ -17,17 +17,17 @@ from rich.table import Table
 from rich.text import Text
 
 from wsquiz.errors import AppLoadError
-from wsquiz.transcript import Close, Handshake, Transcript
+from wsquiz.transcript import ClientRecord, Close, CloseSent, Handshake, Offer, Transcript
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Callable, Collection
 
     from wsquiz.lessons import Lesson
     from wsquiz.menu import Item, Menu
     from wsquiz.session import Event as SessionEvent
 
 if TYPE_CHECKING:
-    from wsquiz.content import Problem, Question, Quiz
+    from wsquiz.content import Option, Problem, Question, Quiz
     from wsquiz.judge import Observation, Run, Verdict
 
 MAX_SHOWN = 40
@@ -65,35 +65,96 @@ def handshake_text(handshake: Handshake) -> Text:
     return Text(f"no handshake: {handshake.body or 'the server did not answer'}", "red")
 
 
+MAX_OFFERED = 40  # a header value past this many characters is cut (the JSON keeps it whole)
+
+
+def offer_text(offer: Offer) -> Text:
+    """What the client asked for in its handshake, a line each: the subprotocols in the order
+    offered (the order can decide what the server picks), the headers the scenario set."""
+    lines: list[str] = []
+    if offer.subprotocols:
+        lines.append("subprotocols: " + ", ".join(offer.subprotocols))
+    for index, (name, value) in enumerate(offer.headers):
+        lead = "headers: " if index == 0 else " " * len("headers: ")
+        cut = value if len(value) <= MAX_OFFERED else value[: MAX_OFFERED - 1] + "…"
+        lines.append(f"{lead}{name}: {cut}")
+    return Text("\n".join(lines), "dim")
+
+
+def _connect_cell(record: ClientRecord, who: str) -> Text:
+    cell = Text(f"{who}connect {record.path}")
+    offered = offer_text(record.offer)
+    if offered:
+        cell.append("\n")
+        cell.append_text(offered)
+    return cell
+
+
+def _close_sent_text(sent: CloseSent, who: str) -> Text:
+    reason = f" {sent.reason!r}" if sent.reason else ""
+    why = {"step": "", "end": " (the scenario is over)", "limit": ""}[sent.cause]
+    return Text(f"{who}close {sent.code}{reason}{why}", "magenta")
+
+
+Row = tuple[float, str, RenderableType, RenderableType]  # when, kind, client cell, server cell
+
+
+def transcript_rows(transcript: Transcript) -> list[Row]:
+    """Every event of every client, in the order it happened: connects, frames, the close
+    frames clients sent first, and how each connection ended."""
+    many = len(transcript.clients) > 1
+    rows: list[Row] = []
+    for record in transcript.clients:
+        who = f"{record.name}: " if many else ""
+        rows.append(
+            (
+                record.connect_at_ms,
+                "connect",
+                _connect_cell(record, who),
+                handshake_text(record.handshake),
+            )
+        )
+        if record.close_sent is not None:
+            rows.append(
+                (record.close_sent.at_ms, "close", _close_sent_text(record.close_sent, who), "")
+            )
+        if record.close is not None:
+            style = "red" if record.close.by == "abnormal" else "magenta"
+            cell = Text(f"{who}closed {close_text(record.close)}", style)
+            # The client's own close, with no close frame sent first (a frame over the size
+            # limit): its side. Otherwise the end is the server's answer, or its doing.
+            if record.close.by == "client" and record.close_sent is None:
+                rows.append((record.close.at_ms, "closed", cell, ""))
+            else:
+                rows.append((record.close.at_ms, "closed", "", cell))
+    for frame in transcript.frames:
+        who = f"{frame.client}: " if many else ""
+        body = frame.text if frame.kind == "text" else f"<{len(frame.data)} bytes> {frame.text}"
+        if frame.direction == "sent":
+            rows.append((frame.at_ms, "frame", Text(f"{who}> {body}", "cyan"), ""))
+        else:
+            rows.append((frame.at_ms, "frame", "", Text(f"< {who}{body}", "yellow")))
+    # Stable: at the same millisecond a connect comes before its frames, a close after them.
+    order = {"connect": 0, "frame": 1, "close": 2, "closed": 3}
+    return sorted(rows, key=lambda row: (row[0], order[row[1]]))
+
+
 def transcript_table(transcript: Transcript) -> Table:
-    """The sequence as two columns: what each client did, what the server did."""
+    """The sequence as two columns, in time order: what each client did, what the server did."""
     table = Table(expand=True, show_edge=False, pad_edge=False, box=None)
     table.add_column("ms", justify="right", style="dim", width=7)
     table.add_column("client", ratio=1)
     table.add_column("server", ratio=1)
-    many = len(transcript.clients) > 1
-    for record in transcript.clients:
-        who = f"{record.name}: " if many else ""
-        table.add_row("", f"{who}connect {record.path}", handshake_text(record.handshake))
-    shown = transcript.frames[:MAX_SHOWN]
-    for frame in shown:
-        who = f"{frame.client}: " if many else ""
-        body = frame.text if frame.kind == "text" else f"<{len(frame.data)} bytes> {frame.text}"
-        if frame.direction == "sent":
-            table.add_row(f"{frame.at_ms:.1f}", Text(f"{who}> {body}", "cyan"), "")
-        else:
-            table.add_row(f"{frame.at_ms:.1f}", "", Text(f"< {who}{body}", "yellow"))
-    if len(transcript.frames) > MAX_SHOWN:
-        table.add_row("", f"... {len(transcript.frames) - MAX_SHOWN} more frames", "")
-    for record in transcript.clients:
-        if record.close is not None:
-            who = f"{record.name}: " if many else ""
-            style = "red" if record.close.by == "abnormal" else "magenta"
-            cell = Text(f"{who}closed {close_text(record.close)}", style)
-            if record.close.by == "client":
-                table.add_row(f"{record.close.at_ms:.1f}", cell, "")
-            else:
-                table.add_row(f"{record.close.at_ms:.1f}", "", cell)
+    frames = 0
+    hidden = len(transcript.frames) - MAX_SHOWN
+    for at_ms, kind, client_cell, server_cell in transcript_rows(transcript):
+        if kind == "frame":
+            frames += 1
+            if frames == MAX_SHOWN + 1:
+                table.add_row("", f"... {hidden} more frames", "")
+            if frames > MAX_SHOWN:
+                continue
+        table.add_row(f"{at_ms:.1f}", client_cell, server_cell)
     return table
 
 
@@ -634,27 +695,62 @@ def _run_summary(run: Run | None) -> str:
     return f"handshake {status}{raised}"
 
 
-def options_check_view(question: Question, observation: Observation) -> Table:
-    """Each option checked against the server: does its claim hold?"""
-    from wsquiz.judge import claim_holds, option_holds
+NARROW = 70  # below this many columns, a table's side column goes under its row instead
 
-    table = Table(box=None, show_header=False, pad_edge=False, expand=True)
-    table.add_column("", width=2)
-    table.add_column("option", ratio=2)
-    table.add_column("observed", ratio=3, style="dim")
-    where = question.answer.where if question.answer else ()
+
+def _evidence(question: Question, option: Option, run: Run | None) -> str:
+    """What decides the option: the value of each thing its claim is about (the question's
+    own condition included), as observed; for an option's own app that did not run, why."""
+    from wsquiz.judge import claim_holds
+
+    claims = option.claims + (question.answer.where if question.answer else ())
+    if option.app is not None and (run is None or not run.started or not claims):
+        return _run_summary(run)
+    return "\n".join(
+        f"{f'{c.client}: ' if c.client else ''}{c.of} = {claim_holds(c, run)[1] or 'nothing'}"
+        for c in claims
+    )
+
+
+def options_check_view(question: Question, observation: Observation) -> RenderableType:
+    """Each option checked against the server: does its claim hold, and on what evidence?"""
+    from wsquiz.judge import option_holds
+
+    rows: list[tuple[Text, Table, Text]] = []
     for option in question.options:
-        run = observation.run_for(option)
         holds = option_holds(question, option, observation)
-        if option.app is not None:
-            seen = _run_summary(run)
-        else:
-            seen = "; ".join(
-                f"{c.of} = {claim_holds(c, run)[1] or 'nothing'}" for c in option.claims + where
-            )
+        seen = _evidence(question, option, observation.run_for(option))
         mark = Text("✔", "green") if holds else Text("✘", "red")
-        table.add_row(mark, option_line(option.letter, option.text, indent=""), seen)
-    return table
+        rows.append((mark, option_line(option.letter, option.text, indent=""), Text(seen, "dim")))
+
+    def build(width: int) -> RenderableType:
+        table = Table(box=None, show_header=False, pad_edge=False)
+        table.add_column("", width=2)
+        table.add_column("option")
+        if width < NARROW:  # the evidence under the option's text, not squeezed beside it
+            for mark, line, seen in rows:
+                table.add_row(mark, Group(line, Text.assemble("   ", seen)))
+            return table
+        table.add_column("observed", max_width=max(20, width * 2 // 5))
+        for row in rows:
+            table.add_row(*row)
+        return table
+
+    return ByWidth(build)
+
+
+class ByWidth:
+    """A renderable laid out once the width it gets is known (a table that changes its shape
+    on a narrow terminal rather than squeezing a column to a word per line)."""
+
+    def __init__(self, build: Callable[[int], RenderableType]) -> None:
+        self.build = build
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.build(options.max_width)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.build(options.max_width))
 
 
 def verdict_view(

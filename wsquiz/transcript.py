@@ -9,6 +9,7 @@ from typing import Any, Literal
 Direction = Literal["sent", "received"]
 FrameKind = Literal["text", "bytes"]
 ClosedBy = Literal["client", "server", "abnormal"]
+CloseCause = Literal["step", "end", "limit"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,33 @@ class Close:
 
 def _close_dict(close: Close) -> dict[str, Any]:
     return {**asdict(close), "at_ms": round(close.at_ms, 3)}
+
+
+@dataclass(frozen=True)
+class CloseSent:
+    """A close frame the client sent first, of its own accord, at `at_ms`: because a step said
+    so, because the scenario ended with the connection open, or because it stopped reading a
+    server that sent too much. How the close then ended is the record's `Close`."""
+
+    code: int
+    reason: str
+    at_ms: float
+    cause: CloseCause = "step"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "at_ms": round(self.at_ms, 3)}
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What the scenario had the client ask for in its handshake request: the subprotocols, in
+    the order offered, and the headers it set (not those the WebSocket library always sends)."""
+
+    subprotocols: tuple[str, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"subprotocols": list(self.subprotocols), "headers": dict(self.headers)}
 
 
 @dataclass(frozen=True)
@@ -120,6 +148,9 @@ class ClientRecord:
     handshake: Handshake
     close: Close | None
     truncated: bool = False  # frames past the client's cap were not recorded
+    connect_at_ms: float = 0.0  # when the client started its handshake
+    offer: Offer = field(default_factory=Offer)
+    close_sent: CloseSent | None = None
 
     def to_dict(self, frames: tuple[Frame, ...]) -> dict[str, Any]:
         mine = [f for f in frames if f.client == self.name]
@@ -131,6 +162,9 @@ class ClientRecord:
             "received": [f.text for f in mine if f.direction == "received"],
             "close": _close_dict(self.close) if self.close else None,
             "truncated": self.truncated,
+            "connect_at_ms": round(self.connect_at_ms, 3),
+            "offered": self.offer.to_dict(),
+            "close_sent": self.close_sent.to_dict() if self.close_sent else None,
         }
 
 
