@@ -168,6 +168,17 @@ def test_an_example_by_name_and_a_path_no_route_matches() -> None:
     assert "no WebSocket route matches" not in accepted_elsewhere.stdout
 
 
+def test_subprotocols_and_headers_offered_in_the_handshake() -> None:
+    data = probe_json("subprotocols", "--subprotocol", "chat", "--subprotocol", "wsquiz.v1")
+    assert data["clients"][0]["offered"]["subprotocols"] == ["chat", "wsquiz.v1"]
+    assert data["received"] == ["you offered ['chat', 'wsquiz.v1'], we speak None"]
+    data = probe_json("team_headers", "--header", "X-Team: blue", "-H", "Cookie: session=s1")
+    assert data["clients"][0]["offered"]["headers"] == {"X-Team": "blue", "Cookie": "session=s1"}
+    assert data["received"] == ["team blue, room None", "session s1"]
+    bad = probe("echo_once", "--header", "no colon here")
+    assert bad.exit_code == 2 and "not 'Name: value'" in bad.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

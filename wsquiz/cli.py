@@ -101,6 +101,14 @@ def probe(
     timeout: Annotated[
         float, typer.Option(help="seconds to wait for each reply and for the close")
     ] = 1.0,
+    subprotocol: Annotated[
+        list[str] | None,
+        typer.Option("--subprotocol", help="a subprotocol to offer, in order (repeatable)"),
+    ] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option("--header", "-H", help="a handshake header, 'Name: value' (repeatable)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Connect one client, send each text, receive until the server closes; show it all."""
@@ -113,8 +121,18 @@ def probe(
     try:
         if not 0 < timeout <= 60:
             raise UsageError(f"--timeout {timeout:g}: give more than 0 and at most 60 seconds")
+        headers: dict[str, str] = {}
+        for line in header or []:
+            name, colon, value = line.partition(":")
+            if not colon or not name.strip():
+                raise UsageError(
+                    f"--header {line!r}: not 'Name: value'", fix="e.g. --header 'X-Token: t-1'"
+                )
+            headers[name.strip()] = value.strip()
         spec = resolve_app(app_file, content_root())
-        scenario = Scenario.probe(path, list(send or []), timeout)
+        scenario = Scenario.probe(
+            path, list(send or []), timeout, subprotocols=subprotocol, headers=headers
+        )
         with Lab() as lab:
             transcript = lab.observe(spec, scenario, isolated=True)
     except AppLoadError as exc:

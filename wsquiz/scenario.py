@@ -106,9 +106,22 @@ class Scenario(BaseModel):
         return cls.model_validate(data)
 
     @classmethod
-    def probe(cls, path: str, sends: list[str], timeout: float) -> Scenario:
+    def probe(
+        cls,
+        path: str,
+        sends: list[str],
+        timeout: float,
+        *,
+        subprotocols: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Scenario:
         """The scenario of `wsquiz probe`: connect, send each text, receive until closed."""
-        steps: list[dict[str, Any]] = [{"connect": path}]
+        connect: dict[str, Any] = {"connect": path}
+        if subprotocols:
+            connect["subprotocols"] = list(subprotocols)
+        if headers:
+            connect["headers"] = dict(headers)
+        steps: list[dict[str, Any]] = [connect]
         steps += [{"send": text} for text in sends]
         steps.append({"receive_all": True})
         return cls.from_steps(steps, timeout=timeout)
