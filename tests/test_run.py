@@ -91,7 +91,8 @@ def test_terminal_send_echo_close_and_ctrl_d(echo_app: Path) -> None:
     child.expect("/quit")  # the help line
     help_lines = child.before.split("(101)", 1)[-1].strip().splitlines()
     assert help_lines and all(len(line) <= 100 for line in help_lines)  # wrapped at words
-    assert "/bytes TEXT" in " ".join(help_lines) and "/text TEXT" in " ".join(help_lines)
+    words = " ".join(help_lines).split()
+    assert all(c in words for c in ("/close", "/json", "/bytes", "/text", "/connect"))
     child.expect("> ")
     child.sendline("hello")
     child.expect("< Echo: hello")
@@ -242,6 +243,20 @@ def test_a_bare_connect_goes_back_to_the_last_path_that_was_accepted() -> None:
     first = run("echo_loop", lines="/close\n/connect /nope\n/connect\nhi\n")
     assert first.stdout.count("connected to /ws (101)") == 2
     assert "< Echo: hi" in first.stdout
+
+
+def test_subprotocols_and_headers_are_offered_at_every_connect() -> None:
+    result = run(
+        "subprotocols", "--subprotocol", "chat.v1", "--subprotocol", "chat.v2", lines="hi\n"
+    )
+    assert "connected to /ws (101, subprotocol chat.v2)" in result.stdout
+    assert "< you offered ['chat.v1', 'chat.v2'], we speak chat.v2" in result.stdout
+    told = run("team_headers", "-H", "X-Team: red", lines="hi\n")
+    assert "< team red, room None" in told.stdout
+    # `hi` may be sent before the close, or not: when not, the close is told first
+    if "not sent" in told.stdout:
+        assert told.stdout.index("closed 1000") < told.stdout.index("not sent: the connection")
+    assert run("echo_loop", "-H", "nocolon").exit_code == 2
 
 
 def test_load_error_exits_2() -> None:

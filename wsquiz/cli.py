@@ -89,6 +89,30 @@ def _content_defaults(command: Any, content: str) -> dict[str, Any]:
     return found
 
 
+SubprotocolOption = Annotated[
+    list[str] | None,
+    typer.Option("--subprotocol", help="a subprotocol to offer, in order (repeatable)"),
+]
+HeaderOption = Annotated[
+    list[str] | None,
+    typer.Option("--header", "-H", help="a handshake header, 'Name: value' (repeatable)"),
+]
+
+
+def _headers(lines: list[str] | None) -> dict[str, str]:
+    from wsquiz.errors import UsageError
+
+    headers: dict[str, str] = {}
+    for line in lines or []:
+        name, colon, value = line.partition(":")
+        if not colon or not name.strip():
+            raise UsageError(
+                f"--header {line!r}: not 'Name: value'", fix="e.g. --header 'X-Token: t-1'"
+            )
+        headers[name.strip()] = value.strip()
+    return headers
+
+
 @app.command()
 def probe(
     app_file: Annotated[
@@ -101,14 +125,8 @@ def probe(
     timeout: Annotated[
         float, typer.Option(help="seconds to wait for each reply and for the close")
     ] = 1.0,
-    subprotocol: Annotated[
-        list[str] | None,
-        typer.Option("--subprotocol", help="a subprotocol to offer, in order (repeatable)"),
-    ] = None,
-    header: Annotated[
-        list[str] | None,
-        typer.Option("--header", "-H", help="a handshake header, 'Name: value' (repeatable)"),
-    ] = None,
+    subprotocol: SubprotocolOption = None,
+    header: HeaderOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Connect one client, send each text, receive until the server closes; show it all."""
@@ -121,17 +139,9 @@ def probe(
     try:
         if not 0 < timeout <= 60:
             raise UsageError(f"--timeout {timeout:g}: give more than 0 and at most 60 seconds")
-        headers: dict[str, str] = {}
-        for line in header or []:
-            name, colon, value = line.partition(":")
-            if not colon or not name.strip():
-                raise UsageError(
-                    f"--header {line!r}: not 'Name: value'", fix="e.g. --header 'X-Token: t-1'"
-                )
-            headers[name.strip()] = value.strip()
         spec = resolve_app(app_file, content_root())
         scenario = Scenario.probe(
-            path, list(send or []), timeout, subprotocols=subprotocol, headers=headers
+            path, list(send or []), timeout, subprotocols=subprotocol, headers=_headers(header)
         )
         with Lab() as lab:
             transcript = lab.observe(spec, scenario, isolated=True)
@@ -623,13 +633,15 @@ def run(
         float,
         typer.Option(help="when input is piped: seconds to keep listening after its last line"),
     ] = 1.0,
+    subprotocol: SubprotocolOption = None,
+    header: HeaderOption = None,
 ) -> None:
     """Serve APP and talk to it, like wscat: lines typed are sent, replies shown.
 
     Commands: /close [CODE [REASON]], /json VALUE, /bytes TEXT, /connect [PATH], /quit.
     Ctrl-D, Ctrl-C or /quit stop the server. Piped lines are sent one by one.
     """
-    from wsquiz.errors import AppLoadError
+    from wsquiz.errors import AppLoadError, UsageError
     from wsquiz.lab import Lab
     from wsquiz.paths import content_root
     from wsquiz.render import LivePrinter, load_error_view
@@ -641,11 +653,19 @@ def run(
     code = 0
     try:
         if not 0 <= wait <= 60:
-            raise WsquizError("--wait must be between 0 and 60 seconds")
+            raise UsageError(f"--wait {wait:g}: give 0 to 60 seconds")
+        headers = _headers(header)
         spec = resolve_app(app_file, content_root())
         printer = LivePrinter(_console(), spec.path.name, interactive)
         with Lab() as lab:
-            session = Session(lab, spec, printer.show, path=path)
+            session = Session(
+                lab,
+                spec,
+                printer.show,
+                path=path,
+                subprotocols=tuple(subprotocol or ()),
+                headers=headers,
+            )
             try:
                 session.start()
                 if interactive:

@@ -160,10 +160,14 @@ class Session:
         *,
         path: str | None = None,
         limits: Limits = RUN_LIMITS,
+        subprotocols: tuple[str, ...] = (),
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.lab = lab
         self.spec = spec
         self.path = path
+        self.subprotocols = subprotocols  # offered at every connect, in order
+        self.headers = dict(headers or {})
         self.limits = limits
         self._on_event = on_event
         self.served: Served | None = None
@@ -264,6 +268,8 @@ class Session:
                 max_size=MAX_FRAME_SIZE,
                 compression=None,
                 proxy=None,  # the server is on loopback: never through a proxy
+                subprotocols=list(self.subprotocols) or None,  # type: ignore[arg-type]
+                additional_headers=self.headers or None,
             )
         except InvalidStatus as exc:
             body = (exc.response.body or b"").decode("utf-8", "replace").strip()[:200]
@@ -329,6 +335,8 @@ class Session:
         try:
             await self._conn.send(payload)
         except ConnectionClosed:
+            if self._reader is not None:  # how it closed comes first, then what was not sent
+                await asyncio.wait([self._reader], timeout=2)
             self._emit(Event("problem", "not sent: the connection is closed"))
             return
         self._emit(Event("sent", command.action, data=payload))
