@@ -209,3 +209,41 @@ def test_check_infers_the_exercise_from_the_file_name(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", str(mine)])
     assert result.exit_code == 0, result.output
     assert "count-messages: Count three messages" in result.stdout
+
+
+def test_check_names_every_message_a_client_received(tmp_path: Path) -> None:
+    """direct-messages' starter gives a taken name to the impostor, who then receives alice's
+    message: the summary says so, as the transcript does."""
+    starter = tmp_path / "direct-messages.py"
+    shutil.copy(EXERCISES / "16-direct-messages" / "starter.py", starter)
+    result = runner.invoke(app, ["check", str(starter), "--json"])
+    assert result.exit_code == 1, result.output
+    taken = {c["name"]: c for c in json.loads(result.stdout)["checks"]}["name-taken"]
+    clients = {c["name"]: c for c in taken["transcript"]["clients"]}
+    assert clients["impostor"]["received"] == ["bob: lunch?"]
+    assert "impostor should receive nothing but received ['bob: lunch?']" in taken["message"]
+    assert "impostor: ['bob: lunch?']" in taken["observed"].splitlines()
+    assert "impostor: nothing" not in taken["observed"]
+    assert "impostor: nothing" in taken["expected"]
+
+
+def test_check_says_when_the_server_never_closed(tmp_path: Path) -> None:
+    """close-codes' starter never closes: the client gives up waiting and closes, which is not
+    the server closing with the wrong reason."""
+    starter = tmp_path / "close-codes.py"
+    shutil.copy(EXERCISES / "06-close-codes" / "starter.py", starter)
+    result = runner.invoke(app, ["check", str(starter)], env=WIDE)
+    assert result.exit_code == 1, result.output
+    out = flat(result.stdout)
+    assert (
+        "your server never closed the connection (the client gave up after 1s and closed it); "
+        "the reference's server closed it with 1000 and reason 'bye'"
+    ) in out
+    assert "expected client: ['hi'] client: the server closes 1000 'bye'" in out
+    assert (
+        "observed client: ['hi', 'quit'] client: the server never closed; "
+        "the client gave up after 1s and closed it (1000 '')"
+    ) in out
+    assert "expected reason 'bye'" not in out
+    assert "closed with 1000, expected 1008" not in out  # forbidden-word: the same, with 1008
+    assert "the reference's server closed it with 1008 and reason 'forbidden word'" in out

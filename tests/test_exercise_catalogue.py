@@ -137,3 +137,24 @@ def test_a_user_never_forgotten_breaks_the_innocent_sender(tmp_path: Path, lab: 
     assert "alice received nothing" in gone.message
     assert "bob is not here" in gone.message
     assert checks["message-delivered"].passed and checks["name-taken"].passed
+
+
+def test_a_ticker_that_blocks_the_event_loop_serves_one_client_after_the_other(
+    tmp_path: Path, lab: Any
+) -> None:
+    """time.sleep() instead of asyncio.sleep(): each client alone gets the same ticks and close,
+    but the second is served only once the first is done."""
+    checks = checked(
+        tmp_path,
+        lab,
+        "push-ticker",
+        "await asyncio.sleep(0.05)",
+        "__import__('time').sleep(0.1)",
+    )
+    assert checks["three-ticks"].passed and checks["closes-after-the-ticks"].passed
+    together = checks["each-client-its-own"]
+    assert not together.passed and together.points == 0
+    assert together.message.startswith("second waited for first")
+    assert "something blocks the event loop (a time.sleep()" in together.message
+    assert together.expected == "first and second served at the same time"
+    assert together.observed.startswith("second served after first (")

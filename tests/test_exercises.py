@@ -300,3 +300,152 @@ def test_served_once_a_crash_costs_only_its_own_check(tmp_path: Path, lab: Any) 
     assert "the server process ended" in checks["echo-one"].message
     assert checks["echo-every-message"].passed
     assert checks["client-leaves-cleanly"].passed
+
+
+def test_observed_names_the_messages_the_scenario_did_not_wait_for(
+    tmp_path: Path, lab: Any
+) -> None:
+    """Only the messages a client waits for are compared, but the summary names every message
+    it received: never "nothing" where the transcript shows one."""
+    make_exercise(
+        tmp_path,
+        "01-unasked",
+        """
+name = "unasked"
+title = "Unasked"
+statement = "echo"
+[[checks]]
+name = "two-sent-one-awaited"
+scenario = [
+  { connect = "/ws", client = "a" },
+  { connect = "/ws", client = "b" },
+  { send = "one", client = "a" },
+  { send = "two", client = "a" },
+  { receive = 1, client = "a" },
+  { send = "ping", client = "b" },
+  { sleep = 0.2 },
+]
+expect = { replies = { a = ["Echo: zero"], b = [] } }
+""",
+        starter=ECHO,
+    )
+    exercise = find_exercise("unasked", tmp_path)
+    (wrong,) = run_checks(exercise, AppSpec(exercise.solution), lab).results
+    assert not wrong.passed
+    assert wrong.message == "a received ['Echo: one']; expected ['Echo: zero']"
+    assert wrong.expected.splitlines() == ["a: ['Echo: zero']", "b: nothing"]
+    assert wrong.observed.splitlines() == [
+        "a: ['Echo: one'], then ['Echo: two'] (not waited for, not compared)",
+        "b: ['Echo: ping'] (not waited for, not compared)",
+    ]
+
+
+def test_concurrent_names_two_clients_of_the_scenario(tmp_path: Path) -> None:
+    make_exercise(
+        tmp_path,
+        "01-together",
+        """
+name = "together"
+title = "Together"
+statement = "s"
+[[checks]]
+name = "alone"
+scenario = [{ connect = "/ws", client = "a" }, { connect = "/ws", client = "b" }]
+expect = { concurrent = ["a"] }
+[[checks]]
+name = "stranger"
+scenario = [{ connect = "/ws", client = "a" }]
+expect = { concurrent = ["a", "z"] }
+""",
+    )
+    problems = {(p.where, p.key): p for p in validate_exercises(tmp_path)}
+    alone = problems[('check "alone"', "expect.concurrent")]
+    assert alone.message == "concurrent names at least two clients (those served at the same time)"
+    assert alone.fix == 'write concurrent = ["first", "second"]'
+    stranger = problems[('check "stranger"', "expect.concurrent")]
+    assert stranger.message == "no client named 'z' in the scenario (its clients: a)"
+
+
+def test_checks_of_several_files_at_once_share_the_references_observations(
+    tmp_path: Path, lab: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A class graded several students at a time: the reference is observed once per check."""
+    import asyncio
+
+    import wsquiz.lab
+    from wsquiz.checking import check_app
+
+    observed: list[str] = []
+    observe = wsquiz.lab.observe
+
+    async def counted(spec: Any, scenario: Any, **options: Any) -> Any:
+        observed.append(str(spec.path))
+        return await observe(spec, scenario, **options)
+
+    monkeypatch.setattr(wsquiz.lab, "observe", counted)
+    make_exercise(
+        tmp_path,
+        "01-shared",
+        (ROOT / "exercises/01-echo-loop/exercise.toml")
+        .read_text()
+        .replace('"echo-loop"', '"shared"'),
+        starter=ECHO,
+    )
+    exercise = find_exercise("shared", tmp_path)
+
+    async def two_students() -> list[Any]:
+        spec = AppSpec(exercise.solution)
+        return list(await asyncio.gather(*(check_app(exercise, spec, lab) for _ in range(2))))
+
+    reports = lab.call(two_students())
+    assert all(report.passed for report in reports)
+    assert observed == [str(exercise.solution)] * len(exercise.checks)
+
+
+TICKER = """
+import asyncio, time
+from fastapi import FastAPI, WebSocket
+app = FastAPI()
+@app.websocket("/ws")
+async def ws(websocket: WebSocket):
+    await websocket.accept()
+    for n in range(1, 4):
+        await websocket.send_text(f"tick {n}")
+        {pause}
+    await websocket.close()
+"""
+
+
+def test_a_client_whose_handshake_waits_for_another_was_not_served_at_the_same_time(
+    tmp_path: Path, lab: Any
+) -> None:
+    make_exercise(
+        tmp_path,
+        "01-tickers",
+        """
+name = "tickers"
+title = "Tickers"
+statement = "tick"
+[[checks]]
+name = "both-at-once"
+timeout = 2.5
+scenario = [
+  { connect = "/ws", client = "first" },
+  { connect = "/ws", client = "second", timeout = 0.5 },
+  { receive_all = true, client = "first" },
+  { receive_all = true, client = "second" },
+]
+expect = { concurrent = ["first", "second"], handshake = "ignore", replies = "ignore" }
+""",
+        solution=TICKER.replace("{pause}", "await asyncio.sleep(0.05)"),
+    )
+    exercise = find_exercise("tickers", tmp_path)
+    assert run_checks(exercise, AppSpec(exercise.solution), lab).passed
+    blocking = write_app(tmp_path, "mine.py", TICKER.replace("{pause}", "time.sleep(0.5)"))
+    (waited,) = run_checks(exercise, blocking, lab).results
+    assert not waited.passed
+    assert waited.message.startswith(
+        "second's handshake got no answer while first was being served: second waited for "
+        "first, so something blocks the event loop"
+    )
+    assert waited.observed == "second not served while first was"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +96,93 @@ def test_a_handler_awaiting_forever_still_lets_every_check_play(tmp_path: Path, 
         assert result.transcript is not None and result.transcript.timed_out
         assert STALLED not in result.message and STALLED not in result.transcript.timed_out
         assert "waited 0.5s for a message" in result.message
+
+
+# ---- a fresh server per check: the checks play at the same time ----------------------------
+
+HANGS_ON = (
+    HEADER
+    + """\
+import time
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+
+app = FastAPI()
+
+
+@app.websocket("/ws")
+async def ws(websocket: WebSocket):
+    await websocket.accept()
+    try:
+        while True:
+            text = await websocket.receive_text()
+            if text == "hang":
+                time.sleep(60)
+            await websocket.send_text(text)
+    except WebSocketDisconnect:
+        pass
+"""
+)
+
+
+def course_of(tmp_path: Path, serve: str, checks: list[tuple[str, str]]) -> Path:
+    """An echo exercise whose checks are (name, scenario) pairs."""
+    folder = tmp_path / "course" / "exercises" / "01-echo-twice"
+    folder.mkdir(parents=True)
+    (folder / "exercise.toml").write_text(
+        f'title = "Echo"\nstatement = "Echo."\nserve = "{serve}"\n'
+        + "".join(
+            f'[[checks]]\nname = "{name}"\nscenario = [{{ connect = "/ws" }}, {scenario}]\n'
+            for name, scenario in checks
+        )
+    )
+    (folder / "solution.py").write_text(SOLUTION)
+    (folder / "starter.py").write_text(AFTER_ACCEPT.format(body="pass"))
+    return tmp_path / "course"
+
+
+def timed(tmp_path: Path, lab: Any, course: Path, source: str) -> tuple[CheckReport, float]:
+    mine = tmp_path / "mine.py"
+    mine.write_text(source)
+    exercise = find_exercise("echo-twice", course)
+    start = time.perf_counter()
+    report = run_checks(exercise, AppSpec.parse(mine), lab)
+    return report, time.perf_counter() - start
+
+
+@pytest.mark.parametrize("serve", ["per-check", "once"])
+def test_checks_with_a_server_each_play_at_the_same_time(
+    tmp_path: Path, lab: Any, serve: str
+) -> None:
+    """Three checks that each wait 0.6 s: one after the other they take 1.8 s at least."""
+    wait = '{ send = "hi" }, { receive = 1 }, { sleep = 0.6 }'
+    checks = [(name, wait) for name in ("one", "two", "three")]
+    report, elapsed = timed(tmp_path, lab, course_of(tmp_path, serve, checks), SOLUTION)
+    assert [r.name for r in report.results] == ["one", "two", "three"]  # in the checks' order
+    assert report.passed
+    if serve == "per-check":
+        assert elapsed < 1.8
+    else:
+        assert elapsed >= 1.8  # one server: the checks take turns
+
+
+def test_the_first_check_in_order_that_stalled_is_named_and_the_later_ones_stop_at_once(
+    tmp_path: Path, lab: Any
+) -> None:
+    """Played at once, "fast" stalls before "slow" does, yet "slow" comes first: it is the one
+    that says so. "long" would wait 8 s: its server is stopped as soon as a check before it
+    stalled, and it is not checked, as when the checks ran one after the other."""
+    checks = [
+        ("passes", '{ send = "hi" }, { receive = 1 }'),
+        ("slow", '{ send = "hang" }, { receive = 1, timeout = 1.2 }'),
+        ("fast", '{ send = "hang" }, { receive = 1, timeout = 0.3 }'),
+        ("long", '{ send = "hang" }, { receive = 1, timeout = 8 }'),
+    ]
+    report, elapsed = timed(tmp_path, lab, course_of(tmp_path, "per-check", checks), HANGS_ON)
+    passes, slow, fast, long = report.results
+    assert passes.passed
+    assert slow.message.endswith(f"; {STALLED}")
+    assert slow.transcript is not None and slow.transcript.timed_out == (STALLED,)
+    for later in (fast, long):
+        assert not later.passed and later.transcript is None
+        assert later.message == "not checked: the server had stopped responding in check 'slow'"
+    assert elapsed < 6

@@ -97,9 +97,9 @@ class CheckReport:
 
 # The reference solution is trusted and its observations do not change within one lab, so a
 # grader checking many files observes it once per check, still live.
-_reference_cache: weakref.WeakKeyDictionary[Any, dict[tuple[str, int, str], Transcript]] = (
-    weakref.WeakKeyDictionary()
-)
+_reference_cache: weakref.WeakKeyDictionary[
+    Any, dict[tuple[str, int, str], asyncio.Future[Transcript]]
+] = weakref.WeakKeyDictionary()
 
 
 def run_checks(
@@ -128,22 +128,11 @@ async def check_app(
     exercise: Exercise, spec: AppSpec, lab: Lab, limits: Limits | None = None
 ) -> CheckReport:
     """`run_checks` for a caller already on the lab's event loop."""
-    from wsquiz.appfile import AppSpec as Spec
-
-    reference = Spec(exercise.solution)
-    try:
-        expected = await asyncio.gather(
-            *(_reference(lab, reference, check) for check in exercise.checks)
-        )
-    except WsquizError as exc:
-        raise ContentError(
-            f"exercise {exercise.name!r}: its reference solution did not serve: {exc.message}",
-            fix=f"correct {exercise.solution}",
-        ) from None
-    if exercise.serve == "once":
-        observed = await _observe_once(spec, exercise.checks, limits)
-    else:
-        observed = await _observe_each(spec, exercise.checks, limits)
+    observing = _observe_once if exercise.serve == "once" else _observe_each
+    # The reference's observations and the learner's run at the same time: their waits overlap.
+    expected, observed = await _together(
+        _references(exercise, lab), observing(spec, exercise.checks, limits)
+    )
     results: list[CheckResult] = []
     for index, (check, outcome) in enumerate(zip(exercise.checks, observed, strict=True)):
         if isinstance(outcome, AppLoadError):
@@ -160,34 +149,136 @@ async def check_app(
     return CheckReport(exercise=exercise.name, app=str(spec), results=tuple(results))
 
 
+async def _together(
+    references: Coroutine[Any, Any, list[Transcript]],
+    learner: Coroutine[Any, Any, list[Transcript | WsquizError]],
+) -> tuple[list[Transcript], list[Transcript | WsquizError]]:
+    """Both at once; when one fails (or the whole is cancelled) the other is cancelled, and
+    waited for, so that every server it started is stopped before this returns."""
+    first = asyncio.ensure_future(references)
+    second = asyncio.ensure_future(learner)
+    try:
+        return await first, await second
+    finally:
+        await _cancelled(first, second)
+
+
+async def _cancelled(*tasks: asyncio.Future[Any]) -> None:
+    pending = [task for task in tasks if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    for task in pending:
+        if not task.cancelled():
+            task.exception()  # retrieved: no "exception was never retrieved" at exit
+
+
+async def _references(exercise: Exercise, lab: Lab) -> list[Transcript]:
+    from wsquiz.appfile import AppSpec as Spec
+
+    reference = Spec(exercise.solution)
+    tasks = [asyncio.ensure_future(_reference(lab, reference, c)) for c in exercise.checks]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except WsquizError as exc:
+        raise ContentError(
+            f"exercise {exercise.name!r}: its reference solution did not serve: {exc.message}",
+            fix=f"correct {exercise.solution}",
+        ) from None
+    finally:
+        await _cancelled(*tasks)
+
+
+# A per-check exercise plays this many checks at once (each against a server of its own), at
+# most: enough for every bundled exercise, few enough for a class graded several at a time.
+AT_ONCE = 6
+
+
 async def _observe_each(
     spec: AppSpec, checks: tuple[Check, ...], limits: Limits | None
 ) -> list[Transcript | WsquizError]:
-    """A fresh sandboxed server for every check: no state carries over."""
-    from wsquiz.lab import play_against, serve
+    """A fresh sandboxed server for every check, the checks played at the same time: no state
+    carries over, and their waits overlap. The first server starts alone, so an app that does
+    not load, or never serves, is found once rather than by every check at once."""
+    from wsquiz.lab import serve
 
-    outcomes: list[Transcript | WsquizError] = []
-    for check in checks:
+    try:
+        first = await serve(spec, isolated=True, limits=limits)
+    except OSError as exc:  # the file went away (a save in progress)
+        return [_unreadable(spec, exc)] * len(checks)
+    except (AppLoadError, LabError) as exc:  # the next checks would only wait as long
+        return [exc] * len(checks)
+    return await _EachCheck(spec, checks, limits).observe(first)
+
+
+class _EachCheck:
+    """The checks of a per-check exercise, each on its own server, played at once.
+
+    When a check's server stops answering (see `_stalled`), the checks after it in order are
+    not checked, as when the checks ran one after the other: their servers, running the same
+    code, are stopped at once instead of waiting out their own timeouts."""
+
+    def __init__(self, spec: AppSpec, checks: tuple[Check, ...], limits: Limits | None) -> None:
+        self.spec = spec
+        self.checks = checks
+        self.limits = limits
+        self.gate = asyncio.Semaphore(AT_ONCE)
+        self.playing: dict[int, Served] = {}
+        self.stalled: int | None = None  # the first check, in order, whose server stalled
+        self.stopping: list[asyncio.Task[None]] = []
+
+    async def observe(self, first: Served) -> list[Transcript | WsquizError]:
+        tasks = [
+            asyncio.ensure_future(self.one(index, first if index == 0 else None))
+            for index in range(len(self.checks))
+        ]
         try:
-            served = await serve(spec, isolated=True, limits=limits)
-        except OSError as exc:  # the file went away (a save in progress)
-            return _all_failed(outcomes, checks, _unreadable(spec, exc))
-        except AppLoadError as exc:
-            return _all_failed(outcomes, checks, exc)
-        except LabError as exc:
-            if not outcomes:  # it never served: the next checks would only wait as long
-                return _all_failed(outcomes, checks, exc)
-            outcomes.append(exc)
-            continue
-        try:
-            transcript = await play_against(served, check.scenario)
-            stalled = await _stalled(served, transcript)
+            outcomes: list[Transcript | WsquizError] = list(await asyncio.gather(*tasks))
         finally:
-            await served.stop()
-        outcomes.append(_said_stalled(transcript) if stalled else transcript)
-        if stalled:  # the same code would block the next checks' servers as well
-            return _all_failed(outcomes, checks, _stalled_in(check))
-    return outcomes
+            await _cancelled(*tasks)
+            if not tasks[0].done() or tasks[0].cancelled():
+                await first.stop()  # cancelled before its check began
+            await asyncio.gather(*self.stopping, return_exceptions=True)
+        if self.stalled is not None:
+            outcomes[self.stalled + 1 :] = [_stalled_in(self.checks[self.stalled])] * (
+                len(self.checks) - self.stalled - 1
+            )
+        return outcomes
+
+    def _skipped(self, index: int) -> bool:
+        return self.stalled is not None and index > self.stalled
+
+    async def one(self, index: int, served: Served | None) -> Transcript | WsquizError:
+        from wsquiz.lab import play_against, serve
+
+        async with self.gate:
+            if self._skipped(index):
+                return _stalled_in(self.checks[index])  # replaced in `observe`
+            if served is None:
+                try:
+                    served = await serve(self.spec, isolated=True, limits=self.limits)
+                except OSError as exc:
+                    return _unreadable(self.spec, exc)
+                except (AppLoadError, LabError) as exc:
+                    return exc
+            self.playing[index] = served
+            try:
+                if self._skipped(index):
+                    return _stalled_in(self.checks[index])
+                transcript = await play_against(served, self.checks[index].scenario)
+                stalled = await _stalled(served, transcript)
+            finally:
+                self.playing.pop(index, None)
+                await served.stop()
+        if not stalled:
+            return transcript
+        if self.stalled is None or index < self.stalled:
+            self.stalled = index
+            for later, other in list(self.playing.items()):
+                if later > index:  # the same code: it would stall as well
+                    self.stopping.append(asyncio.ensure_future(other.stop()))
+        return _said_stalled(transcript)
 
 
 async def _stalled(served: Served, transcript: Transcript) -> bool:
@@ -289,8 +380,15 @@ async def _reference(lab: Lab, spec: AppSpec, check: Check) -> Transcript:
     cache = _reference_cache.setdefault(lab, {})
     key = (str(spec.path), spec.path.stat().st_mtime_ns, check.name)
     if key not in cache:
-        cache[key] = await observe(spec, check.scenario, isolated=False)
-    return cache[key]
+        # Kept as a task: checks of several files at once share one observation.
+        cache[key] = asyncio.ensure_future(observe(spec, check.scenario, isolated=False))
+    task = cache[key]
+    try:
+        return await asyncio.shield(task)
+    except BaseException:
+        if task.done() and (task.cancelled() or task.exception() is not None):
+            cache.pop(key, None)  # not kept: the next check observes it again
+        raise
 
 
 def _unserved(exercise: Exercise, spec: AppSpec, error: WsquizError) -> CheckReport:
@@ -394,9 +492,12 @@ def judge_check(check: Check, reference: Transcript, learner: Transcript) -> Che
                 continue
             count = _asked(check.scenario, name)
             wanted = list(exact[name]) if exact is not None else _received(reference, name)
-            wanted, seen = wanted[:count], _received(learner, name)[:count]
+            received = _received(learner, name)
+            wanted, seen = wanted[:count], received[:count]
             want_lines.append(f"{name}: {_messages(wanted)}")
-            got_lines.append(f"{name}: {_messages(seen)}")
+            # What the client really received, the messages not compared included: the summary
+            # must not say "nothing" where the transcript shows a message.
+            got_lines.append(f"{name}: {_received_line(seen, received[len(seen) :])}")
             if wanted != seen:
                 differ.append((name, wanted, seen))
         if differ:
@@ -408,6 +509,10 @@ def judge_check(check: Check, reference: Transcript, learner: Transcript) -> Che
                 "\n".join(want_lines),
                 "\n".join(got_lines),
             )
+    if expect.concurrent:
+        waited = _served_in_turn(learner, list(expect.concurrent))
+        if waited is not None:
+            verdict.fail(*waited)
     if expect.close != "ignore":
         for name in clients:
             got_close = learner_clients[name].close if name in learner_clients else None
@@ -421,6 +526,16 @@ def judge_check(check: Check, reference: Transcript, learner: Transcript) -> Che
                 want_record = reference_clients.get(name)
                 want_close = want_record.close if want_record else None
                 want_code = want_close.code if want_close else None
+                if (
+                    want_close
+                    and got_close
+                    and (want_close.by, got_close.by) == ("server", "client")
+                ):
+                    # the code is the client's own: compared, it would say something untrue
+                    verdict.fail(
+                        *_never_closed(check.scenario, name, clients, want_close, got_close)
+                    )
+                    continue
                 # "reference" also compares the reason the reference's server gave
                 if (
                     want_close
@@ -486,6 +601,81 @@ def _asked(scenario: Scenario, name: str) -> int | None:
             return None
         count += step.receive or 0
     return count
+
+
+BLOCKED = "something blocks the event loop (a time.sleep(), or a loop that never awaits?)"
+
+
+def _served_in_turn(learner: Transcript, names: list[str]) -> tuple[str, str, str] | None:
+    """The first of these clients that was served only after another had been: its handshake
+    went unanswered, or its first message came after the other's last. An event loop that is
+    free serves them at the same time, so their messages interleave."""
+    spans: dict[str, tuple[float, float]] = {}
+    unanswered: list[str] = []
+    for name in names:
+        record = next((c for c in learner.clients if c.name == name), None)
+        times = [f.at_ms for f in learner.frames if f.client == name and f.direction == "received"]
+        if times:
+            spans[name] = (times[0], times[-1])
+        elif record is not None and not record.handshake.accepted and not record.handshake.status:
+            unanswered.append(name)
+    together = f"{' and '.join(names)} served at the same time"
+    for name in unanswered:
+        other = next(iter(spans), None)
+        if other is not None:
+            return (
+                f"{name}'s handshake got no answer while {other} was being served: "
+                f"{name} waited for {other}, so {BLOCKED}",
+                together,
+                f"{name} not served while {other} was",
+            )
+    for later in names:
+        for earlier in names:
+            if later == earlier or later not in spans or earlier not in spans:
+                continue
+            first, last = spans[later][0], spans[earlier][1]
+            if first > last:
+                return (
+                    f"{later} waited for {earlier}: its first message came at {first:.0f} ms, "
+                    f"after {earlier}'s last at {last:.0f} ms, so {BLOCKED}",
+                    together,
+                    f"{later} served after {earlier} ({first:.0f} ms > {last:.0f} ms)",
+                )
+    return None
+
+
+def _received_line(compared: list[str], rest: list[str]) -> str:
+    """The messages a client received: those compared, then any the scenario did not wait for."""
+    if not rest:
+        return _messages(compared)
+    extra = f"{_messages(rest)} (not waited for, not compared)"
+    return extra if not compared else f"{_messages(compared)}, then {extra}"
+
+
+def _never_closed(
+    scenario: Scenario, name: str, clients: list[str], want: Any, got: Any
+) -> tuple[str, str, str]:
+    """The reference's server closed this connection; the learner's never did, and the client
+    closed it itself: its code is the client's own, so say that instead of comparing it."""
+    subject = _subject(name, clients)
+    waited = _close_wait(scenario, name)
+    how = f"gave up after {waited:g}s and closed it" if waited else "closed it at the end"
+    connection = "the connection" if subject == "the client" else f"{name}'s connection"
+    return (
+        f"your server never closed {connection} ({subject} {how}); the reference's server "
+        f"closed it with {want.code} and reason {want.reason!r}",
+        f"{name}: the server closes {want.code} {want.reason!r}",
+        f"{name}: the server never closed; the client {how} ({got.code} {got.reason!r})",
+    )
+
+
+def _close_wait(scenario: Scenario, name: str) -> float | None:
+    """How long the scenario waits for the server to close this client's connection."""
+    waited = None
+    for step in scenario.steps:
+        if step.client == name and (step.receive_all or step.expect_close):
+            waited = step.timeout if step.timeout is not None else scenario.timeout
+    return waited
 
 
 def _received(transcript: Transcript, name: str) -> list[str]:

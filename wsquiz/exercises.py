@@ -40,6 +40,7 @@ class Expect:
     handshake: Compare = "reference"
     close: Compare | int | dict[str, int] = "ignore"
     server_errors: Literal["reference", "none", "ignore"] = "ignore"
+    concurrent: tuple[str, ...] = ()  # served at the same time: their messages interleave
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,15 @@ def _relative(file: str, base: Path) -> str:
 
 _TOP_KEYS = ("name", "title", "endpoint", "statement", "hint", "serve", "checks")
 _CHECK_KEYS = ("name", "points", "description", "timeout", "scenario", "expect")
-_EXPECT_KEYS = ("replies", "clients", "silent", "handshake", "close", "server_errors")
+_EXPECT_KEYS = (
+    "replies",
+    "clients",
+    "silent",
+    "handshake",
+    "close",
+    "server_errors",
+    "concurrent",
+)
 
 
 def _load(folder: Path, name: str) -> tuple[Exercise | None, list[Problem]]:
@@ -492,6 +501,15 @@ def _expect(raw: Any, where: str, scenario: Scenario, problem: Any) -> Expect | 
         ok = False
     only = names("clients", raw["clients"]) if "clients" in raw else None
     silent = names("silent", raw.get("silent", [])) or ()
+    concurrent = names("concurrent", raw.get("concurrent", [])) or ()
+    if concurrent and len(set(concurrent)) < 2:
+        problem(
+            where,
+            "expect.concurrent",
+            "concurrent names at least two clients (those served at the same time)",
+            'write concurrent = ["first", "second"]',
+        )
+        ok = False
     handshake = choice("handshake", ("reference", "ignore"), "reference")
     errors = choice("server_errors", ("reference", "none", "ignore"), "ignore")
     if not ok:
@@ -503,4 +521,5 @@ def _expect(raw: Any, where: str, scenario: Scenario, problem: Any) -> Expect | 
         handshake=handshake,  # type: ignore[arg-type]
         close=close,
         server_errors=errors,  # type: ignore[arg-type]
+        concurrent=concurrent,
     )
