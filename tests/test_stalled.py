@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from wsquiz.appfile import AppSpec
 from wsquiz.checking import STALLED, CheckReport, run_checks
 from wsquiz.exercises import find_exercise
+from wsquiz.lab import InProcess
 
 HEADER = "# wsquiz exercise: echo-twice\n"
 SOLUTION = (
@@ -140,44 +142,77 @@ def course_of(tmp_path: Path, serve: str, checks: list[tuple[str, str]]) -> Path
     return tmp_path / "course"
 
 
-def timed(tmp_path: Path, lab: Any, course: Path, source: str) -> tuple[CheckReport, float]:
+@dataclass
+class Play:
+    """One scenario played against a server: when it began and ended (in order only: these
+    are compared with each other, never with a duration), and what it observed."""
+
+    scenario: Any
+    began: float
+    ended: float = 0.0
+    transcript: Any = None
+
+
+def checked(
+    tmp_path: Path, lab: Any, course: Path, source: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[CheckReport, dict[str, Play]]:
+    """Check `source`, recording each of the learner's plays by the name of its check."""
+    from wsquiz import lab as lab_module
+
     mine = tmp_path / "mine.py"
     mine.write_text(source)
     exercise = find_exercise("echo-twice", course)
-    start = time.perf_counter()
-    report = run_checks(exercise, AppSpec.parse(mine), lab)
-    return report, time.perf_counter() - start
+    names = {id(check.scenario): check.name for check in exercise.checks}
+    plays: dict[str, Play] = {}
+    real = lab_module.play_against
+
+    async def recorded(served: Any, scenario: Any) -> Any:
+        play = Play(scenario, time.monotonic())
+        if not isinstance(served, InProcess):  # the learner's (sandboxed), not the reference's
+            plays[names[id(scenario)]] = play
+        try:
+            play.transcript = await real(served, scenario)
+            return play.transcript
+        finally:
+            play.ended = time.monotonic()
+
+    monkeypatch.setattr(lab_module, "play_against", recorded)
+    return run_checks(exercise, AppSpec.parse(mine), lab), plays
 
 
 @pytest.mark.parametrize("serve", ["per-check", "once"])
 def test_checks_with_a_server_each_play_at_the_same_time(
-    tmp_path: Path, lab: Any, serve: str
+    tmp_path: Path, lab: Any, serve: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Three checks that each wait 0.6 s: one after the other they take 1.8 s at least."""
-    wait = '{ send = "hi" }, { receive = 1 }, { sleep = 0.6 }'
+    """Three checks that each wait: with a server each, every one begins before any ends."""
+    wait = '{ send = "hi" }, { receive = 1 }, { sleep = 0.8 }'  # far longer than a start
     checks = [(name, wait) for name in ("one", "two", "three")]
-    report, elapsed = timed(tmp_path, lab, course_of(tmp_path, serve, checks), SOLUTION)
+    course = course_of(tmp_path, serve, checks)
+    report, plays = checked(tmp_path, lab, course, SOLUTION, monkeypatch)
     assert [r.name for r in report.results] == ["one", "two", "three"]  # in the checks' order
     assert report.passed
+    one, two, three = (plays[name] for name in ("one", "two", "three"))
     if serve == "per-check":
-        assert elapsed < 1.8
-    else:
-        assert elapsed >= 1.8  # one server: the checks take turns
+        assert max(p.began for p in (one, two, three)) < min(p.ended for p in (one, two, three))
+    else:  # one server: the checks take turns
+        assert one.ended <= two.began and two.ended <= three.began
 
 
 def test_the_first_check_in_order_that_stalled_is_named_and_the_later_ones_stop_at_once(
-    tmp_path: Path, lab: Any
+    tmp_path: Path, lab: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Played at once, "fast" stalls before "slow" does, yet "slow" comes first: it is the one
-    that says so. "long" would wait 8 s: its server is stopped as soon as a check before it
-    stalled, and it is not checked, as when the checks ran one after the other."""
+    that says so. "long" would wait 8 s for its reply: its server is stopped as soon as a check
+    before it stalled (its client sees the connection end, it does not time out), and it is
+    not checked, as when the checks ran one after the other."""
     checks = [
         ("passes", '{ send = "hi" }, { receive = 1 }'),
         ("slow", '{ send = "hang" }, { receive = 1, timeout = 1.2 }'),
         ("fast", '{ send = "hang" }, { receive = 1, timeout = 0.3 }'),
         ("long", '{ send = "hang" }, { receive = 1, timeout = 8 }'),
     ]
-    report, elapsed = timed(tmp_path, lab, course_of(tmp_path, "per-check", checks), HANGS_ON)
+    course = course_of(tmp_path, "per-check", checks)
+    report, plays = checked(tmp_path, lab, course, HANGS_ON, monkeypatch)
     passes, slow, fast, long = report.results
     assert passes.passed
     assert slow.message.endswith(f"; {STALLED}")
@@ -185,4 +220,5 @@ def test_the_first_check_in_order_that_stalled_is_named_and_the_later_ones_stop_
     for later in (fast, long):
         assert not later.passed and later.transcript is None
         assert later.message == "not checked: the server had stopped responding in check 'slow'"
-    assert elapsed < 6
+    stopped = plays["long"].transcript
+    assert stopped is not None and not stopped.timed_out  # ended by the stop, not its 8 s wait
