@@ -251,8 +251,10 @@ def essence(seen: Transcript) -> dict[str, Any]:
     """A transcript without what differs from run to run (times, ports)."""
     data = seen.to_dict()
     for record in data["clients"]:
-        if record["close"]:
-            record["close"].pop("at_ms")
+        record.pop("connect_at_ms", None)
+        for close in (record["close"], record.get("close_sent")):
+            if close:
+                close.pop("at_ms")
     return {
         "clients": data["clients"],
         "frames": [(f["client"], f["direction"], f["kind"], f["data"]) for f in data["frames"]],
