@@ -245,5 +245,6 @@ def test_check_says_when_the_server_never_closed(tmp_path: Path) -> None:
         "the client gave up after 1s and closed it (1000 '')"
     ) in out
     assert "expected reason 'bye'" not in out
+    assert "and reason 'bye' (timeout:" not in out  # said once, in words
     assert "closed with 1000, expected 1008" not in out  # forbidden-word: the same, with 1008
     assert "the reference's server closed it with 1008 and reason 'forbidden word'" in out

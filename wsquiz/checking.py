@@ -571,7 +571,11 @@ def judge_check(check: Check, reference: Transcript, learner: Transcript) -> Che
     message = "; ".join(f[0] for f in verdict.failures)
     if STALLED in learner.timed_out:
         message += f"; {STALLED}"
-    elif learner.timed_out and any("waited" in note for note in learner.timed_out):
+    elif (
+        learner.timed_out
+        and any("waited" in note for note in learner.timed_out)
+        and "never closed" not in message  # which says the same, in words
+    ):
         message += f" (timeout: {learner.timed_out[0]})"
     return CheckResult(
         name=check.name,
