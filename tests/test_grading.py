@@ -784,3 +784,23 @@ def test_gradescope_out_is_checked_before_anyone_is_graded(tmp_path: Path) -> No
         "carol.json",
         "dave.json",
     ]
+
+
+def test_a_sheets_problem_names_the_sheet_however_the_folder_was_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sheets = tmp_path / "sheets"
+    write(sheets, "tom.json", "{bad")
+    write(sheets, "will.json", '{"quiz": "closing", "answers": {}}')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for given in ("../sheets", str(sheets)):
+        db = tmp_path / f"{len(given)}.sqlite"
+        code, out = grade(given, "--quiz", "basics", "--db", str(db), "--format", "json")
+        assert code == 0, out
+        exported = out[out.index("{") :]  # what students may see; the gradebook line is not
+        results = {r["student"]: r for r in json.loads(exported)["results"]}
+        assert results["tom"]["error"].startswith("tom.json: not valid JSON"), given
+        assert results["will"]["error"].startswith("will.json: the sheet answers the quiz"), given
+        assert str(tmp_path) not in exported and "../" not in exported

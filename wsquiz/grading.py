@@ -106,13 +106,14 @@ class Submission:
 
 
 def _forms(path: Path | None) -> set[str]:
-    """The absolute spellings of a path a message may hold (as given, and symlinks resolved)."""
+    """The spellings of a path a message may hold: as given (`../subs`), absolute, and with
+    `..` and symlinks resolved."""
     if path is None:
         return set()
-    forms = {str(path.absolute())}
+    forms = {str(path), str(path.absolute()), os.path.normpath(path.absolute())}
     with contextlib.suppress(OSError, RuntimeError):
         forms.add(str(path.resolve()))
-    return {form for form in forms if form != os.sep}
+    return {form for form in forms if form not in (os.sep, ".", "")}
 
 
 # ---- finding submissions -------------------------------------------------------------------
