@@ -84,9 +84,10 @@ def load_app(spec: AppSpec) -> tuple[Any, str]:
         unload(name)
         if isinstance(exc, KeyboardInterrupt):
             raise
+        said = str(exc) or _unsaid(exc)
         raise AppLoadError(
             shown,
-            f"{type(exc).__name__} while importing: {exc}",
+            f"{type(exc).__name__} while importing" + (f": {said}" if said else ""),
             line=_line_in(exc, spec.path),
             fix=_import_fix(exc),
             detail=_trimmed(exc, spec.path).replace(_file_line(spec.path), _file_line(shown)),
@@ -166,7 +167,16 @@ def _syntax_detail(exc: SyntaxError) -> str:
     return "".join(traceback.format_exception_only(type(exc), exc))
 
 
+def _unsaid(exc: BaseException) -> str:
+    """What an exception raised without a message means, where that is known."""
+    if isinstance(exc, MemoryError):
+        return "out of memory (the server's memory limit was reached)"
+    return ""
+
+
 def _import_fix(exc: BaseException) -> str:
     if isinstance(exc, ModuleNotFoundError):
         return f"install the missing package ({exc.name}) or correct the import"
+    if isinstance(exc, MemoryError):
+        return "allocate far less at import (or nothing: do the work inside the endpoint)"
     return "the error happened while the module ran at import; correct the line shown"
