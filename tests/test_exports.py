@@ -190,6 +190,10 @@ def test_autograder_files_and_zip(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     setup, run = tmp_path / "setup.sh", tmp_path / "run_autograder"
     assert "pip install /autograder/source/wsquiz-" in setup.read_text()  # shipped, not PyPI
+    from importlib.metadata import version
+
+    for name in ("fastapi", "starlette", "uvicorn", "websockets"):  # the stack tried here
+        assert f" {name}=={version(name)}" in setup.read_text()
     assert "its setup.sh installs this wsquiz (wsquiz-" in result.stdout
     text = run.read_text()
     assert text.startswith("#!/usr/bin/env bash")

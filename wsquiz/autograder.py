@@ -29,7 +29,7 @@ apt-get update
 apt-get install -y python3 python3-venv python3-pip
 python3 -m venv {venv}
 {venv}/bin/pip install --upgrade pip
-{venv}/bin/pip install {install}
+{venv}/bin/pip install {install}{pins}
 {venv}/bin/wsquiz exercise list >/dev/null 2>&1 || true
 """
 
@@ -63,6 +63,14 @@ class Built:
     run: Path
     zip_path: Path
     installs: str  # what setup.sh pip-installs
+
+
+def _pins() -> str:
+    """The server stack this wsquiz runs on here, pinned: the image observes what you tried."""
+    from wsquiz.judge import installed_versions
+
+    found = [f"{name}=={version}" for name, version in installed_versions() if version[0].isdigit()]
+    return "".join(f" {shlex.quote(pin)}" for pin in found)
 
 
 def build(
@@ -110,7 +118,7 @@ def build(
         content_option = f" --content {SOURCE}/course"
 
     setup = out / "setup.sh"
-    setup.write_text(SETUP.format(venv=VENV, install=shlex.quote(requirement)))
+    setup.write_text(SETUP.format(venv=VENV, install=shlex.quote(requirement), pins=_pins()))
     run = out / "run_autograder"
     run.write_text(RUN.format(venv=VENV, exercise=shlex.quote(found.name), content=content_option))
     for script in (setup, run):
