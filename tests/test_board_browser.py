@@ -19,7 +19,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from wsquiz.classroom_host import Host, open_classroom
-from wsquiz.classroom_material import QuizMaterial
+from wsquiz.classroom_material import ExerciseMaterial, QuizMaterial
 from wsquiz.classroom_store import ClassroomStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +44,24 @@ DOM = """JSON.stringify({
   spread: document.getElementById('spread').textContent,
   code: document.getElementById('code').textContent,
   progress: document.getElementById('progress').textContent,
+  prompt: document.getElementById('prompt').textContent,
+  codes: [...document.querySelectorAll('#prompt code')].map(c => c.textContent),
+  options: [...document.querySelectorAll('#options li')].map(li => li.textContent),
+  key: (document.getElementById('key') || {}).textContent || '',
+  labels: [...document.querySelectorAll('.bar .label')].map(l => l.textContent),
 })"""
+EMPTY = {
+    "students": [],
+    "bars": [],
+    "spread": "",
+    "code": "",
+    "progress": "",
+    "prompt": "",
+    "codes": [],
+    "options": [],
+    "key": "",
+    "labels": [],
+}
 
 
 @pytest.fixture
@@ -110,7 +127,7 @@ class Page:
         result = await self.call("Runtime.evaluate", expression=DOM, returnByValue=True)
         value = result["result"].get("value")
         if not isinstance(value, str):  # the page is still loading
-            return {"students": [], "bars": [], "spread": "", "code": "", "progress": ""}
+            return dict(EMPTY)
         return dict(json.loads(value))
 
     async def until(self, what: str, test: Any) -> dict[str, Any]:
@@ -198,6 +215,80 @@ def test_the_board_shows_students_and_live_bars(browser: int, lab: Any, tmp_path
             dom = await projector.until("carol", lambda d: len(d["students"]) == 3)
             assert any(re.fullmatch("carol", s) for s in dom["students"])
             for ws in (alice, bob, carol, teacher, mine.ws, projector.ws):
+                await ws.close()
+
+        asyncio.run(asyncio.wait_for(scenario(), 120))
+
+
+def test_the_projector_lists_the_options_and_says_the_key_in_words(
+    browser: int, lab: Any, tmp_path: Path
+) -> None:
+    material = QuizMaterial(ROOT, "basics", lab)
+    room, _ = open_classroom(material, ClassroomStore(tmp_path / "classroom.db"))
+    index, item = next((i, q) for i, q in enumerate(room.items) if q.id == "first-call")
+    question = material.question("first-call")
+    right = next(o for o in question.options if o.text == "websocket.accept()")
+
+    with Host(room) as host:
+
+        async def scenario() -> None:
+            teacher = await connect(
+                f"ws://127.0.0.1:{host.port}/ws/teacher?key={room.session.host_key}"
+            )
+            alice = await student(host, "alice")
+            await teacher.send(json.dumps({"type": "push", "index": index}))
+            await next_of(alice, "question")
+            projector = await open_page(browser, f"{host.url}/board")
+            dom = await projector.until("the options", lambda d: d["options"])
+            assert dom["options"] == [f"{letter} {text}" for letter, text in item.options]
+            assert dom["key"] == ""  # no key before the reveal
+            await alice.send(
+                json.dumps({"type": "answer", "item": "first-call", "answer": right.letter})
+            )
+            await next_of(alice, "verdict")
+            await teacher.send(json.dumps({"type": "reveal"}))
+            dom = await projector.until("the key", lambda d: d["key"])
+            assert dom["key"] == f"Answer: {right.letter}: websocket.accept()"
+            # the bars carry each option's text beside its letter
+            assert f"{right.letter}  websocket.accept()" in dom["labels"]
+            assert bars(dom)[right.letter] == 1
+            for ws in (alice, teacher, projector.ws):
+                await ws.close()
+
+        asyncio.run(asyncio.wait_for(scenario(), 120))
+
+
+def test_in_an_exercise_the_projector_shows_who_is_done_not_scores(
+    browser: int, lab: Any, tmp_path: Path
+) -> None:
+    material = ExerciseMaterial(ROOT, "echo-loop", lab)
+    room, _ = open_classroom(material, ClassroomStore(tmp_path / "classroom.db"))
+    solution = material.exercise.solution.read_text()
+    starter = material.exercise.starter.read_text()
+    top = f"{material.max_score:g}/{material.max_score:g}"
+
+    with Host(room) as host:
+
+        async def scenario() -> None:
+            ada, bob = await student(host, "ada"), await student(host, "bob")
+            await ada.send(json.dumps({"type": "check", "source": solution}))
+            assert (await next_of(ada, "checked"))["passed"] is True
+            await bob.send(json.dumps({"type": "check", "source": starter}))
+            assert (await next_of(bob, "checked"))["passed"] is False
+
+            projector = await open_page(browser, f"{host.url}/board")
+            dom = await projector.until("ada done", lambda d: "ada ✓" in d["students"])
+            assert sorted(dom["students"]) == ["ada ✓", "bob"]  # done or not: no scores
+            assert "1 of 2 passed every check" in dom["progress"]
+            # the statement's Markdown is rendered, not shown raw
+            assert "`" not in dom["prompt"] and "/ws" in dom["codes"]
+            assert "receive_text()" in dom["codes"]
+
+            mine = await open_page(browser, f"{host.url}/board?key={room.session.host_key}")
+            dom = await mine.until("the scores", lambda d: len(d["students"]) == 2)
+            assert f"ada {top} ✓" in dom["students"]  # the teacher's own board keeps them
+            assert any(re.fullmatch(r"bob [\d.]+/[\d.]+", s) for s in dom["students"])
+            for ws in (ada, bob, projector.ws, mine.ws):
                 await ws.close()
 
         asyncio.run(asyncio.wait_for(scenario(), 120))

@@ -67,6 +67,7 @@ class Keys:
     A letter is a command at once; Enter alone is "next"; digits gather (shown by `typing`)
     until Enter makes them "go to question N"; Backspace and Esc edit them. Arrow keys and other
     escape sequences are skipped. Delivered on `queue` like `Lines`; None when input ends.
+    With `numbers` off (no question to go to), a digit is a key like any other.
     """
 
     def __init__(
@@ -76,6 +77,7 @@ class Keys:
 
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
         self.digits = ""
+        self.numbers = True
         self._typing = typing or (lambda digits: None)
         self._loop = loop
         self._fd = fd
@@ -114,7 +116,7 @@ class Keys:
         elif char in "\r\n":
             self.queue.put_nowait(self.digits)
             self._edit("")
-        elif char.isdigit():
+        elif char.isdigit() and self.numbers:
             self._edit(self.digits + char)
         elif char in "\x7f\b":
             self._edit(self.digits[:-1])
@@ -143,6 +145,29 @@ LINES_FOOTER = (
     "a command, then Enter: Enter/n next · p previous · r reveal · N go to question N"
     " · e end · q quit"
 )
+# An exercise is on screen from the start: nothing to step through or reveal (the host would
+# only push the same exercise again).
+EXERCISE_FOOTER = "e end · q quit"
+ENDED_FOOTER = "q quit"
+ENDED = "the session has ended: q leaves"
+
+
+def footer(board: dict[str, Any] | None, single_keys: bool) -> str:
+    """The keys that do something now: per mode, and only `q` once the session has ended."""
+    if board is not None and board.get("ended"):
+        return ENDED_FOOTER
+    if board is not None and board.get("mode") != "quiz":
+        return EXERCISE_FOOTER if single_keys else f"a command, then Enter: {EXERCISE_FOOTER}"
+    return KEYS_FOOTER if single_keys else LINES_FOOTER
+
+
+def commands_of(board: dict[str, Any] | None) -> frozenset[str]:
+    """The teacher's commands the host acts on now (before the first board: all of them)."""
+    if board is not None and board.get("ended"):
+        return frozenset()
+    if board is not None and board.get("mode") != "quiz":
+        return frozenset({"end"})
+    return frozenset({"next", "prev", "push", "reveal", "end"})
 
 
 def board_view(
@@ -161,9 +186,12 @@ def board_view(
     parts: list[RenderableType] = [head]
     question = board.get("question")
     if board.get("ended"):
-        parts.append(Text("the session has ended", "bold red"))
+        parts.append(Text(ENDED, "bold red"))
     if question is None:
-        parts.append(Text("no question yet: press Enter (or n) to push the first one", "yellow"))
+        if not board.get("ended"):
+            parts.append(
+                Text("no question yet: press Enter (or n) to push the first one", "yellow")
+            )
     else:
         if board["mode"] == "quiz":
             state = "revealed" if board["revealed"] else "open"
@@ -225,7 +253,7 @@ def board_view(
         parts.append(Text("\n".join(events), "dim"))
     if typed:
         parts.append(Text(f"go to question {typed}▏ (Enter; Esc cancels)", "bold yellow"))
-    parts.append(Text(KEYS_FOOTER if single_keys else LINES_FOOTER, "dim italic"))
+    parts.append(Text(footer(board, single_keys), "dim italic"))
     return Group(*parts)
 
 
@@ -342,6 +370,8 @@ class TeacherConsole:
                     if text is None or text.strip().lower() in ("q", "quit"):
                         return
                     command = self._command(text.strip().lower())
+                    if command is not None and command["type"] not in commands_of(self.board):
+                        command = None  # nothing the host would do in this mode
                     single = isinstance(self.lines, Keys)
                     confirming, self._ending = self._ending, False
                     if single and command == {"type": "end"} and not confirming:
@@ -350,15 +380,8 @@ class TeacherConsole:
                         self._say(
                             "press e again to end the session (any other key goes on)", redraw
                         )
-                    elif command is None and single:
-                        self._say(
-                            f"unknown key {text.strip()!r}: Enter/n, p, r, NUMBER Enter, e, q",
-                            redraw,
-                        )
                     elif command is None:
-                        self._say(
-                            f"unknown command {text.strip()!r}: n, p, r, NUMBER, e, q", redraw
-                        )
+                        self._say(self._unknown(text.strip(), single), redraw)
                     else:
                         await ws.send(json.dumps(command))
                     line = asyncio.ensure_future(self.lines.queue.get())
@@ -379,6 +402,16 @@ class TeacherConsole:
         kind = COMMANDS.get(text)
         return {"type": kind} if kind else None
 
+    def _unknown(self, text: str, single: bool) -> str:
+        if self.board is not None and self.board.get("ended"):
+            return ENDED
+        what = "key" if single else "command"
+        shown = repr(text) if text else "Enter"
+        if self.board is not None and self.board.get("mode") != "quiz":
+            return f"unknown {what} {shown}: e, q (an exercise has no questions to push)"
+        keys = "Enter/n, p, r, NUMBER Enter, e, q" if single else "n, p, r, NUMBER, e, q"
+        return f"unknown {what} {shown}: {keys}"
+
     def _say(self, text: str, redraw: Callable[[], None] | None) -> None:
         self.events.append(text)
         if redraw is None:
@@ -390,16 +423,22 @@ class TeacherConsole:
         kind = message.get("type")
         if kind == "board":
             first = self.board is None
+            was_open = self.board is not None and not self.board.get("ended")
             self.board = message
+            if isinstance(self.lines, Keys):
+                self.lines.numbers = "push" in commands_of(message)
             if redraw is not None:
                 redraw()
             elif first:
                 self.console.print(board_view(message, single_keys=isinstance(self.lines, Keys)))
-            elif self._show_spread:
-                self._show_spread = False
-                for row in message.get("spread") or []:
-                    mark = " (right)" if row.get("correct") else ""
-                    self.console.print(f"  {row['answer']}: {row['count']}{mark}")
+            else:
+                if self._show_spread:
+                    self._show_spread = False
+                    for row in message.get("spread") or []:
+                        mark = " (right)" if row.get("correct") else ""
+                        self.console.print(f"  {row['answer']}: {row['count']}{mark}")
+                if was_open and message.get("ended"):
+                    self.console.print(ENDED)
         elif kind == "event":
             text = event_text(message)
             self._say(text, redraw)

@@ -17,7 +17,7 @@ from typing import Any
 
 from wsquiz.classroom import MAX_MESSAGE, Classroom
 from wsquiz.classroom_material import Material
-from wsquiz.classroom_store import ClassroomStore
+from wsquiz.classroom_store import ClassroomStore, Session
 from wsquiz.errors import UsageError
 
 HOST_FIX = (
@@ -286,7 +286,7 @@ def export_command(session_id: str, db: Path | None) -> str:
 
 def export_session(
     *, session_id: str | None, db: Path | None, fmt: str, out: Path | None
-) -> tuple[str, list[Any], list[Path]]:
+) -> tuple[Session, list[Any], list[Path]]:
     """The session's results in the formats of `wsquiz grade` (written to `out`, or returned)."""
     from wsquiz import exports
 
@@ -309,12 +309,14 @@ def export_session(
         room = Classroom(material, store, session)
         results = room.results()
         written = (
-            exports.write(results, fmt, out, kind=session.mode, name=session.target)
+            exports.write(
+                results, fmt, out, kind=session.mode, name=session.target, session=session.id
+            )
             if out is not None
             else []
         )
         if out is None and fmt == "gradescope":
             raise UsageError("--format gradescope needs --out", fix="add --out DIR")
-        return session.id, results, written
+        return session, results, written
     finally:
         store.close()

@@ -1345,17 +1345,17 @@ def classroom_export(
     try:
         if fmt not in exports.FORMATS:
             raise WsquizError(f"unknown --format {fmt!r}", fix="use csv, json or gradescope")
-        session_id, results, written = export_session(session_id=session, db=db, fmt=fmt, out=out)
+        chosen, results, written = export_session(session_id=session, db=db, fmt=fmt, out=out)
     except WsquizError as exc:
         fail(exc)
     if out is None:
         if fmt == "csv":
             sys.stdout.write(exports.to_csv(results))
         else:
-            emit_json(exports.to_json(results))
+            emit_json(exports.to_json(results, chosen.mode, chosen.target, chosen.id))
         return
     _console().print(
-        f"{fmt}: session {session_id}, {len(results)} students written to {out} "
+        f"{fmt}: session {chosen.id}, {len(results)} students written to {out} "
         f"({len(written)} files)"
     )
 

@@ -23,10 +23,15 @@ Format = Literal["csv", "json", "gradescope"]
 FORMATS: tuple[Format, ...] = ("csv", "json", "gradescope")
 
 
-def to_json(results: Sequence[StudentResult], kind: str = "", name: str = "") -> dict[str, Any]:
+def to_json(
+    results: Sequence[StudentResult], kind: str = "", name: str = "", session: str = ""
+) -> dict[str, Any]:
+    """`{"quiz" | "exercise": name, "session"?: id, "results": [...]}` (session: a classroom's)."""
     data: dict[str, Any] = {}
     if kind:
         data[kind] = name
+    if session:
+        data["session"] = session
     data["results"] = [r.to_dict() for r in results]
     return data
 
@@ -137,6 +142,7 @@ def write(
     *,
     kind: str = "",
     name: str = "",
+    session: str = "",
 ) -> list[Path]:
     """Write the export; return the files written.
 
@@ -146,7 +152,9 @@ def write(
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}", fix=f"use one of {', '.join(FORMATS)}")
     if fmt == "json":
-        text = json.dumps(to_json(results, kind, name), indent=2, ensure_ascii=False) + "\n"
+        text = (
+            json.dumps(to_json(results, kind, name, session), indent=2, ensure_ascii=False) + "\n"
+        )
         return [_write_text(out, text)]
     if fmt == "csv":
         return [_write_text(out, to_csv(results))]
