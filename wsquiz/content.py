@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -262,11 +262,15 @@ class Quiz:
 
 
 @dataclass(frozen=True)
-class BrokenQuiz:
-    """A quiz file with problems: left out of the course, reported by name."""
+class Broken:
+    """A quiz, lesson or exercise with problems: left out of the course, reported by name,
+    while the rest of the course stays usable."""
+
+    kind: ClassVar[str] = "quiz"
+    plural: ClassVar[str] = "quizzes"
 
     name: str
-    path: Path
+    path: Path  # its file (a folder for an exercise)
     problems: tuple[Problem, ...]
 
     def summary(self) -> str:
@@ -274,8 +278,26 @@ class BrokenQuiz:
         first = self.problems[0]
         more = len(self.problems) - 1
         where = ": ".join(p for p in (first.file, first.where) if p)
-        line = f"quiz {_q(self.name)} cannot be used: {where}: {first.message}"
+        line = f"{self.kind} {_q(self.name)} cannot be used: {where}: {first.message}"
         return line + (f" (and {more} more)" if more else "")
+
+    def error(self, root: Path) -> ContentError:
+        """Asked for by name: every problem (the first five), and that the rest still works."""
+        count = len(self.problems)
+        shown = "\n".join(str(p) for p in self.problems[:5])
+        more = count - 5
+        where = relative(self.path, root) + ("/" if self.path.is_dir() else "")
+        return ContentError(
+            f"{self.kind} {_q(self.name)} cannot be used: {count} "
+            f"problem{'s' if count > 1 else ''} in {where}:\n{shown}"
+            + (f"\n(and {more} more)" if more > 0 else ""),
+            fix=f"correct {'them' if count > 1 else 'it'} (`wsquiz validate {root}` lists every "
+            f"problem); the other {self.plural} work meanwhile",
+        )
+
+
+class BrokenQuiz(Broken):
+    """A quiz file with problems."""
 
 
 @dataclass(frozen=True)
@@ -290,15 +312,7 @@ class Course:
                 return quiz
         for bad in self.broken:
             if name in (bad.name, bad.path.stem):
-                shown = "\n".join(str(p) for p in bad.problems[:5])
-                more = len(bad.problems) - 5
-                raise ContentError(
-                    f"quiz {_q(bad.name)} cannot be used: {len(bad.problems)} problem(s) in "
-                    f"{relative(bad.path, self.root)}:\n{shown}"
-                    + (f"\n(and {more} more)" if more > 0 else ""),
-                    fix=f"correct them (`wsquiz validate {self.root}` lists them all); "
-                    "the other quizzes work meanwhile",
-                )
+                raise bad.error(self.root)
         from wsquiz.menu import in_course_order
 
         names = in_course_order(self.root, "quiz", [q.name for q in self.quizzes])

@@ -8,9 +8,9 @@ import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from wsquiz.content import Problem
+from wsquiz.content import Broken, Problem
 from wsquiz.errors import ContentError, UsageError
 from wsquiz.names import suggest, unknown_key
 
@@ -102,32 +102,15 @@ def _folders(root: Path | None) -> list[tuple[int, str, Path]]:
 
 
 @dataclass(frozen=True)
-class BrokenExercise:
-    """An exercise folder with problems: left out of the course, reported by name."""
+class BrokenExercise(Broken):
+    """An exercise folder with problems (its files named from the course folder)."""
 
-    name: str
-    folder: Path
-    problems: tuple[Problem, ...]  # files named from the course folder
+    kind: ClassVar[str] = "exercise"
+    plural: ClassVar[str] = "exercises"
 
-    def summary(self) -> str:
-        """One line: the first problem, and how many more."""
-        first = self.problems[0]
-        more = len(self.problems) - 1
-        where = ": ".join(p for p in (first.file, first.where) if p)
-        line = f'exercise "{self.name}" cannot be used: {where}: {first.message}'
-        return line + (f" (and {more} more)" if more else "")
-
-    def error(self, root: Path) -> ContentError:
-        shown = "\n".join(str(p) for p in self.problems[:5])
-        more = len(self.problems) - 5
-        count = len(self.problems)
-        return ContentError(
-            f'exercise "{self.name}" cannot be used: {count} problem{"s" if count > 1 else ""} '
-            f"in {_relative(str(self.folder), root.resolve())}/:\n{shown}"
-            + (f"\n(and {more} more)" if more > 0 else ""),
-            fix=f"correct {'them' if count > 1 else 'it'} (`wsquiz validate {root}` lists every "
-            "problem); the other exercises work meanwhile",
-        )
+    @property
+    def folder(self) -> Path:
+        return self.path
 
 
 @dataclass(frozen=True)

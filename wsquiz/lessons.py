@@ -18,9 +18,9 @@ import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from wsquiz.content import Problem
+from wsquiz.content import Broken, Problem
 from wsquiz.errors import ContentError, UsageError
 from wsquiz.names import choose_from, relative, suggest, unknown_key
 
@@ -106,22 +106,14 @@ def _order(path: Path) -> tuple[int, str]:
 
 
 @dataclass(frozen=True)
-class BrokenLesson:
-    """A lesson file with problems: left out of the course, reported by name."""
+class BrokenLesson(Broken):
+    """A lesson file with problems."""
 
-    name: str
-    path: Path
-    problems: tuple[Problem, ...]
+    kind: ClassVar[str] = "lesson"
+    plural: ClassVar[str] = "lessons"
+
     number: int | None = None
     draft: Lesson | None = None  # what could be read of it, to keep its place in the course
-
-    def summary(self) -> str:
-        """One line: the first problem, and how many more."""
-        first = self.problems[0]
-        more = len(self.problems) - 1
-        where = ": ".join(p for p in (first.file, first.where) if p)
-        line = f'lesson "{self.name}" cannot be used: {where}: {first.message}'
-        return line + (f" (and {more} more)" if more else "")
 
 
 @dataclass(frozen=True)
@@ -146,16 +138,7 @@ class LessonSet:
                 return lesson
         for bad in self.broken:
             if _names_it(name, bad.name, bad.path.stem, bad.number):
-                shown = "\n".join(str(p) for p in bad.problems[:5])
-                more = len(bad.problems) - 5
-                count = len(bad.problems)
-                raise ContentError(
-                    f'lesson "{bad.name}" cannot be used: {count} problem{"s" if count > 1 else ""}'
-                    f" in {relative(bad.path, self.root)}:\n{shown}"
-                    + (f"\n(and {more} more)" if more > 0 else ""),
-                    fix=f"correct {'them' if count > 1 else 'it'} (`wsquiz validate {self.root}` "
-                    "lists every problem); the other lessons work meanwhile",
-                )
+                raise bad.error(self.root)
         raise _no_lesson(name, self.lessons, self.broken)
 
 
