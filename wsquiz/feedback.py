@@ -13,7 +13,6 @@ from rich.text import Text
 
 from wsquiz.checking import CheckReport, CheckResult
 from wsquiz.exercises import Exercise
-from wsquiz.markdown_view import CourseMarkdown
 from wsquiz.render import ByWidth, transcript_view
 
 
@@ -119,6 +118,8 @@ def _summary(report: CheckReport) -> Text:
 
 
 def statement_view(exercise: Exercise) -> Panel:
+    from wsquiz.markdown_view import CourseMarkdown  # Markdown's parser: only where it is drawn
+
     body: list[RenderableType] = [CourseMarkdown(exercise.statement)]
     if exercise.endpoint:
         body.insert(0, Text(f"endpoint: {exercise.endpoint}", "cyan"))
