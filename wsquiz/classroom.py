@@ -23,6 +23,7 @@ import re
 import secrets
 import time
 from collections import Counter, deque
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -241,10 +242,6 @@ def clean_name(raw: Any) -> str:
         raise Refused(CLOSE_POLICY, str(exc)) from None
 
 
-def normalize_answer(answer: str) -> str:
-    return " ".join(answer.split())
-
-
 @dataclass
 class Classroom:
     """The state of one session on the host, mirrored in the store as it changes."""
@@ -272,6 +269,7 @@ class Classroom:
         self.checks: dict[str, CheckRow] = self.store.best_checks(self.session.id)
         self.attempts: dict[str, int] = self.store.check_counts(self.session.id)
         self.keys: dict[str, str] = {}
+        self._groups: dict[tuple[str, str], str] = {}  # (item, student) -> the spread's bar
         self._observations: dict[str, asyncio.Task[Any]] = {}
         self._wrong_codes: dict[str, deque[float]] = {}
         self._board_pending = False
@@ -314,17 +312,19 @@ class Classroom:
             "explanation": self.material.explanation(item.id),
         }
 
+    def group_of(self, answer: Answer) -> str:
+        """The bar an answer counts under: answers the judge takes as one are one bar."""
+        at = (answer.item, answer.student)
+        if at not in self._groups:
+            self._groups[at] = self.material.group(
+                answer.item, answer.answer, answer.correct, answer.observed
+            )
+        return self._groups[at]
+
     def spread(self, item: Item) -> list[Spread]:
         given = self.answers.get(item.id, {})
-        counts = Counter(
-            a.answer.upper() if item.kind in ("choice", "concept") else normalize_answer(a.answer)
-            for a in given.values()
-        )
-        right = {
-            (a.answer.upper() if item.kind in ("choice", "concept") else normalize_answer(a.answer))
-            for a in given.values()
-            if a.correct
-        }
+        counts = Counter(self.group_of(a) for a in given.values())
+        right = {self.group_of(a) for a in given.values() if a.correct}
         key = set(re.findall(r"\b[A-J]\b", self.keys.get(item.id, "").upper()))
         rows = [
             Spread(letter, counts.pop(letter, 0), letter in right or letter in key)
@@ -357,7 +357,7 @@ class Classroom:
                 current = self.answers.get(item.id, {}).get(seat.name) if item else None
                 row["done"] = current is not None
                 if show and current is not None:
-                    row["answer"] = current.answer
+                    row["answer"] = self.group_of(current)
                     row["right"] = current.correct
             else:
                 best = self.checks.get(seat.name)
@@ -423,12 +423,16 @@ class Classroom:
     def _notify(self, kind: str, data: dict[str, Any]) -> None:
         self.manager.broadcast(self.channel("teacher"), {"type": "event", "event": kind, **data})
 
+    def _in_background(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)  # held: the loop keeps only weak references to tasks
+        task.add_done_callback(self._background.discard)
+
     def _send_students(self, message: dict[str, Any]) -> None:
         if self.sequential:
-            naive = self.manager.broadcast_sequential(self.channel("students"), message)
-            task = asyncio.create_task(naive)
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._in_background(
+                self.manager.broadcast_sequential(self.channel("students"), message)
+            )
         else:
             self.manager.broadcast(self.channel("students"), message)
 
@@ -441,9 +445,7 @@ class Classroom:
         self.store.set_current(self.session.id, index)
         item = self.items[index]
         if self.material.mode == "quiz" and item.id not in self.keys:
-            task = asyncio.create_task(self._learn_key(item.id))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._in_background(self._learn_key(item.id))
         message = self.question_message()
         assert message is not None
         message["at"] = time.time()
@@ -642,7 +644,9 @@ class Classroom:
         seat.checking = True
         try:
             async with self._check_slots:
-                outcome = await asyncio.to_thread(self.material.verify, source, seat.name)
+                outcome = await asyncio.to_thread(
+                    self.material.verify, source, seat.name, message.get("file")
+                )
         except Exception as exc:  # the sandbox failed, not the student: say so, keep hosting
             return error(f"the host could not run the checks: {type(exc).__name__}: {exc}")
         finally:
@@ -684,7 +688,28 @@ class Classroom:
 
     # ---- the teacher
 
-    async def command(self, message: dict[str, Any]) -> dict[str, Any] | None:
+    async def opened(self) -> None:
+        """The host serves: the question on screen (a resumed session's) is observed again at
+        once, as after a push, so the teacher's board shows its key."""
+        item = self.current
+        if self.material.mode == "quiz" and item is not None and item.id not in self.keys:
+            self._in_background(self._learn_key(item.id))
+
+    async def settled(self, wait: float = 2.0) -> None:
+        """Wait (a little) until no teacher is connected: what a board sent before it left is
+        then handled (piped commands: an `e` and the end of input come together)."""
+        clock = asyncio.get_running_loop().time
+        deadline = clock() + wait
+        while self.manager.count(self.channel("teacher")) and clock() < deadline:
+            await asyncio.sleep(0.01)
+
+    def kept(self) -> str:
+        """What the session holds so far, said when it resumes."""
+        if self.material.mode == "exercise":
+            return f"{sum(self.attempts.values())} check run(s)"
+        return f"{sum(len(given) for given in self.answers.values())} answer(s)"
+
+    async def command(self, message: dict[str, Any]) -> dict[str, Any]:
         kind = message.get("type")
         try:
             if kind == "next":
@@ -708,7 +733,9 @@ class Classroom:
             return error(exc.reason)
         except Exception as exc:  # a live observation that failed: say so, keep hosting
             return error(f"{kind} failed: {type(exc).__name__}: {exc}")
-        return None
+        # Every command gets one reply: this, or an error. A board whose input ended (a piped
+        # `e`) waits for it before it leaves, so what the command did is seen.
+        return {"type": "done", "command": kind}
 
     # ---- export
 
@@ -938,9 +965,7 @@ async def _watch(
             if message is None:
                 return None, ""
             if commands:
-                reply = await room.command(message)
-                if reply is not None:
-                    peer.push(json.dumps(reply))
+                peer.push(json.dumps(await room.command(message)))
 
     reading = asyncio.create_task(read())
     gone = asyncio.create_task(peer.gone.wait())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import shutil
 import socket
 import sys
 import tempfile
@@ -108,24 +109,35 @@ def _tokens_path() -> Path:
     return data_home() / TOKENS_FILE
 
 
-def load_token(address: str, name: str) -> str | None:
+def token_key(code: str, name: str) -> str:
+    """A seat's token is kept by what names the session, its join code (the same when the host
+    resumes it), and the name: whatever address the student types, the seat is theirs."""
+    return f"code {code.strip().upper()} {name}"
+
+
+def _tokens() -> dict[str, Any]:
     try:
         data = json.loads(_tokens_path().read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    token = data.get(f"{address} {name}") if isinstance(data, dict) else None
-    return token if isinstance(token, str) else None
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
-def save_token(address: str, name: str, token: str) -> None:
+def load_token(code: str, name: str, address: str = "") -> str | None:
+    """The token kept for this name in this session; `address`: as an older wsquiz kept it, by
+    the exact address typed."""
+    data = _tokens()
+    for key in (token_key(code, name), f"{address} {name}" if address else ""):
+        token = data.get(key)
+        if isinstance(token, str):
+            return token
+    return None
+
+
+def save_token(code: str, name: str, token: str) -> None:
     path = _tokens_path()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            data = {}
-    except (OSError, ValueError):
-        data = {}
-    data[f"{address} {name}"] = token
+    data = _tokens()
+    data[token_key(code, name)] = token
     with contextlib.suppress(OSError):
         partial = path.with_suffix(".partial")
         partial.write_text(json.dumps(data, indent=1), encoding="utf-8")
@@ -141,6 +153,7 @@ class Current:
     question: Any = None  # content.Question rebuilt from the bundle, when it can be checked here
     observation: asyncio.Future[Any] | None = None
     answered: bool = False
+    sent: bool = False  # the answer is on its way: the host's verdict or error is awaited
     revealed: bool = False
     bundle: dict[str, Any] = field(default_factory=dict)
     folder: Path | None = None  # where the question was rebuilt (again at the reveal)
@@ -167,6 +180,12 @@ class StudentClient:
     _joined: bool = False  # welcomed once: a lost connection is then rejoined by itself
 
     async def run(self) -> int:
+        try:
+            return await self._run()
+        finally:  # the questions rebuilt here, and the apps they ran
+            shutil.rmtree(self._work, ignore_errors=True)
+
+    async def _run(self) -> int:
         address = endpoint(self.url, "/ws/student")
         from wsquiz.classroom_store import NAME_RULE, check_name
 
@@ -177,7 +196,7 @@ class StudentClient:
                 f"the name {self.name!r} cannot join a class: {exc}",
                 fix=f"pick a name of {NAME_RULE}",
             ) from None
-        self.token = self.token or load_token(address, self.name)
+        self.token = self.token or load_token(self.code, self.name, address)
         if self.lines is None:
             self.lines = Lines(asyncio.get_running_loop())
         waited_since: float | None = None
@@ -186,7 +205,7 @@ class StudentClient:
                 async with connect(
                     address, open_timeout=OPEN_TIMEOUT, max_size=MAX_INCOMING, ping_interval=20
                 ) as ws:
-                    await self._join(ws, address)
+                    await self._join(ws)
                     waited_since = None
                     await self._session(ws)
             except Refused:
@@ -203,7 +222,9 @@ class StudentClient:
                 if isinstance(exc, ConnectionClosed) and exc.rcvd and exc.rcvd.code in FINAL_CLOSES:
                     raise Refused(
                         f"the host closed the connection: {exc.rcvd.reason or exc.rcvd.code}",
-                        fix=_refusal_fix(exc.rcvd.code, exc.rcvd.reason),
+                        fix=_refusal_fix(
+                            exc.rcvd.code, exc.rcvd.reason, self.name, self.token is not None
+                        ),
                     ) from None
                 if self._done:
                     break
@@ -244,7 +265,7 @@ class StudentClient:
         elif text.strip():
             self.console.print(Text("offline: that was not sent; wait to be back", "yellow"))
 
-    async def _join(self, ws: ClientConnection, address: str) -> None:
+    async def _join(self, ws: ClientConnection) -> None:
         hello: dict[str, Any] = {"type": "join", "code": self.code, "name": self.name}
         if self.token:
             hello["token"] = self.token
@@ -257,12 +278,12 @@ class StudentClient:
             if code in FINAL_CLOSES:
                 raise Refused(
                     f"the host refused to let you join: {reason or code}",
-                    fix=_refusal_fix(code, reason),
+                    fix=_refusal_fix(code, reason, self.name, self.token is not None),
                 ) from None
             raise
         self.token = welcome["token"]
         self._joined = True
-        save_token(address, self.name, welcome["token"])
+        save_token(self.code, self.name, welcome["token"])
         self.mode = welcome["mode"]
         self.answers = dict(welcome.get("answers", {}))
         if welcome.get("rejoined"):
@@ -290,7 +311,9 @@ class StudentClient:
         line: asyncio.Future[str | None] | None = None
         try:
             while True:
-                if line is None and not self._eof and self._wants_input():
+                # Always read: a line is handled as it comes, in the state it was typed in (a
+                # line left waiting would answer whatever question comes next).
+                if line is None and not self._eof:
                     line = asyncio.ensure_future(self.lines.queue.get())
                 waiting: set[asyncio.Future[Any]] = {incoming} | ({line} if line else set())
                 await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
@@ -324,14 +347,6 @@ class StudentClient:
                 if pending is not None and not pending.done():
                     pending.cancel()
 
-    def _wants_input(self) -> bool:
-        current = self.current
-        if current is None:
-            return False
-        if self.mode == "exercise":
-            return True
-        return not current.answered and not current.revealed
-
     # what the host sends
 
     async def _message(self, ws: ClientConnection, message: dict[str, Any]) -> None:
@@ -340,6 +355,8 @@ class StudentClient:
             await self._question(message)
         elif kind == "verdict":
             self.answers[message["item"]] = message
+            if self.current is not None and self.current.message["item"]["id"] == message["item"]:
+                self.current.sent = False
             mark, style = ("✔", "green") if message["correct"] else ("✘", "red")
             # right or wrong only: the key waits for the reveal, so no one can pass it on
             self.console.print(
@@ -376,6 +393,10 @@ class StudentClient:
             self._done = True
         elif kind == "error":
             self.console.print(Text(f"host: {message.get('message')}", "red"))
+            current = self.current
+            if current is not None and current.sent:  # the answer sent was not recorded
+                current.sent = False
+                current.answered = "already answered" in str(message.get("message"))
 
     def _key_text(self, message: dict[str, Any]) -> str:
         """The revealed key, with its option's text, and where it comes from."""
@@ -484,17 +505,35 @@ class StudentClient:
             hint = "; h hint" if rebuilt is not None and rebuilt.hint else ""
             self.console.print(Text(f"{ask}{hint}; q to leave", "dim"))
 
+    def _not_sent(self, why: str) -> None:
+        self.console.print(Text(f"{why} (that was not sent)", "yellow"))
+
     async def _input(self, ws: ClientConnection, text: str) -> None:
-        if self.mode == "exercise":
-            await self._check(ws)
-            return
         current = self.current
-        if current is None or current.answered or not text.strip():
+        if self.mode == "exercise":
+            if current is None:
+                self._not_sent("the exercise has not arrived yet")
+            else:
+                await self._check(ws)
             return
-        if text.strip().lower() in ("h", "hint") and current.question is not None:
+        if not text.strip():
+            return
+        if current is None:
+            self._not_sent("no question is open yet: wait for the teacher to push one")
+            return
+        if text.strip().lower() in ("h", "hint"):
             from wsquiz.render import hint_view
 
-            self.console.print(hint_view(current.question))
+            if current.question is not None and current.question.hint:
+                self.console.print(hint_view(current.question))
+            else:
+                self.console.print(Text("this question has no hint here", "yellow"))
+            return
+        if current.revealed:
+            self._not_sent("answers to this question are closed: the teacher revealed it")
+            return
+        if current.answered:
+            self._not_sent("you already answered: your first answer counts")
             return
         item = current.message["item"]
         letters = {str(o["letter"]) for o in item["options"]}
@@ -523,7 +562,7 @@ class StudentClient:
                         "dim",
                     )
                 )
-        current.answered = True
+        current.answered = current.sent = True
         answer: dict[str, Any] = {"type": "answer", "item": item["id"], "answer": text.strip()}
         if claimed is not None:
             answer["correct"] = claimed
@@ -591,7 +630,8 @@ class StudentClient:
                 self.console.print(Text(f"the check failed here: {exc.message}", "yellow"))
         else:
             self.console.print(Text("sending your file to the host to be checked…", "dim"))
-        message = json.dumps({"type": "check", "source": source})
+        # its name as the student knows it: what the host's checks say names it so
+        message = json.dumps({"type": "check", "source": source, "file": self.file.name})
         if len(message) > MAX_SEND:  # the host would close the connection (1009)
             self.console.print(
                 Text(
@@ -672,15 +712,24 @@ def _why(exc: BaseException) -> str:
     return type(exc).__name__ if not str(exc) else str(exc)[:80]
 
 
-def _refusal_fix(code: int, reason: str = "") -> str:
-    """What to do about a refusal: 1008 covers several, told apart by the host's reason."""
+def _refusal_fix(code: int, reason: str = "", name: str = "", token: bool = False) -> str:
+    """What to do about a refusal: 1008 covers several, told apart by the host's reason.
+
+    `token`: whether this terminal offered a token for `name` (one kept from an earlier join).
+    """
     from wsquiz.classroom_store import NAME_RULE
 
     if code == 1008:
         if "taken" in reason:
+            if token:
+                return (
+                    f"pick a name no one else in this class uses: the token kept here for "
+                    f"{name!r} is not the one the host holds for it"
+                )
             return (
-                "pick a name no one else in this class uses (your own comes back from this "
-                "machine: the token is kept in the wsquiz data folder)"
+                f"pick a name no one else in this class uses: no token for {name!r} is kept on "
+                "this machine (in the wsquiz data folder), so the host cannot tell the name is "
+                "yours; if it is, rejoin from the terminal you joined with"
             )
         if "too many wrong join codes" in reason:
             return "wait a minute, then type the join code the teacher's host printed"

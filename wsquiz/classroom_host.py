@@ -1,7 +1,7 @@
 """Hosting a classroom: uvicorn in a thread of its own, the session to resume, the commands' core.
 
 `run_host` is `wsquiz classroom host`: it serves the class and runs the teacher's board (a
-WebSocket client of the host, `classroom_client.TeacherConsole`) until the teacher quits.
+WebSocket client of the host, `classroom_board.TeacherConsole`) until the teacher quits.
 """
 
 from __future__ import annotations
@@ -42,14 +42,24 @@ def check_address(host: str, port: int) -> int:
     return family
 
 
-def bind(host: str, port: int) -> socket.socket:
-    family = check_address(host, port)
-    sock = socket.socket(family, socket.SOCK_STREAM)
+def listening(host: str, port: int) -> socket.socket:
+    """A socket listening on `host:port`; OSError when it cannot be had (the port is taken...)."""
+    sock = socket.socket(check_address(host, port), socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-    except OSError as exc:
+        sock.listen(512)
+    except OSError:
         sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def bind(host: str, port: int) -> socket.socket:
+    try:
+        return listening(host, port)
+    except OSError as exc:
         if exc.errno == errno.EADDRNOTAVAIL:
             fix = f"{host} is no address of this machine: {HOST_FIX}"
         elif exc.errno == errno.EACCES:
@@ -59,9 +69,6 @@ def bind(host: str, port: int) -> socket.socket:
         raise UsageError(
             f"cannot listen on {host}:{port} ({exc.strerror or exc})", fix=fix
         ) from None
-    sock.listen(512)
-    sock.setblocking(False)
-    return sock
 
 
 def public_address(host: str) -> str:
@@ -75,21 +82,29 @@ def public_address(host: str) -> str:
 
 
 GOING_AWAY = "the host stopped; it resumes the session when it is back"
+DEFAULT_PORT = 8765
 
 
 class Host:
     """Serve a classroom under uvicorn in a thread of its own; the caller keeps its thread."""
 
-    def __init__(self, room: Classroom, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        room: Classroom,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        sock: socket.socket | None = None,  # already listening (on `host`)
+    ) -> None:
         self.room = room
         self.host = host
-        self._sock = bind(host, port)
+        self._sock = sock or bind(host, port)
         self.port: int = self._sock.getsockname()[1]
         shown = public_address(host)
         shown = f"[{shown}]" if ":" in shown else shown
         self.url = f"http://{shown}:{self.port}"
         self.local_url = f"http://{'[::1]' if ':' in host else '127.0.0.1'}:{self.port}"
         room.join_url = self.url
+        room.store.set_port(room.session.id, self.port)
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -122,6 +137,7 @@ class Host:
             if time.monotonic() > deadline:
                 raise UsageError(f"the classroom server did not start within {timeout:g}s")
             time.sleep(0.005)
+        self.call(self.room.opened())
         return self
 
     def _run(self) -> None:
@@ -158,6 +174,29 @@ class Host:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def serve(room: Classroom, host: str, port: int | None) -> tuple[Host, str | None]:
+    """The Host of this session, and why its students must rejoin elsewhere (None: they need not).
+
+    A resumed session listens where it served before, where its students' terminals are
+    trying to rejoin, unless another --port is asked for or that port cannot be had now.
+    """
+    before = room.session.port
+    wanted = DEFAULT_PORT if port is None else port
+    if before is None:
+        return Host(room, host, wanted), None
+    if port in (None, 0, before):
+        try:
+            return Host(room, host, sock=listening(host, before)), None
+        except OSError as exc:
+            why = (
+                f"port {before}, where this session served before, cannot be used now "
+                f"({exc.strerror or exc})"
+            )
+    else:
+        why = f"this session served on port {before} before, and --port {port} was asked for"
+    return Host(room, host, wanted), why
 
 
 def open_classroom(
@@ -198,41 +237,48 @@ def run_host(
     quiz: str | None,
     exercise: str | None,
     host: str = "127.0.0.1",
-    port: int = 8765,
+    port: int | None = None,
     content: str | None = None,
     db: Path | None = None,
     new: bool = False,
     live: bool = True,
 ) -> None:
-    """`wsquiz classroom host`: serve the class and run the teacher's board until `q`."""
+    """`wsquiz classroom host`: serve the class and run the teacher's board until `q`.
+
+    `port` None is 8765 for a new session, and for a resumed one the port it served on.
+    """
     from rich.text import Text
 
     from wsquiz.classroom_board import TeacherConsole, single_keys
     from wsquiz.lab import Lab
 
-    check_address(host, port)  # before a session is opened for a class that cannot be served
+    # before a session is opened for a class that cannot be served
+    check_address(host, DEFAULT_PORT if port is None else port)
     store = ClassroomStore(db)
     lab = Lab()
     try:
         material = load_material(content, quiz, exercise, lab)
         room, resumed = open_classroom(material, store, new=new)
-        with Host(room, host, port) as served:
+        served, moved = serve(room, host, port)
+        with served:
             session = room.session
             what = f"{material.mode} {material.name}"
             if resumed:
                 console.print(
                     Text(
                         f"resuming session {session.id} ({what}): {len(room.seats)} student(s), "
-                        f"{sum(len(a) for a in room.answers.values())} answer(s) kept "
-                        "(--new starts a fresh one)",
+                        f"{room.kept()} kept (--new starts a fresh one)",
                         "yellow",
                     )
                 )
             else:
                 console.print(Text(f"new session {session.id} ({what})", "green"))
+            if moved:
+                # their terminals keep trying the old address: the teacher has to tell them
+                console.print(Text(f"{moved}: students must rejoin at {served.url}", "bold red"))
             console.print(
                 Text.assemble(
-                    ("students join with:  ", "bold"),
+                    ("students must rejoin with:  " if moved else "students join with:  ", "bold"),
                     (
                         f"wsquiz classroom join {served.url} --code {session.code} --name NAME",
                         "bold cyan",
@@ -260,15 +306,25 @@ def run_host(
                     served.local_url, session.host_key, console, live=live, keys=keys
                 )
                 asyncio.run(teacher.run())
-            if not room.ended:
+            with contextlib.suppress(Exception):  # a piped `e` then the end of input: handled
+                served.call(room.settled(), timeout=5)
+            if room.ended:
+                console.print(
+                    Text(
+                        f"session {session.id} has ended: no one can join it again; "
+                        "export it with:",
+                        "bold",
+                    )
+                )
+            else:
                 console.print(
                     f"session {session.id} stays open: run the same command to resume it, "
                     "`e` on the board ends it; export it with:"
                 )
-                # whole, on one line: a command to copy
-                console.print(
-                    export_command(session.id, db), soft_wrap=True, markup=False, highlight=False
-                )
+            # whole, on one line: a command to copy
+            console.print(
+                export_command(session.id, db), soft_wrap=True, markup=False, highlight=False
+            )
     finally:
         lab.close()
         store.close()

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -94,7 +96,9 @@ class Material(Protocol):
 
     def bundle(self, item_id: str) -> dict[str, Any]: ...
 
-    def verify(self, source: str, student: str) -> Outcome: ...
+    def group(self, item_id: str, answer: str, correct: bool, observed: str) -> str: ...
+
+    def verify(self, source: str, student: str, file: object = None) -> Outcome: ...
 
 
 def _options(question: Question) -> tuple[tuple[str, str], ...]:
@@ -166,7 +170,10 @@ class QuizMaterial:
         apps = {path.name: path.read_text(encoding="utf-8") for path in question.apps}
         return {"quiz": self.name, "title": self.title, "question": raw, "apps": apps}
 
-    def verify(self, source: str, student: str) -> Outcome:
+    def group(self, item_id: str, answer: str, correct: bool, observed: str) -> str:
+        return answer_group(self.question(item_id), answer, correct, observed)
+
+    def verify(self, source: str, student: str, file: object = None) -> Outcome:
         raise ContentError("this session is a quiz: there is no exercise to check")
 
 
@@ -218,24 +225,81 @@ class ExerciseMaterial:
             ],
         }
 
-    def verify(self, source: str, student: str) -> Outcome:
-        """Run every check on the student's file, served sandboxed, as `wsquiz check` does."""
+    def group(self, item_id: str, answer: str, correct: bool, observed: str) -> str:
+        return answer
+
+    def verify(self, source: str, student: str, file: object = None) -> Outcome:
+        """Run every check on the student's file, served sandboxed, as `wsquiz check` does.
+
+        The file is written under the name the student gave it (`file`, their terminal's
+        `--file`), and what the checks say names it so, as `wsquiz grade` does: the host's
+        own folders reach neither the student nor the record.
+        """
         from wsquiz.appfile import AppSpec
         from wsquiz.checking import run_checks
+        from wsquiz.grading import Submission
 
-        folder = Path(tempfile.mkdtemp(prefix="check-", dir=self._work))
-        path = folder / f"{safe_file(student)}.py"
-        path.write_text(source, encoding="utf-8")
         if self.lab is None:
             raise ContentError("no lab: this material was loaded only to export results")
+        folder = Path(tempfile.mkdtemp(prefix="check-", dir=self._work))
+        path = folder / student_file(file, self.exercise.name)
+        submission = Submission(student, path, root=folder)
         try:
+            path.write_text(source, encoding="utf-8")
             report = run_checks(self.exercise, AppSpec.parse(str(path)), self.lab)
         except WsquizError as exc:
-            return Outcome(False, 0, float(self.exercise.max_score), [], exc.message)
-        return outcome_of(report)
+            error = submission.scrub(exc.message)
+            return Outcome(False, 0, float(self.exercise.max_score), [], error)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return outcome_of(report, submission.scrub)
 
 
-def outcome_of(report: CheckReport) -> Outcome:
+def student_file(given: object, exercise: str) -> str:
+    """The student's file name as they know it, safe to write on the host; else the name their
+    terminal gives the exercise's starter."""
+    name = given.replace("\\", "/").rsplit("/", 1)[-1].strip() if isinstance(given, str) else ""
+    if re.fullmatch(r"\w[\w .-]{0,76}\.py", name):
+        return name
+    return f"{exercise.replace('-', '_')}.py"
+
+
+def answer_group(question: Question, answer: str, correct: bool, observed: str) -> str:
+    """The spread's bar for an answer: answers the judge takes as one count as one.
+
+    Letters as letters (`a`, `C)`, `option c` or an option's own text: `A`, `C`); a right
+    prediction as what the server showed (`Three` and `3` are `3`); a wrong one as the judge
+    reads it (the number it gives, the one text it quotes, without a sentence's full stop).
+    """
+    from wsquiz.judge import (
+        NAMES,
+        NUMERIC,
+        _answer_number,
+        _format_number,
+        _quoted,
+        _without_trailing_stop,
+        chosen_letters,
+        normalise,
+    )
+
+    if question.kind in ("choice", "concept"):
+        letters = chosen_letters(question, answer)
+        if letters and letters <= {o.letter for o in question.options}:
+            return ", ".join(sorted(letters))
+        return normalise(answer)
+    if correct:
+        return observed
+    source = question.answer.from_ if question.answer is not None else ""
+    if source in NUMERIC:
+        number = _answer_number(answer)
+        if number is not None:
+            return _format_number(number)
+    quoted = _quoted(answer)
+    text = normalise(quoted[0]) if len(quoted) == 1 else _without_trailing_stop(answer)
+    return text.casefold() if source in NAMES else text
+
+
+def outcome_of(report: CheckReport, scrub: Callable[[str], str] = str) -> Outcome:
     return Outcome(
         passed=report.passed,
         score=float(report.score),
@@ -246,11 +310,11 @@ def outcome_of(report: CheckReport) -> Outcome:
                 "passed": r.passed,
                 "points": r.points,
                 "max_points": r.max_points,
-                "message": r.message,
+                "message": scrub(r.message),
             }
             for r in report.results
         ],
-        error=report.error,
+        error=scrub(report.error) if report.error else report.error,
     )
 
 

@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     content TEXT NOT NULL,
     created REAL NOT NULL,
     current INTEGER NOT NULL DEFAULT -1,
-    ended REAL
+    ended REAL,
+    port INTEGER
 );
 CREATE TABLE IF NOT EXISTS seats (
     session TEXT NOT NULL,
@@ -141,6 +142,7 @@ class Session:
     created: float
     current: int
     ended: float | None
+    port: int | None = None  # where the host last served it: a restart listens there again
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,9 @@ class ClassroomStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(sessions)")}
+            if "port" not in columns:  # a store written before the port was kept
+                self._db.execute("ALTER TABLE sessions ADD COLUMN port INTEGER")
         except (sqlite3.DatabaseError, OSError) as exc:
             raise StoreError(
                 f"{self.path}: cannot use the classroom store ({exc})",
@@ -243,7 +248,7 @@ class ClassroomStore:
 
     def session(self, session_id: str) -> Session | None:
         rows = self._rows(
-            "SELECT id, code, host_key, mode, target, content, created, current, ended"
+            "SELECT id, code, host_key, mode, target, content, created, current, ended, port"
             " FROM sessions WHERE id = ?",
             session_id,
         )
@@ -252,7 +257,7 @@ class ClassroomStore:
     def open_session(self, mode: Mode, target: str, content: str) -> Session | None:
         """The latest session of this quiz or exercise not ended: what a restart resumes."""
         rows = self._rows(
-            "SELECT id, code, host_key, mode, target, content, created, current, ended"
+            "SELECT id, code, host_key, mode, target, content, created, current, ended, port"
             " FROM sessions WHERE mode = ? AND target = ? AND content = ? AND ended IS NULL"
             " ORDER BY created DESC LIMIT 1",
             mode,
@@ -263,7 +268,7 @@ class ClassroomStore:
 
     def latest_session(self) -> Session | None:
         rows = self._rows(
-            "SELECT id, code, host_key, mode, target, content, created, current, ended"
+            "SELECT id, code, host_key, mode, target, content, created, current, ended, port"
             " FROM sessions ORDER BY created DESC LIMIT 1"
         )
         return Session(*rows[0]) if rows else None
@@ -272,6 +277,11 @@ class ClassroomStore:
         with self._tx() as db:
             db.execute("UPDATE sessions SET current = ? WHERE id = ?", (index, session_id))
         self.log(session_id, "push", {"index": index})
+
+    def set_port(self, session_id: str, port: int) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE sessions SET port = ? WHERE id = ?", (port, session_id))
+        self.log(session_id, "serve", {"port": port})
 
     def end_session(self, session_id: str) -> None:
         with self._tx() as db:

@@ -1264,7 +1264,14 @@ def classroom_host(
     exercise_name: Annotated[
         str | None, typer.Option("--exercise", help="the exercise the class works on")
     ] = None,
-    port: Annotated[int, typer.Option(help="the port to listen on (0: a free one)")] = 8765,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="the port to listen on (default 8765; 0: a free one); a resumed session "
+            "listens where it served before, unless another port is given",
+            show_default=False,
+        ),
+    ] = None,
     host: Annotated[
         str, typer.Option(help="the address to listen on; 0.0.0.0 lets the classroom network in")
     ] = "127.0.0.1",
