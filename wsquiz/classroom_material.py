@@ -274,12 +274,12 @@ def answer_group(question: Question, answer: str, correct: bool, observed: str) 
     from wsquiz.judge import (
         NAMES,
         NUMERIC,
-        _answer_number,
-        _format_number,
-        _quoted,
-        _without_trailing_stop,
+        answer_number,
         chosen_letters,
+        format_number,
         normalise,
+        quoted_texts,
+        without_trailing_stop,
     )
 
     if question.kind in ("choice", "concept"):
@@ -291,11 +291,11 @@ def answer_group(question: Question, answer: str, correct: bool, observed: str) 
         return observed
     source = question.answer.from_ if question.answer is not None else ""
     if source in NUMERIC:
-        number = _answer_number(answer)
+        number = answer_number(answer)
         if number is not None:
-            return _format_number(number)
-    quoted = _quoted(answer)
-    text = normalise(quoted[0]) if len(quoted) == 1 else _without_trailing_stop(answer)
+            return format_number(number)
+    quoted = quoted_texts(answer)
+    text = normalise(quoted[0]) if len(quoted) == 1 else without_trailing_stop(answer)
     return text.casefold() if source in NAMES else text
 
 

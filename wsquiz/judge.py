@@ -210,7 +210,7 @@ def value_of(source: str, run: Run | None, index: int = 0, client: str | None = 
         return reply
     if source == "reply_number":
         number = _number(reply)
-        return None if number is None else _format_number(number)
+        return None if number is None else format_number(number)
     return None
 
 
@@ -253,7 +253,7 @@ WORD_NUMBERS = {word: index for index, word in enumerate(_WORDS)}
 TOO_GENERAL = {"exception", "baseexception", "object"}  # true of any error: no answer at all
 
 
-def _answer_number(text: str) -> float | None:
+def answer_number(text: str) -> float | None:
     """The one number an answer gives, in digits or as a word ("three"); None when it gives
     none, or several different ones ("1000 or 1006" hedges: it is not an answer)."""
     text = re.sub(r"\bHTTP/\d\.\d\b", " ", text, flags=re.IGNORECASE)
@@ -264,16 +264,16 @@ def _answer_number(text: str) -> float | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _without_trailing_stop(text: str) -> str:
+def without_trailing_stop(text: str) -> str:
     """`'4000 bye'.` -> `4000 bye`: a sentence's full stop is not part of the answer."""
     return normalise(normalise(text).rstrip(".!").rstrip())
 
 
-def _quoted(text: str) -> list[str]:
+def quoted_texts(text: str) -> list[str]:
     return [m[1] for m in re.findall(r"([\"'`])(.*?)\1", text)]
 
 
-def _format_number(number: float) -> str:
+def format_number(number: float) -> str:
     return str(int(number)) if number == int(number) else str(number)
 
 
@@ -284,7 +284,7 @@ def _is_nothing(text: str | None) -> bool:
 def _class_matches(expected: str, run: Run | None, observed: str | None) -> bool:
     """The class named (or a meaningful base of it, as RuntimeError for its subclasses); also
     as Python prints it, `RuntimeError: the message`."""
-    named = _without_trailing_stop(expected).split(":", 1)[0].strip()
+    named = without_trailing_stop(expected).split(":", 1)[0].strip()
     wanted = named.rstrip("()").rsplit(".", 1)[-1].casefold()
     if run is not None and run.load_error is not None:
         return wanted == (run.load_error_type or "").casefold()
@@ -310,9 +310,9 @@ def matches(source: str, expected: str, observed: str | None, run: Run | None = 
     if nothing_expected:
         return False
     if source in NUMERIC:
-        wanted, seen = _answer_number(expected), _number(observed)
+        wanted, seen = answer_number(expected), _number(observed)
         if source == "handshake_status" and wanted is None:
-            accepted = _without_trailing_stop(expected).casefold() in (
+            accepted = without_trailing_stop(expected).casefold() in (
                 "accepted",
                 "open",
                 "upgraded",
@@ -320,13 +320,13 @@ def matches(source: str, expected: str, observed: str | None, run: Run | None = 
             return accepted and seen == 101
         return wanted is not None and wanted == seen
     if source in NAMES:
-        return _without_trailing_stop(expected).casefold() == normalise(observed).casefold()
+        return without_trailing_stop(expected).casefold() == normalise(observed).casefold()
     if source == "option":
         return letters_of(expected) == letters_of(observed)
     shown = normalise(observed)
-    if _without_trailing_stop(expected) == shown:
+    if without_trailing_stop(expected) == shown:
         return True
-    quoted = _quoted(expected)  # `bob receives "[r1] hello"`: the one text it quotes
+    quoted = quoted_texts(expected)  # `bob receives "[r1] hello"`: the one text it quotes
     return len(quoted) == 1 and normalise(quoted[0]) == shown
 
 
