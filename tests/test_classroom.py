@@ -551,6 +551,14 @@ def test_an_exercise_check_is_rerun_on_the_host(lab: Any, db: Path) -> None:
             assert board["students"][0]["score"] == second["max_score"]
             passed = {s["answer"]: s["count"] for s in board["spread"]}
             assert passed == {c.name: 1 for c in material.exercise.checks}
+            projector = await connect(f"ws://127.0.0.1:{host.port}/ws/board", open_timeout=WAIT)
+            public = await next_of(projector, "board")
+            assert public["students"] == [{"name": "alice", "online": True, "done": True}]
+            for command in ({"type": "next"}, {"type": "push", "index": 0}, {"type": "reveal"}):
+                await boss.send(json.dumps(command))
+                refused = await next_of(boss, "error")
+                assert "an exercise session has one exercise" in refused["message"]
+            await projector.close()
             await alice.close()
             await boss.close()
 

@@ -361,10 +361,11 @@ class Classroom:
                     row["right"] = current.correct
             else:
                 best = self.checks.get(seat.name)
-                row["attempts"] = self.attempts.get(seat.name, 0)
                 row["done"] = best is not None and best.passed
-                if best is not None:
-                    row["score"], row["max_score"] = best.score, best.max_score
+                if private:  # the projector shows who is done, never a student's score
+                    row["attempts"] = self.attempts.get(seat.name, 0)
+                    if best is not None:
+                        row["score"], row["max_score"] = best.score, best.max_score
             students.append(row)
         data: dict[str, Any] = {
             "type": "board",
@@ -712,6 +713,8 @@ class Classroom:
     async def command(self, message: dict[str, Any]) -> dict[str, Any]:
         kind = message.get("type")
         try:
+            if self.material.mode == "exercise" and kind in ("next", "prev", "push", "reveal"):
+                return error(f"{kind}: an exercise session has one exercise; commands: end")
             if kind == "next":
                 self.push(min(self.index + 1, len(self.items) - 1))
             elif kind == "prev":
