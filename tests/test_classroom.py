@@ -976,8 +976,9 @@ def test_a_host_that_cannot_check_says_so_and_keeps_the_class(db: Path) -> None:
     assert room.store.answers(room.session.id) == []
 
 
-def spawn_host_in_a_terminal(tmp_path: Path) -> Any:
-    """`wsquiz classroom host` on a terminal; once it exits, `stty -a` shows the mode it left."""
+def spawn_host_in_a_terminal(tmp_path: Path, *material: str) -> Any:
+    """`wsquiz classroom host` on a terminal (the basics quiz, unless `material` says
+    `--exercise NAME`); once it exits, `stty -a` shows the mode it left."""
     pexpect = pytest.importorskip("pexpect")
     env = {
         **os.environ,
@@ -997,8 +998,7 @@ def spawn_host_in_a_terminal(tmp_path: Path) -> Any:
             "wsquiz.cli",
             "classroom",
             "host",
-            "--quiz",
-            "basics",
+            *(material or ("--quiz", "basics")),
             "--port",
             "0",
             "--db",

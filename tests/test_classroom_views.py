@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.console import Console
+from test_classroom import spawn_host_in_a_terminal
 from typer.testing import CliRunner
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -81,32 +80,7 @@ async def next_of(ws: ClientConnection, kind: str, wait: float = WAIT) -> dict[s
 
 def test_an_exercise_board_in_a_terminal_takes_e_and_q_then_only_q(tmp_path: Path) -> None:
     pexpect = pytest.importorskip("pexpect")
-    env = {
-        **os.environ,
-        "COLUMNS": "100",
-        "NO_COLOR": "1",
-        "TERM": "xterm",
-        "WSQUIZ_HOME": str(tmp_path),
-    }
-    host = pexpect.spawn(
-        sys.executable,
-        [
-            "-m",
-            "wsquiz.cli",
-            "classroom",
-            "host",
-            "--exercise",
-            "echo-loop",
-            "--port",
-            "0",
-            "--db",
-            str(tmp_path / "c.db"),
-        ],
-        env=env,
-        encoding="utf-8",
-        timeout=WAIT,
-        dimensions=(60, 100),
-    )
+    host = spawn_host_in_a_terminal(tmp_path, "--exercise", "echo-loop")
     try:
         host.expect(r"join http://127\.0\.0\.1:(\d+) --code (\w{6})")
         port, code = int(host.match.group(1)), host.match.group(2)
