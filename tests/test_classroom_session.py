@@ -234,6 +234,40 @@ def test_a_resumed_host_shows_the_teacher_the_key_at_once(lab: Any, db: Path) ->
         run(after())
 
 
+def test_a_question_revealed_before_a_restart_comes_back_with_its_key(lab: Any, db: Path) -> None:
+    first = serve_quiz(lab, db).start()
+    echo = index_of(first.room, "echo-reply")
+
+    async def before() -> None:
+        boss = await teacher(first)
+        await boss.send(json.dumps({"type": "push", "index": echo}))
+        await next_of(boss, "board", lambda b: b["key"] is not None)
+        await boss.send(json.dumps({"type": "reveal"}))
+        await next_of(boss, "board", lambda b: b["revealed"])
+        await boss.send(json.dumps({"type": "push", "index": 0}))  # on to another question
+        await next_of(boss, "board", lambda b: b["index"] == 0)
+        await boss.close()
+
+    try:
+        run(before())
+    finally:
+        first.stop()
+    room, _ = open_classroom(QuizMaterial(ROOT, "basics", lab), ClassroomStore(db))
+
+    with Host(room) as second:
+
+        async def after() -> None:
+            boss = await teacher(second)
+            alice, _ = await join(second, "alice")
+            await boss.send(json.dumps({"type": "push", "index": echo}))  # back to it
+            question = await next_of(alice, "question", lambda m: m["item"]["id"] == "echo-reply")
+            assert question["revealed"] and question["key"] == "Message received: hello"
+            await alice.close()
+            await boss.close()
+
+        run(after())
+
+
 def test_resuming_an_exercise_counts_the_checks_kept(lab: Any, db: Path) -> None:
     material = ExerciseMaterial(ROOT, "echo-loop", lab)
     room, _ = open_classroom(material, ClassroomStore(db))

@@ -446,13 +446,28 @@ class Classroom:
         self.store.set_current(self.session.id, index)
         item = self.items[index]
         if self.material.mode == "quiz" and item.id not in self.keys:
+            if item.id in self.revealed:  # revealed before a restart: it goes with its key
+                self._in_background(self._push_when_known(index))
+                self._notify("push", {"index": index, "item": item.id})
+                self.changed()
+                return
             self._in_background(self._learn_key(item.id))
+        self._send_question()
+        self._notify("push", {"index": index, "item": item.id})
+        self.changed()
+
+    def _send_question(self) -> None:
         message = self.question_message()
         assert message is not None
         message["at"] = time.time()
         self._send_students(message)
-        self._notify("push", {"index": index, "item": item.id})
-        self.changed()
+
+    async def _push_when_known(self, index: int) -> None:
+        with contextlib.suppress(Exception):  # unknown still: said as at any reveal
+            await self.key(self.items[index].id)
+        if self.index == index:  # the teacher has not moved on meanwhile
+            self._send_question()
+            self.changed()
 
     async def reveal(self) -> None:
         item = self.current
