@@ -717,6 +717,7 @@ def test_host_and_student_terminals(tmp_path: Path) -> None:
         echo = next(i for i, item in enumerate(room.items) if item.id == "echo-reply")
         host.sendline(str(echo + 1))
         host.expect(f"question {echo + 1} pushed")
+        host.expect("key: Message received: hello")  # observed since the push: plain logs say it
         student.expect("echo_once.py")  # the code the question runs is shown
         student.expect("type your prediction; h hint")
         student.sendline("h")

@@ -424,6 +424,7 @@ class TeacherConsole:
         if kind == "board":
             first = self.board is None
             was_open = self.board is not None and not self.board.get("ended")
+            key_before = None if self.board is None else self.board.get("key")
             self.board = message
             if isinstance(self.lines, Keys):
                 self.lines.numbers = "push" in commands_of(message)
@@ -437,6 +438,9 @@ class TeacherConsole:
                     for row in message.get("spread") or []:
                         mark = " (right)" if row.get("correct") else ""
                         self.console.print(f"  {row['answer']}: {row['count']}{mark}")
+                key = message.get("key")
+                if key is not None and key != key_before:  # observed since: a plain log says it
+                    self.console.print(f"key: {key}", markup=False, highlight=False)
                 if was_open and message.get("ended"):
                     self.console.print(ENDED)
         elif kind == "event":
