@@ -298,6 +298,7 @@ def test_a_session_ended_from_a_pipe_says_so(tmp_path: Path) -> None:
     session = re.search(r"new session (\S+)", ended.output)
     assert session is not None
     assert f"session {session.group(1)} has ended" in ended.output
+    assert "\nsession ended\n" in ended.output  # the board waited for the host's reply
     assert "stays open" not in ended.output
     assert "wsquiz classroom export --session " + session.group(1) in ended.output
     again = CliRunner().invoke(app, host_command(store, "--port", "0"), input="q\n")

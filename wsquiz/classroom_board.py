@@ -140,6 +140,7 @@ def bar_text(count: int, most: int, width: int = 24) -> str:
     return "█" * filled + "·" * (width - filled)
 
 
+REPLY_WAIT = 3.0  # seconds a board whose input ended waits for the host's replies
 KEYS_FOOTER = "Enter/n next · p previous · r reveal · N Enter go to question N · e end · q quit"
 LINES_FOOTER = (
     "a command, then Enter: Enter/n next · p previous · r reveal · N go to question N"
@@ -362,11 +363,16 @@ class TeacherConsole:
         assert self.lines is not None
         incoming: asyncio.Future[Any] = asyncio.ensure_future(ws.recv())
         line: asyncio.Future[Any] = asyncio.ensure_future(self.lines.queue.get())
+        unanswered = 0  # commands sent that the host has not replied to (`done` or an error)
         try:
             while True:
                 await asyncio.wait({incoming, line}, return_when=asyncio.FIRST_COMPLETED)
                 if line.done():
                     text = line.result()
+                    if text is None and unanswered:
+                        # piped commands ran out: what the last ones did is still to be told
+                        await self._replies(ws, incoming, unanswered, redraw)
+                        return
                     if text is None or text.strip().lower() in ("q", "quit"):
                         return
                     command = self._command(text.strip().lower())
@@ -384,17 +390,46 @@ class TeacherConsole:
                         self._say(self._unknown(text.strip(), single), redraw)
                     else:
                         await ws.send(json.dumps(command))
+                        unanswered += 1
                     line = asyncio.ensure_future(self.lines.queue.get())
                 if incoming.done():
                     try:
                         message = json.loads(incoming.result())
                     except ConnectionClosed:
                         return
+                    if message.get("type") in ("done", "error"):
+                        unanswered = max(0, unanswered - 1)
                     self._message(message, redraw)
                     incoming = asyncio.ensure_future(ws.recv())
         finally:
             incoming.cancel()
             line.cancel()
+
+    async def _replies(
+        self,
+        ws: ClientConnection,
+        incoming: asyncio.Future[Any],
+        unanswered: int,
+        redraw: Callable[[], None] | None,
+    ) -> None:
+        """Read on until the host has answered every command sent (a few seconds at most)."""
+        clock = asyncio.get_running_loop().time
+        deadline = clock() + REPLY_WAIT
+        try:
+            while unanswered and clock() < deadline:
+                done, _ = await asyncio.wait({incoming}, timeout=deadline - clock())
+                if not done:
+                    return
+                try:
+                    message = json.loads(incoming.result())
+                except ConnectionClosed:
+                    return
+                if message.get("type") in ("done", "error"):
+                    unanswered -= 1
+                self._message(message, redraw)
+                incoming = asyncio.ensure_future(ws.recv())
+        finally:
+            incoming.cancel()
 
     def _command(self, text: str) -> dict[str, Any] | None:
         if text.isdigit():
