@@ -891,7 +891,8 @@ class LivePrinter:
 
 
 _UVICORN_CHATTER = re.compile(
-    r'INFO: (connection (open|closed)|connection rejected \(.*\)|.* - "WebSocket .*" \[\w+\]'
+    r"INFO: (connection (open|closed)|connection rejected \(.*\)"
+    r'|.* - "WebSocket .*" (\[\w+\]|\d{3})'
     r"|(Waiting for application|Application) (startup|shutdown).*)$"
     r"|ERROR: Exception in ASGI application$"
 )

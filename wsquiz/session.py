@@ -128,9 +128,6 @@ def resolve_app(text: str, root: Path) -> AppSpec:
         ) from None
 
 
-HANDSHAKE_LOG = re.compile(r'\w+: \S+ - "WebSocket \S*" \d{3}')
-
-
 def route_of(path: str, routes: tuple[str, ...]) -> str | None:
     """The app's WebSocket route that `path` (with its query) would reach, if any."""
     bare = path.split("?", 1)[0]
@@ -238,8 +235,6 @@ class Session:
     def _on_server(self, kind: str, value: Any) -> None:
         if kind == "error":
             self._emit(Event("error", value.type, error=value))
-        elif kind == "log" and HANDSHAKE_LOG.match(str(value)):
-            pass  # uvicorn's access line for a handshake: the client's side already shows it
         elif kind in ("warning", "log"):
             self._emit(Event(kind, str(value)))  # type: ignore[arg-type]
         elif kind == "truncated":
