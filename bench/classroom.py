@@ -43,7 +43,7 @@ class BenchMaterial:
     check_names: tuple[str, ...] = ()
 
     def __init__(self, payload: int) -> None:
-        from wsquiz.classroom_material import Item
+        from wsquiz.classroom.material import Item
 
         options = (("A", "one"), ("B", "two"), ("C", "three"), ("D", "four"))
         self.items = tuple(Item(f"q{i}", "choice", f"Question {i}?", options) for i in range(10))
@@ -72,8 +72,8 @@ class BenchMaterial:
 
 def serve(pipe: Connection, payload: int, sequential: bool) -> None:
     """The host process: serve until told to stop."""
-    from wsquiz.classroom_host import Host, open_classroom
-    from wsquiz.classroom_store import ClassroomStore
+    from wsquiz.classroom.host import Host, open_classroom
+    from wsquiz.classroom.store import ClassroomStore
 
     store = ClassroomStore(Path(tempfile.mkdtemp()) / "bench.db")
     room, _ = open_classroom(BenchMaterial(payload), store)

@@ -29,14 +29,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from wsquiz import grading
-from wsquiz.appfile import AppSpec
-from wsquiz.capture import Recorder
-from wsquiz.checking import judge_check
-from wsquiz.exercises import Exercise, find_exercise
-from wsquiz.gradebook import Gradebook
-from wsquiz.lab import Lab, Limits, Served, play_against
-from wsquiz.transcript import Transcript
+from wsquiz.course.exercises import Exercise, find_exercise
+from wsquiz.engine.appfile import AppSpec
+from wsquiz.engine.capture import Recorder
+from wsquiz.engine.lab import Lab, play_against
+from wsquiz.engine.serving import Limits, Served
+from wsquiz.engine.transcript import Transcript
+from wsquiz.grading import run as grading
+from wsquiz.grading.gradebook import Gradebook
+from wsquiz.learn.checking import judge_check
 
 BAR_PER_S = 25.0
 BAR_SPEEDUP = 15.0

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from websockets.sync.client import connect
 
-from wsquiz.appfile import AppSpec
-from wsquiz.lab import Lab
-from wsquiz.scenario import Scenario
+from wsquiz.engine.appfile import AppSpec
+from wsquiz.engine.lab import Lab
+from wsquiz.engine.scenario import Scenario
 
 ECHO = Path(__file__).resolve().parent.parent / "quizzes" / "apps" / "echo_once.py"
 BAR_WARM_MS = 30.0

@@ -15,10 +15,10 @@ import statistics
 import time
 from pathlib import Path
 
-from wsquiz.content import load_course
-from wsquiz.judge import key_of
-from wsquiz.lab import Lab
-from wsquiz.quiz import Session
+from wsquiz.course.quizzes import load_course
+from wsquiz.engine.lab import Lab
+from wsquiz.learn.judge import key_of
+from wsquiz.learn.quiz import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 BAR_MS = 50.0

@@ -10,10 +10,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from wsquiz.content import load_course
-from wsquiz.judge import judge, observe_question
-from wsquiz.lab import Lab
-from wsquiz.render import answer_help, question_view, verdict_view
+from wsquiz.course.quizzes import load_course
+from wsquiz.engine.lab import Lab
+from wsquiz.learn.judge import judge, observe_question
+from wsquiz.ui.quiz import answer_help, question_view, verdict_view
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIZ, QUESTION, ANSWER = "basics", "count-messages", "3"

@@ -2,12 +2,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-APPS = ROOT / "quizzes" / "apps"
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +20,7 @@ def _isolated_home(
 
 @pytest.fixture(scope="session")
 def lab() -> Iterator[object]:
-    from wsquiz.lab import Lab
+    from wsquiz.engine.lab import Lab
 
     with Lab() as running:
         yield running

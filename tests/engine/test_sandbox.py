@@ -1,0 +1,399 @@
+"""Learner code in a sandbox: clear load errors, limits, and nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from wsquiz.engine import client as ws_client
+from wsquiz.engine import lab as lab_module
+from wsquiz.engine.appfile import AppSpec
+from wsquiz.engine.lab import Lab, play_against
+from wsquiz.engine.scenario import Scenario
+from wsquiz.engine.serving import Limits
+from wsquiz.engine.transcript import Transcript
+from wsquiz.errors import AppLoadError, LabError
+
+HEADER = "from fastapi import FastAPI, WebSocket\napp = FastAPI()\n"
+ENDPOINT = "@app.websocket('/ws')\nasync def ws(websocket: WebSocket):\n"
+
+
+def write_app(tmp_path: Path, body: str, name: str = "app.py", header: str = HEADER) -> AppSpec:
+    path = tmp_path / name
+    path.write_text(header + body)
+    return AppSpec.parse(path)
+
+
+def handler(*lines: str) -> str:
+    return ENDPOINT + "".join(f"    {line}\n" for line in lines)
+
+
+def descendants(root: int | None = None) -> list[int]:
+    """Every live process below this one (zombies included: they hold a pid too)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat.rsplit(")", 1)[-1].split()[1])
+    found, frontier = [], [root or os.getpid()]
+    while frontier:
+        pid = frontier.pop()
+        children = [p for p, parent in parents.items() if parent == pid]
+        found += children
+        frontier += children
+    return found
+
+
+@pytest.fixture
+def strays() -> Callable[[], set[int]]:
+    """The processes below this one that were not there when the test began."""
+    before = set(descendants())
+    return lambda: set(descendants()) - before
+
+
+def processes_running(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if marker.encode() in cmdline:
+                found.append(int(entry))
+    return found
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def marker_seconds() -> str:
+    """A unique `sleep` duration, so a test finds its own stray processes and no one else's."""
+    return f"900.{uuid.uuid4().int % 10**9:09d}"
+
+
+def probe(
+    lab: Lab, spec: AppSpec, sends: list[str], timeout: float = 5.0, limits: Limits | None = None
+) -> Transcript:
+    return lab.observe(spec, Scenario.probe("/ws", sends, timeout), isolated=True, limits=limits)
+
+
+# ---- load errors: file, line, what, how to fix; on both paths ----------------------------
+
+LOAD_ERRORS = {
+    "syntax": (
+        "from fastapi import FastAPI\napp = FastAPI(\n",
+        2,
+        "SyntaxError",
+    ),
+    "import": (
+        "import fastapi\nimport no_such_module_wsq\napp = fastapi.FastAPI()\n",
+        2,
+        "ModuleNotFoundError",
+    ),
+    "raises": (
+        "from fastapi import FastAPI\n\nx = 1 / 0\napp = FastAPI()\n",
+        3,
+        "ZeroDivisionError",
+    ),
+    "no-app": (
+        "from fastapi import FastAPI\napplication = FastAPI()\n",
+        None,
+        "no attribute 'app'",
+    ),
+    "not-asgi": ("app = 42\n", None, "not an ASGI app"),
+    "exits": ("import sys\nsys.exit(3)\n", 2, "sys.exit(3)"),
+}
+
+
+@pytest.mark.parametrize("isolated", [False, True], ids=["in-process", "isolated"])
+@pytest.mark.parametrize("case", list(LOAD_ERRORS))
+def test_load_errors_name_file_and_line(
+    lab: Lab, tmp_path: Path, case: str, isolated: bool
+) -> None:
+    source, line, problem = LOAD_ERRORS[case]
+    spec = write_app(tmp_path, source, header="")
+    with pytest.raises(AppLoadError) as caught:
+        lab.observe(spec, Scenario.probe("/ws", [], 1), isolated=isolated)
+    error = caught.value
+    assert error.path == str(spec.path)  # the learner's file, never the sandbox's copy
+    assert error.line == line
+    assert problem in error.problem
+    assert error.fix
+    assert "wsquiz" not in error.detail  # the trimmed traceback shows only the learner's file
+    where = f"{spec.path}:{line}" if line else str(spec.path)
+    assert str(error).startswith(f"{where}: ")
+
+
+def test_no_app_suggests_the_attribute_it_found(tmp_path: Path) -> None:
+    from wsquiz.engine.appfile import load_app
+
+    spec = write_app(tmp_path, "", header="from fastapi import FastAPI\napplication = FastAPI()\n")
+    with pytest.raises(AppLoadError) as caught:
+        load_app(spec)
+    assert "app.py:application" in caught.value.fix
+    other, _ = load_app(AppSpec.parse(f"{spec.path}:application"))
+    assert callable(other)
+
+
+def test_attr_form_serves_that_attribute(lab: Lab, tmp_path: Path) -> None:
+    path = tmp_path / "two.py"
+    path.write_text(
+        HEADER.replace("app = FastAPI()", "app = FastAPI()\nother = FastAPI()")
+        + "@other.websocket('/ws')\nasync def ws(websocket: WebSocket):\n"
+        "    await websocket.accept()\n    await websocket.send_text('other')\n"
+    )
+    seen = probe(lab, AppSpec.parse(f"{path}:other"), [])
+    assert seen.received() == ["other"]
+    assert AppSpec.parse(f"{path}:other").attr == "other"
+    assert AppSpec.parse(path).attr == "app"
+
+
+# ---- nothing left behind -------------------------------------------------------------------
+
+
+def test_nothing_left_after_a_probe(
+    lab: Lab, tmp_path: Path, strays: Callable[[], set[int]]
+) -> None:
+    marker = marker_seconds()
+    spec = write_app(
+        tmp_path,
+        "import subprocess\n"
+        + handler(
+            "await websocket.accept()",
+            f"subprocess.Popen(['sleep', '{marker}'])",
+            f"subprocess.Popen(['setsid', 'sh', '-c', 'sleep {marker} & sleep {marker}'])",
+            "await websocket.send_text('spawned')",
+            "await websocket.receive_text()",
+        ),
+    )
+    served = lab.serve(spec, isolated=True)
+    seen = lab.call(play_against(served, Scenario.probe("/ws", [], 1.0)))
+    assert seen.received() == ["spawned"]
+    deadline = time.monotonic() + 5
+    while len(processes_running(marker)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(processes_running(marker)) >= 3  # the app really did start its strays
+    lab.call(served.stop())
+    assert processes_running(marker) == []
+    assert strays() == set()
+    assert not listening(served.port)
+
+
+def test_nothing_left_after_the_app_crashes(
+    lab: Lab, tmp_path: Path, strays: Callable[[], set[int]]
+) -> None:
+    spec = write_app(
+        tmp_path,
+        "import os\n"
+        + handler("await websocket.accept()", "await websocket.receive_text()", "os._exit(7)"),
+    )
+    seen = probe(lab, spec, ["boom"])
+    close = seen.client().close
+    assert close is not None and close.code == 1006
+    assert seen.server.exit_status is not None and "status 7" in seen.server.exit_status
+    assert strays() == set()
+
+
+def test_nothing_left_after_a_timeout(
+    lab: Lab, tmp_path: Path, strays: Callable[[], set[int]]
+) -> None:
+    spec = write_app(
+        tmp_path,
+        "import asyncio\n" + handler("await websocket.accept()", "await asyncio.sleep(3600)"),
+    )
+    served = lab.serve(spec, isolated=True)
+    seen = lab.call(play_against(served, Scenario.probe("/ws", ["hello?"], 0.3)))
+    lab.call(served.stop())
+    assert seen.received() == []
+    assert any("the server did not close" in note for note in seen.timed_out)
+    assert strays() == set()
+    assert not listening(served.port)
+
+
+def test_a_handler_that_hangs_before_accept(
+    lab: Lab, tmp_path: Path, strays: Callable[[], set[int]]
+) -> None:
+    spec = write_app(
+        tmp_path,
+        "import asyncio\n" + handler("await asyncio.sleep(3600)", "await websocket.accept()"),
+    )
+    seen = probe(lab, spec, ["hi"], timeout=0.3)
+    assert not seen.client().handshake.accepted
+    assert seen.client().handshake.status == 0
+    assert "did not answer the handshake within 0.3s" in seen.client().handshake.body
+    assert strays() == set()
+
+
+def test_an_endless_loop_at_import_ends_at_the_startup_limit(
+    lab: Lab, tmp_path: Path, strays: Callable[[], set[int]]
+) -> None:
+    spec = write_app(tmp_path, "while True:\n    pass\n")
+    with pytest.raises(LabError) as caught:
+        probe(lab, spec, [], limits=Limits(startup_s=0.5))
+    assert "did not start serving within 0.5s" in str(caught.value)
+    assert str(spec.path) in str(caught.value)
+    assert strays() == set()
+
+
+def test_a_busy_handler_is_stopped_by_the_wall_clock_limit(
+    lab: Lab, tmp_path: Path, strays: Callable[[], set[int]]
+) -> None:
+    spec = write_app(tmp_path, handler("await websocket.accept()", "while True:", "    pass"))
+    served = lab.serve(spec, isolated=True, limits=Limits(wall_s=1.0, startup_s=10.0))
+    seen = lab.call(play_against(served, Scenario.probe("/ws", ["x"], 3.0)))
+    assert seen.server.exit_status is not None
+    assert "wall-clock limit of 1s" in seen.server.exit_status
+    assert not listening(served.port)
+    lab.call(served.stop())
+    assert strays() == set()
+
+
+def test_exit_at_import_is_reported(lab: Lab, tmp_path: Path) -> None:
+    spec = write_app(tmp_path, "import os\nos._exit(9)\n")
+    with pytest.raises(LabError) as caught:
+        probe(lab, spec, [])
+    assert "ended before it served" in str(caught.value)
+    assert "status 9" in str(caught.value)
+
+
+def test_lab_close_stops_every_server(tmp_path: Path, strays: Callable[[], set[int]]) -> None:
+    spec = write_app(
+        tmp_path, handler("await websocket.accept()", "await websocket.receive_text()")
+    )
+    lab = Lab()
+    servers = [lab.serve(spec, isolated=True), lab.serve(spec, isolated=True), lab.serve(spec)]
+    assert all(listening(s.port) for s in servers)
+    assert len(strays()) >= 4  # two keepers, two servers
+    lab.close()
+    lab.close()  # twice is fine
+    assert [s.port for s in servers if listening(s.port)] == []
+    assert strays() == set()
+
+
+def test_lab_close_kills_sandboxes_even_when_its_loop_is_stuck(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, strays: Callable[[], set[int]]
+) -> None:
+    monkeypatch.setattr(lab_module, "CLOSE_TIMEOUT", 0.3)
+    spec = write_app(tmp_path, handler("await websocket.accept()"))
+    lab = Lab()
+    served = lab.serve(spec, isolated=True)
+
+    async def stuck() -> None:
+        time.sleep(1.5)  # blocks the lab's loop on purpose
+
+    lab.submit(stuck())
+    lab.close()
+    assert strays() == set()
+    assert not listening(served.port)
+
+
+# ---- limits on what the observer keeps ---------------------------------------------------
+
+
+def test_a_flooding_server_is_truncated(
+    lab: Lab, tmp_path: Path, strays: Callable[[], set[int]]
+) -> None:
+    spec = write_app(
+        tmp_path,
+        handler(
+            "await websocket.accept()", "while True:", "    await websocket.send_text('x' * 100)"
+        ),
+    )
+    seen = probe(lab, spec, [], timeout=5.0)
+    record = seen.client()
+    assert record.truncated
+    assert len(seen.received()) == ws_client.MAX_FRAMES
+    assert record.close is not None and (record.close.code, record.close.by) == (1009, "client")
+    assert seen.to_dict()["clients"][0]["truncated"] is True
+    assert strays() == set()
+
+
+def test_a_frame_over_the_size_cap_is_refused(lab: Lab, tmp_path: Path) -> None:
+    spec = write_app(
+        tmp_path,
+        handler(
+            "await websocket.accept()",
+            "await websocket.send_bytes(b'x' * 5_000_000)",
+            "await websocket.receive_text()",
+        ),
+    )
+    seen = probe(lab, spec, [])
+    assert seen.client().truncated
+    close = seen.client().close
+    assert close is not None and close.code == 1009
+    assert seen.received() == []
+
+
+def test_printing_a_lot_is_capped(lab: Lab, tmp_path: Path) -> None:
+    spec = write_app(
+        tmp_path,
+        handler(
+            "await websocket.accept()",
+            "for i in range(100_000):",
+            "    print('line', i)",
+            "await websocket.send_text('done')",
+        ),
+    )
+    seen = probe(lab, spec, [])
+    assert seen.received() == ["done"]
+    assert seen.server.output_truncated
+    assert sum(len(line) for line in seen.server.logs) < 128 * 1024
+
+
+def test_memory_is_limited(lab: Lab, tmp_path: Path) -> None:
+    spec = write_app(
+        tmp_path,
+        handler(
+            "await websocket.accept()",
+            "block = bytearray(2 * 1024 ** 3)",
+            "await websocket.send_text('allocated')",
+        ),
+    )
+    seen = probe(lab, spec, [], limits=Limits(memory_mb=256))
+    assert seen.received() == []
+    assert [e.type for e in seen.errors] == ["MemoryError"]
+
+
+def test_the_environment_is_scrubbed(
+    lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WSQUIZ_TEST_SECRET", "hunter2")
+    spec = write_app(
+        tmp_path,
+        "import os\n"
+        + handler(
+            "await websocket.accept()",
+            "await websocket.send_text(os.environ.get('WSQUIZ_TEST_SECRET', 'absent'))",
+            "await websocket.send_text(open('/proc/self/environ').read())",
+        ),
+    )
+    seen = probe(lab, spec, [])
+    assert seen.received()[0] == "absent"
+    assert "hunter2" not in seen.received()[1]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="dropping to user nobody needs root")
+def test_the_server_runs_as_nobody(lab: Lab, tmp_path: Path) -> None:
+    spec = write_app(
+        tmp_path,
+        "import os\n"
+        + handler(
+            "await websocket.accept()", "await websocket.send_text(f'{os.getuid()} {os.getpid()}')"
+        ),
+    )
+    seen = probe(lab, spec, [])
+    uid, pid = seen.received()[0].split()
+    assert int(uid) == 65534 or int(uid) > 100_000  # nobody, or a user of its own
+    assert pid == "1"  # PID 1 of its own namespace: its whole tree dies with it

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pexpect
+
+from tests.support import ROOT
+
+EXERCISE = ROOT / "exercises" / "01-echo-loop"
+WSQUIZ = [sys.executable, "-c", "from wsquiz.cli import main; main()"]
+
+
+def test_watch_reruns_on_save_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    mine = tmp_path / "echo-loop.py"
+    shutil.copy(EXERCISE / "starter.py", mine)
+    child = pexpect.spawn(
+        WSQUIZ[0],
+        [*WSQUIZ[1:], "check", str(mine), "--watch"],
+        cwd=str(tmp_path),
+        env=dict(os.environ),
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(40, 100),
+    )
+    seen = io.StringIO()
+    child.logfile_read = seen
+    try:
+        child.expect("score 0/5: 3 of 3 checks failed")
+        child.expect("watching echo-loop.py: save it to check again, Ctrl-C to stop")
+
+        # an editor's save: write a new file beside it, then rename it over the old one
+        draft = tmp_path / ".echo-loop.py.swp"
+        draft.write_text((EXERCISE / "solution.py").read_text())
+        draft.replace(mine)
+
+        child.expect("echo-loop.py saved at")
+        child.expect("score 5/5: all 3 checks passed")
+        child.expect("watching echo-loop.py")
+
+        mine.write_text(mine.read_text().replace('f"Echo: {data}"', "data"))
+        child.expect("echo-loop.py saved at")
+        child.expect("score 0/5")
+        child.expect("watching echo-loop.py")
+
+        child.sendintr()
+        child.expect("stopped watching")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 1  # the last check, of the file as it was left, failed
+    assert seen.getvalue().count("checks failed") == 2
+    assert "Traceback" not in seen.getvalue()  # no wsquiz traceback, even on Ctrl-C
+
+
+def test_ctrl_c_during_a_check_stops_cleanly(tmp_path: Path) -> None:
+    hang = tmp_path / "hang.py"
+    hang.write_text(
+        "# wsquiz exercise: count-messages\n"
+        "from fastapi import FastAPI, WebSocket\n"
+        "app = FastAPI()\n"
+        "@app.websocket('/ws')\n"
+        "async def ws(websocket: WebSocket):\n"
+        "    await websocket.accept()\n"
+        "    while True:\n"
+        "        pass\n"
+    )
+    child = pexpect.spawn(
+        WSQUIZ[0],
+        [*WSQUIZ[1:], "check", str(hang), "--watch"],
+        cwd=str(tmp_path),
+        env=dict(os.environ),
+        encoding="utf-8",
+        timeout=60,
+    )
+    seen = io.StringIO()
+    child.logfile_read = seen
+    try:
+        # each check of this endpoint waits out its timeouts: interrupt while one runs
+        child.expect("checking .*hang.py")
+        child.expect(pexpect.TIMEOUT, timeout=1)
+        child.sendintr()
+        child.expect("stopped watching")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 1  # no check finished: nothing passed
+    assert "score" not in seen.getvalue()  # interrupted before the report
+    assert "Traceback" not in seen.getvalue()
+
+
+def test_watch_exits_0_when_the_last_check_passed(tmp_path: Path) -> None:
+    mine = tmp_path / "echo-loop.py"
+    shutil.copy(EXERCISE / "solution.py", mine)
+    child = pexpect.spawn(
+        WSQUIZ[0],
+        [*WSQUIZ[1:], "check", str(mine), "--watch"],
+        cwd=str(tmp_path),
+        env=dict(os.environ),
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(40, 100),
+    )
+    try:
+        child.expect("score 5/5: all 3 checks passed")
+        child.expect("watching echo-loop.py")
+        child.sendintr()
+        child.expect("stopped watching")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0

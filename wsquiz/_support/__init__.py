@@ -1,0 +1,1 @@
+"""Small helpers every layer may use: where files live, name suggestions."""
