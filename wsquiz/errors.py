@@ -56,6 +56,13 @@ class LabError(WsquizError):
     """The lab could not start, reach or stop a server."""
 
 
+class ObservationError(WsquizError):
+    """The lab could not observe: its own client or the server side could not run (an
+    incompatible `websockets`, a server stack that fails to start), whatever the app does.
+    Never an answer: no verdict, key or score is made from it; every command stops (exit 2).
+    Not a LabError, so that no handler of an app's failure to serve takes it for one."""
+
+
 class ContentError(WsquizError):
     """Course content (quizzes, lessons, exercises) is missing or malformed."""
 

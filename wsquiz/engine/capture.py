@@ -7,6 +7,7 @@ context variable to the recorder of the app whose handler produced it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import io
 import logging
@@ -14,11 +15,12 @@ import sys
 import traceback
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TextIO
 
 from wsquiz.engine.transcript import ServerError, ServerSide
+from wsquiz.errors import AppLoadError
 
 Sink = Callable[[str, Any], None]
 ASGIApp = Callable[..., Any]
@@ -37,14 +39,42 @@ def qualified_name(cls: type) -> str:
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
 
 
-def describe_exception(exc: BaseException, app_file: str | None) -> ServerError:
-    """A ServerError with the traceback trimmed to the app's own frames and the exception's
-    last line: none of the framework's frames (a bundled app's file named as in the course)."""
+STR_FAILED = "<exception str() failed>"
+MAX_CHAIN = 8  # causes/contexts kept per exception, and sub-exceptions per group
+MAX_DEPTH = 3  # groups within groups
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        message = str(exc)
+    except Exception:
+        return STR_FAILED
+    if not message and exc.args:
+        message = repr(exc.args)
+    if not message and isinstance(getattr(exc, "code", None), int):
+        # WebSocketDisconnect(code=1006) has no args: say what its str() says when it has
+        message = repr((exc.code, getattr(exc, "reason", "")))  # type: ignore[attr-defined]
+    return message
+
+
+def _last_line(exc: BaseException) -> str:
+    try:
+        return "".join(traceback.format_exception_only(type(exc), exc))
+    except Exception:
+        return f"{qualified_name(type(exc))}: {STR_FAILED}\n"
+
+
+def _own_frames(exc: BaseException, root: str | None) -> list[traceback.FrameSummary]:
+    from wsquiz.engine.appfile import is_own_file
+
+    if not root:
+        return []
+    return [f for f in traceback.extract_tb(exc.__traceback__) if is_own_file(f.filename, root)]
+
+
+def _block(exc: BaseException, own: list[traceback.FrameSummary]) -> str:
     from wsquiz._support.paths import course_path
 
-    frames = traceback.extract_tb(exc.__traceback__)
-    own = [f for f in frames if app_file and _same_file(f.filename, app_file)]
-    where = own[-1] if own else None
     lines: list[str] = []
     if own:
         lines.append("Traceback (most recent call last):\n")
@@ -52,36 +82,106 @@ def describe_exception(exc: BaseException, app_file: str | None) -> ServerError:
             text.replace(f'File "{f.filename}"', f'File "{course_path(f.filename)}"', 1)
             for f, text in zip(own, traceback.format_list(own), strict=True)
         )
-    lines += traceback.format_exception_only(type(exc), exc)
-    message = str(exc)
-    if not message and exc.args:
-        message = repr(exc.args)
-    if not message and isinstance(getattr(exc, "code", None), int):
-        # WebSocketDisconnect(code=1006) has no args: say what its str() says when it has
-        message = repr((exc.code, getattr(exc, "reason", "")))  # type: ignore[attr-defined]
+    lines.append(_last_line(exc))
+    return "".join(lines)
+
+
+def _chain(exc: BaseException) -> list[tuple[str, BaseException]]:
+    """The exceptions `exc` was raised from or while handling, nearest first."""
+    found: list[tuple[str, BaseException]] = []
+    seen = {id(exc)}
+    current: BaseException | None = exc
+    while current is not None and len(found) < MAX_CHAIN:
+        if current.__cause__ is not None:
+            relation, current = "cause", current.__cause__
+        elif current.__context__ is not None and not current.__suppress_context__:
+            relation, current = "context", current.__context__
+        else:
+            break
+        if id(current) in seen:
+            break
+        seen.add(id(current))
+        found.append((relation, current))
+    return found
+
+
+_SEPARATOR = {
+    "cause": "\nThe above exception was the direct cause of the following exception:\n\n",
+    "context": "\nDuring handling of the above exception, another exception occurred:\n\n",
+}
+
+
+def _is_group(exc: BaseException) -> bool:
+    """An ExceptionGroup (Python 3.11+, or the `exceptiongroup` backport anyio uses)."""
+    return any(c.__name__ == "BaseExceptionGroup" for c in type(exc).__mro__)
+
+
+def describe_exception(
+    exc: BaseException,
+    app_root: str | None,
+    origin: str = "endpoint",
+    _depth: int = 0,
+    _linked: bool = False,
+) -> ServerError:
+    """A ServerError as uvicorn's log tells it, trimmed to the app's own frames (any module
+    in the app's folder): the exception, the chain it was raised from or while handling, and
+    a group's sub-exceptions, each with its message and the app's line."""
+    own = _own_frames(exc, app_root)
+    links = [] if _linked else _chain(exc)
+    chain = [
+        replace(describe_exception(linked, app_root, origin, _depth, True), relation=relation)
+        for relation, linked in links
+    ]
+    subs: list[ServerError] = []
+    grouped = getattr(exc, "exceptions", None) if _is_group(exc) else None
+    if isinstance(grouped, tuple) and _depth < MAX_DEPTH:
+        subs = [
+            describe_exception(sub, app_root, origin, _depth + 1)
+            for sub in grouped[:MAX_CHAIN]
+            if isinstance(sub, BaseException)
+        ]
+    where: tuple[str | None, int | None] = (None, None)
+    if own:
+        where = (own[-1].filename, own[-1].lineno)
+    else:  # raised by the framework while handling the app's own exception: the app's line
+        for linked_error in (*chain, *subs):
+            if linked_error.line is not None:
+                where = (linked_error.file, linked_error.line)
+                break
+    text = "".join(
+        _block(linked, _own_frames(linked, app_root)) + _SEPARATOR[relation]
+        for relation, linked in reversed(links)
+    )
+    text += _block(exc, own)
+    for index, sub in enumerate(subs, 1):
+        body = "".join(f"  | {line}\n" for line in sub.traceback.splitlines())
+        text += f"  +---------------- {index} ----------------\n{body}"
     bases = tuple(qualified_name(c) for c in type(exc).__mro__[1:] if c is not object)
     return ServerError(
         type=qualified_name(type(exc)),
-        message=message,
+        message=_message(exc),
         bases=bases,
-        file=where.filename if own and where else None,
-        line=where.lineno if own and where else None,
-        traceback="".join(lines),
+        file=where[0],
+        line=where[1],
+        traceback=text,
+        chain=tuple(chain),
+        exceptions=tuple(subs),
+        origin=origin,
     )
 
 
-def _same_file(a: str, b: str) -> bool:
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except OSError:
-        return a == b
-
-
 class Recorder:
-    """Collects what one served app reports; tells when its handlers are all done."""
+    """Collects what one served app reports; tells when its handlers are all done.
 
-    def __init__(self, app_file: str | None, sink: Sink | None = None) -> None:
+    Background tasks the app starts count as work too (see `watch_loop`), so `settle` also
+    waits, a short while, for what the app does just after the last close.
+    """
+
+    def __init__(
+        self, app_file: str | None, sink: Sink | None = None, app_root: str | None = None
+    ) -> None:
         self.app_file = app_file
+        self.app_root = app_root or (str(Path(app_file).parent) if app_file else None)
         self._sink = sink
         self.errors: list[ServerError] = []
         self.warnings: list[str] = []
@@ -90,7 +190,11 @@ class Recorder:
         self.recorded_size = 0
         self.truncated = False
         self.active = 0
+        self.background = 0
+        self.startup_error: ServerError | None = None
+        self._partial: dict[str, str] = {}
         self._idle: asyncio.Event | None = None
+        self._quiet: asyncio.Event | None = None
         self.listener: Sink | None = None  # told of each event as it is recorded (`wsquiz run`)
 
     def emit(self, kind: str, value: Any) -> None:
@@ -130,6 +234,13 @@ class Recorder:
             self.active = max(0, self.active - 1)
             if self.active == 0:
                 self._idle_event().set()
+        elif kind == "task_begin":
+            self.background += 1
+            self._quiet_event().clear()
+        elif kind == "task_end":
+            self.background = max(0, self.background - 1)
+            if self.background == 0:
+                self._quiet_event().set()
         self._tell(kind, value)
 
     def _tell(self, kind: str, value: Any) -> None:
@@ -143,16 +254,29 @@ class Recorder:
                 self._idle.set()
         return self._idle
 
-    async def settle(self, timeout: float) -> bool:
-        """Wait until no handler runs. False when one is still running after `timeout`."""
+    def _quiet_event(self) -> asyncio.Event:
+        if self._quiet is None:
+            self._quiet = asyncio.Event()
+            if self.background == 0:
+                self._quiet.set()
+        return self._quiet
+
+    async def settle(self, timeout: float, window: float = 0.0) -> bool:
+        """Wait until no handler runs (at most `timeout`), then up to `window` more for the
+        app's background tasks to end. False when a handler still runs after `timeout`."""
         try:
             await asyncio.wait_for(self._idle_event().wait(), timeout)
         except asyncio.TimeoutError:
             return False
+        if window > 0:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._quiet_event().wait(), window)
         await asyncio.sleep(0)
         return True
 
-    def output(self, text: str) -> None:
+    def output(self, text: str, stream: str = "stdout") -> None:
+        """Printed text, kept as the terminal shows it: one log line per line, whatever the
+        writes were (`print("a", 1)` writes three times), blank lines included."""
         if self.truncated or not text:
             return
         self.output_size += len(text)
@@ -160,11 +284,19 @@ class Recorder:
             self.truncated = True
             self.emit("truncated", True)
             return
-        for line in text.splitlines():
-            if line.strip():
-                self.emit("log", line)
+        *lines, rest = (self._partial.pop(stream, "") + text).split("\n")
+        if rest:
+            self._partial[stream] = rest
+        for line in lines:
+            self.emit("log", line.rstrip("\r"))
+
+    def flush(self) -> None:
+        """A line printed without its newline yet: shown as it stands."""
+        for stream in list(self._partial):
+            self.emit("log", self._partial.pop(stream))
 
     def snapshot(self, exit_status: str | None = None) -> ServerSide:
+        self.flush()
         return ServerSide(
             errors=tuple(self.errors),
             warnings=tuple(self.warnings),
@@ -177,6 +309,9 @@ class Recorder:
         """The app, reporting each handler's start, end and uncaught exception."""
 
         async def recorded(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope.get("type") == "lifespan":
+                await self._lifespan(app, scope, receive, send)
+                return
             if scope.get("type") not in ("websocket", "http"):
                 await app(scope, receive, send)
                 return
@@ -186,7 +321,7 @@ class Recorder:
             try:
                 await app(scope, receive, send)
             except BaseException as exc:
-                self.emit("error", describe_exception(exc, self.app_file))
+                self.emit("error", describe_exception(exc, self.app_root))
                 # Free the finished frames' locals now, while this handler is still the one
                 # reporting: an unawaited coroutine left in one warns here, not whenever a log
                 # handler that kept the traceback lets go of it.
@@ -197,28 +332,124 @@ class Recorder:
 
         return recorded
 
+    async def _lifespan(self, app: ASGIApp, scope: Any, receive: Any, send: Any) -> None:
+        """The app's startup and shutdown: what escapes them is the app's error, at its line."""
+        phase = ["startup"]
+
+        async def receiving() -> Any:
+            message = await receive()
+            if message.get("type") == "lifespan.shutdown":
+                phase[0] = "shutdown"
+            return message
+
+        _current.set(self)
+        try:
+            await app(scope, receiving, send)
+        except BaseException as exc:
+            error = describe_exception(exc, self.app_root, origin=f"lifespan {phase[0]}")
+            own = error.line is not None
+            # An app without lifespan support fails at once on the scope: uvicorn's "auto"
+            # says so quietly; only an error from the app's own code is the app's error.
+            if own or phase[0] == "shutdown":
+                if phase[0] == "startup":
+                    self.startup_error = error
+                self.emit("error", error)
+            raise
+
     def _end_with_task(self) -> None:
         """Report "end" once the server is done with the handler's task, not as the app returns:
         the server still reports on it (uvicorn logs the uncaught exception, the rejected
         handshake), and a sandbox's parent that reads "end" must have read those too."""
         task = asyncio.current_task()
         if task is None:
-            self.emit("end", None)
+            self._ended()
         else:
-            task.add_done_callback(lambda _: self.emit("end", None))
+            task.add_done_callback(lambda _: self._ended())
+
+    def _ended(self) -> None:
+        self.flush()
+        self.emit("end", None)
+
+
+class _AppTask(asyncio.Task):  # type: ignore[type-arg]
+    """A task the app started (from a handler or its lifespan): counted as the app's work."""
+
+    wsquiz_recorder: Recorder | None = None
+
+
+def _task_factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+    recorder = _current.get()
+    if recorder is None:
+        return asyncio.Task(coro, loop=loop, **kwargs)
+    task = _AppTask(coro, loop=loop, **kwargs)
+    task.wsquiz_recorder = recorder
+    recorder.emit("task_begin", None)
+
+    def ended(_: object) -> None:
+        # Next tick: a task whose exception nobody retrieved is reported as it is freed,
+        # just after its callbacks ran; its end must come after that report.
+        loop.call_soon(recorder.emit, "task_end", None)
+
+    task.add_done_callback(ended)
+    return task
+
+
+def _on_loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """asyncio's own reports (`Task exception was never retrieved`): the app's errors too."""
+    task = context.get("future") or context.get("task")
+    recorder = getattr(task, "wsquiz_recorder", None) or _current.get()
+    exc = context.get("exception")
+    if recorder is None:
+        loop.default_exception_handler(context)
+        return
+    token = _current.set(recorder)
+    try:
+        if isinstance(exc, BaseException):
+            recorder.emit("error", describe_exception(exc, recorder.app_root, "background task"))
+        loop.default_exception_handler(context)  # the log line, as uvicorn's terminal has it
+    finally:
+        _current.reset(token)
+
+
+def startup_failed(spec: Any, error: ServerError | None) -> AppLoadError:
+    """uvicorn's "Application startup failed. Exiting.", blamed on what the app raised."""
+    from wsquiz._support.paths import course_path
+
+    shown = course_path(error.file) if error and error.file else course_path(spec.path)
+    if error is None:
+        return AppLoadError(
+            shown,
+            "the app's startup (lifespan) failed; uvicorn exits before serving",
+            fix="see the server's log; the startup must complete before anything is served",
+        )
+    return AppLoadError(
+        shown,
+        f"the app's startup (lifespan) failed: {error.type}: {error.message}",
+        line=error.line,
+        fix="correct the startup code at that line; uvicorn exits before serving",
+        detail=error.traceback,
+    )
+
+
+def watch_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Count the tasks apps start on `loop` and report the errors asyncio reports."""
+    if loop.get_task_factory() is None:
+        loop.set_task_factory(_task_factory)  # type: ignore[arg-type]
+    loop.set_exception_handler(_on_loop_exception)
 
 
 class _RoutedStream(io.TextIOBase):
     """Stands in for stdout/stderr: writes from a handler go to its recorder."""
 
-    def __init__(self, fallback: TextIO) -> None:
+    def __init__(self, fallback: TextIO, name: str = "stdout") -> None:
         self._fallback = fallback
         self._broken = False
+        self._name = name
 
     def write(self, text: str) -> int:
         recorder = _current.get()
         if recorder is not None:
-            recorder.output(text)
+            recorder.output(text, self._name)
         elif not self._broken:
             try:
                 return self._fallback.write(text)
@@ -257,7 +488,7 @@ class _RoutedLogs(logging.Handler):
             text = record.getMessage()
         except Exception:  # a handler's own bad format string must not break capture
             text = str(record.msg)
-        recorder.output(f"{record.levelname}: {text}")
+        recorder.output(f"{record.levelname}: {text}\n", "log")
 
 
 _installed = False
@@ -302,7 +533,7 @@ def install_hooks(*, passthrough: bool = True) -> None:
             logger.addHandler(handler)
     if not passthrough:
         sys.stdout = _RoutedStream(io.StringIO())  # type: ignore[assignment]
-        sys.stderr = _RoutedStream(io.StringIO())  # type: ignore[assignment]
+        sys.stderr = _RoutedStream(io.StringIO(), "stderr")  # type: ignore[assignment]
     ensure_hooks()
 
 
@@ -318,7 +549,7 @@ def ensure_hooks() -> None:
     if not isinstance(sys.stdout, _RoutedStream):
         sys.stdout = _RoutedStream(sys.stdout)  # type: ignore[assignment]
     if not isinstance(sys.stderr, _RoutedStream):
-        sys.stderr = _RoutedStream(sys.stderr)  # type: ignore[assignment]
+        sys.stderr = _RoutedStream(sys.stderr, "stderr")  # type: ignore[assignment]
     for name in _SERVER_LOGGERS:
         # A level is process-wide: another server started here since (uvicorn's `log_level`,
         # as the classroom host sets it) must not hide the INFO lines of the apps observed.
@@ -329,9 +560,3 @@ def ensure_hooks() -> None:
 
 def activate(recorder: Recorder) -> contextvars.Token[Recorder | None]:
     return _current.set(recorder)
-
-
-def exc_info_of(
-    exc: BaseException,
-) -> tuple[type[BaseException], BaseException, TracebackType | None]:
-    return type(exc), exc, exc.__traceback__

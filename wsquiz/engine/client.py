@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -21,7 +21,9 @@ from wsquiz.engine.transcript import (
     FrameKind,
     Handshake,
     Offer,
+    StoppedReading,
 )
+from wsquiz.errors import ObservationError
 
 # A server that floods must not eat the memory of the process observing it: past these caps a
 # client stops reading (the server then blocks on its own sends) and says it truncated.
@@ -30,6 +32,13 @@ MAX_BYTES = 1024 * 1024
 MAX_FRAME_SIZE = 1024 * 1024
 CLOSE_TIMEOUT = 1.0
 TRUNCATED_REASON = f"wsquiz stops reading after {MAX_FRAMES} frames or {MAX_BYTES} bytes"
+# Past the cap the client reads on and drops, to see how the server ends: at most this long,
+# then it closes (1009) a flood that does not end.
+DRAIN_S = 0.5
+CLIENT_FIX = (
+    "wsquiz needs websockets >= 17.4 for its client: pip install -U 'websockets>=17.4' "
+    "(python -c 'import websockets; print(websockets.__version__)' shows the one installed)"
+)
 
 
 def describe_close(conn: ClientConnection, by_client: bool, at_ms: float) -> Close:
@@ -72,6 +81,10 @@ class _Client:
     kept_frames: int = 0
     kept_bytes: int = 0
     truncated: bool = False
+    stopped: StoppedReading | None = None
+    dropped: int = 0
+    broken: BaseException | None = None  # the client itself failed (not the server)
+    closer: asyncio.Task[None] | None = None
 
 
 class Player:
@@ -83,18 +96,26 @@ class Player:
         self.frames: list[Frame] = []
         self.clients: dict[str, _Client] = {}
         self.timed_out: list[str] = []
+        self.failures: list[str] = []
         self._t0 = time.perf_counter()
 
     def _now(self) -> float:
         return (time.perf_counter() - self._t0) * 1000
 
     async def play(self) -> None:
+        """Play every step. Raises ObservationError when the client itself cannot run."""
         self._t0 = time.perf_counter()
         try:
-            for index, step in enumerate(self.scenario.steps, 1):
-                await self._step(index, step)
-        finally:
-            await self._finish()
+            try:
+                for index, step in enumerate(self.scenario.steps, 1):
+                    await self._step(index, step)
+            finally:
+                await self._finish()
+        except (TypeError, AttributeError, ImportError, NameError, AssertionError) as exc:
+            raise _client_broken(exc) from exc
+        broken = next((c.broken for c in self.clients.values() if c.broken), None)
+        if broken is not None:
+            raise _client_broken(broken) from broken
 
     def records(self) -> tuple[ClientRecord, ...]:
         return tuple(
@@ -108,6 +129,7 @@ class Player:
                 offer=c.offer,
                 # The server's close frame came first: the client's close only answered it.
                 close_sent=None if c.close is not None and c.close.by == "server" else c.close_sent,
+                stopped_reading=replace(c.stopped, dropped=c.dropped) if c.stopped else None,
             )
             for c in self.clients.values()
         )
@@ -171,47 +193,70 @@ class Player:
             return
         except (InvalidHandshake, OSError) as exc:
             problem = f"{type(exc).__name__}: {exc}"
-            self._rejected(step, path, problem, at, offer)
+            self._rejected(step, path, problem, at, offer, timeout=False)
             return
         handshake = Handshake(True, 101, conn.subprotocol)
         client = _Client(step.client, path, handshake, at, offer, conn)
         client.reader = asyncio.create_task(self._read(client))
         self.clients[step.client] = client
 
-    def _rejected(self, step: Step, path: str, problem: str, at: float, offer: Offer) -> None:
-        """No handshake answer at all (no HTTP status): say why."""
+    def _rejected(
+        self, step: Step, path: str, problem: str, at: float, offer: Offer, timeout: bool = True
+    ) -> None:
+        """No usable handshake answer (no HTTP status, or one the client refused): say why,
+        as a timeout only when it was one."""
         handshake = Handshake(False, 0, None, problem)
         self.clients[step.client] = _Client(step.client, path, handshake, at, offer)
-        self.timed_out.append(f"connect {step.client}: {problem}")
+        (self.timed_out if timeout else self.failures).append(f"connect {step.client}: {problem}")
 
     async def _read(self, client: _Client) -> None:
         assert client.conn is not None
         try:
             async for message in client.conn:
+                if client.stopped is not None:
+                    client.dropped += 1  # read to see how the server ends, not kept
+                    continue
                 kind: FrameKind = "text" if isinstance(message, str) else "bytes"
                 frame = Frame(client.name, "received", kind, message, self._now())
                 client.kept_frames += 1
                 client.kept_bytes += len(message)
                 if client.kept_frames > MAX_FRAMES or client.kept_bytes > MAX_BYTES:
-                    client.truncated = True
-                    self._closing(client, 1009, TRUNCATED_REASON, "limit")
-                    client.inbox.put_nowait(None)
-                    await client.conn.close(1009, TRUNCATED_REASON)
-                    break
+                    self._stop_reading(client)
+                    client.dropped += 1
+                    continue
                 self.frames.append(frame)
                 client.inbox.put_nowait(frame)
         except ConnectionClosed:
             pass
+        except Exception as exc:  # the client library itself failed: no observation
+            client.broken = exc
         finally:
             self._record_close(client)
             client.inbox.put_nowait(None)
+
+    def _stop_reading(self, client: _Client) -> None:
+        """Past the cap: keep nothing more, read on (so the server's own close is seen, and a
+        flood never stalls it); close with 1009 a flood still going after DRAIN_S."""
+        client.truncated = True
+        client.stopped = StoppedReading(client.kept_frames - 1, self._now(), why=TRUNCATED_REASON)
+        client.inbox.put_nowait(None)  # later receive steps see the stream as over
+        loop = asyncio.get_running_loop()
+        loop.call_later(DRAIN_S, self._close_flood, client)
+
+    def _close_flood(self, client: _Client) -> None:
+        if client.close is not None or client.close_sent is not None or client.conn is None:
+            return
+        self._closing(client, 1009, TRUNCATED_REASON, "limit")
+        client.closer = asyncio.ensure_future(_quiet_close(client.conn, 1009, TRUNCATED_REASON))
 
     def _record_close(self, client: _Client) -> None:
         if client.close is not None or client.conn is None:
             return
         client.close = describe_close(client.conn, client.closing_by_client, self._now())
-        if client.close.code == 1009 and client.close.by == "client":
-            client.truncated = True  # too many frames, or one over MAX_FRAME_SIZE
+        if client.close.code == 1009 and client.close.by == "client" and client.stopped is None:
+            client.truncated = True  # one frame over MAX_FRAME_SIZE: the library refused it
+            why = "a frame over 1 MiB"
+            client.stopped = StoppedReading(client.kept_frames, self._now(), why=why)
 
     async def _send(self, client: _Client, step: Step) -> None:
         assert client.conn is not None
@@ -265,6 +310,8 @@ class Player:
             await asyncio.wait([client.reader], timeout=CLOSE_TIMEOUT)
         if client.close is None:
             client.close = Close(code, reason, "client", self._now())
+        if client.closer is not None:
+            await asyncio.wait([client.closer], timeout=CLOSE_TIMEOUT)
         if close_timed_out(client.conn):
             self.timed_out.append(
                 f"{client.name}: the server did not answer the close frame "
@@ -274,7 +321,28 @@ class Player:
     async def _finish(self) -> None:
         """Close what the scenario left open (recorded as closed by the client, 1000)."""
         for client in self.clients.values():
+            if client.conn is not None and client.close is None and client.stopped is not None:
+                # a flood being drained: its end (the server's close, or ours) comes first
+                await asyncio.wait([client.reader] if client.reader else [], timeout=DRAIN_S * 2)
             if client.conn is not None and client.close is None:
                 await self._close(client, 1000, "", "end")
             if client.reader is not None and not client.reader.done():
                 client.reader.cancel()
+            if client.closer is not None and not client.closer.done():
+                client.closer.cancel()
+
+
+async def _quiet_close(conn: ClientConnection, code: int, reason: str) -> None:
+    with contextlib.suppress(ConnectionClosed):
+        await conn.close(code, reason)
+
+
+def _client_broken(exc: BaseException) -> ObservationError:
+    import websockets
+
+    version = getattr(websockets, "__version__", "?")
+    return ObservationError(
+        f"the WebSocket client could not run ({type(exc).__name__}: {exc}; "
+        f"websockets {version} is installed): nothing was observed",
+        fix=CLIENT_FIX,
+    )

@@ -15,10 +15,11 @@ import threading
 import time
 from collections.abc import Coroutine
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any, TypeVar
 
-from wsquiz.engine.appfile import AppSpec, load_app, unload
-from wsquiz.engine.capture import Recorder, activate, install_hooks
+from wsquiz.engine.appfile import AppSpec, Loaded, load_app, unload
+from wsquiz.engine.capture import Recorder, activate, install_hooks, startup_failed, watch_loop
 from wsquiz.engine.client import Player
 from wsquiz.engine.scenario import Scenario
 from wsquiz.engine.serving import (
@@ -26,14 +27,19 @@ from wsquiz.engine.serving import (
     Served,
     listening_socket,
     prewarm,
+    stop_server,
     uvicorn_config,
     websocket_routes,
 )
 from wsquiz.engine.transcript import ServerSide, Transcript
-from wsquiz.errors import LabError
+from wsquiz.errors import ObservationError
 
 T = TypeVar("T")
 SETTLE_TIMEOUT = 1.0
+# After the last handler ends, what the app's own background tasks still do is waited for
+# this long at most (a task that logs or fails just after the close is seen; one that runs
+# forever costs this much per observation).
+SETTLE_WINDOW = 0.25
 CLOSE_TIMEOUT = 5.0
 _in_process: set[InProcess] = set()
 
@@ -41,29 +47,37 @@ _in_process: set[InProcess] = set()
 class InProcess(Served):
     def __init__(self, spec: AppSpec) -> None:
         self.spec = spec
-        self.recorder = Recorder(str(spec.path))
-        self._module = ""
+        self.recorder = Recorder(str(spec.path), app_root=str(spec.app_dir))
+        self._loaded: Loaded | None = None
         self._server: Any = None
         self._sock: socket.socket | None = None
 
     async def start(self) -> None:
-        import uvicorn
+        # In-process serving is for trusted bundled content: one process, so the working
+        # directory stays the lab's (a sandbox changes into the app's, as uvicorn would run).
+        try:
+            import uvicorn
+        except ImportError as exc:
+            raise server_broken(exc) from exc
 
         install_hooks()
+        watch_loop(asyncio.get_running_loop())
         activate(self.recorder)
-        app, self._module = load_app(self.spec)
-        self.routes = websocket_routes(app)
+        self._loaded = loaded = load_app(self.spec)
+        for note in loaded.notes:
+            self.recorder.record("log", note)
+        self.routes = websocket_routes(loaded.app)
         self._sock = listening_socket()
         self.port = self._sock.getsockname()[1]
-        config = uvicorn_config(self.recorder.wrap(app))
+        config = uvicorn_config(self.recorder.wrap(loaded.app))
         server = uvicorn.Server(config)
         server.lifespan = config.lifespan_class(config)
         try:
             await server.startup(sockets=[self._sock])
         except SystemExit:
             self._sock.close()
-            unload(self._module)
-            raise LabError(f"{self.spec.path}: the app's startup (lifespan) failed") from None
+            unload(loaded)
+            raise startup_failed(self.spec, self.recorder.startup_error) from None
         self._server = server
         self.loop = asyncio.get_running_loop()
         _in_process.add(self)
@@ -73,20 +87,9 @@ class InProcess(Served):
         if server is None:
             return
         _in_process.discard(self)
-        for listener in server.servers:
-            listener.close()
-        if self._sock is not None:
-            self._sock.close()
-        for connection in list(server.server_state.connections):
-            connection.shutdown()
-        deadline = time.monotonic() + 0.5
-        while server.server_state.tasks and time.monotonic() < deadline:
-            await asyncio.sleep(0.002)
-        for task in list(server.server_state.tasks):
-            task.cancel()
-        with contextlib.suppress(asyncio.TimeoutError, Exception):
-            await asyncio.wait_for(server.lifespan.shutdown(), 1)
-        unload(self._module)
+        await stop_server(server, self._sock)
+        if self._loaded is not None:
+            unload(self._loaded)
 
 
 class Lab:
@@ -193,12 +196,20 @@ async def serve(spec: AppSpec, *, isolated: bool = False, limits: Limits | None 
     return served
 
 
+def server_broken(exc: BaseException) -> ObservationError:
+    return ObservationError(
+        f"the server side could not run ({type(exc).__name__}: {exc}): nothing was observed",
+        fix="install wsquiz's server stack: pip install -U fastapi uvicorn",
+    )
+
+
 async def play_against(served: Served, scenario: Scenario) -> Transcript:
-    """Play the scenario against a running server and wait for its handlers to finish."""
+    """Play the scenario against a running server and wait for its handlers to finish (and,
+    a short while, for the background tasks they started: SETTLE_WINDOW)."""
     start = time.perf_counter()
     player = Player(scenario, served.port)
     await player.play()
-    await served.recorder.settle(SETTLE_TIMEOUT)
+    await served.recorder.settle(SETTLE_TIMEOUT, SETTLE_WINDOW)
     return Transcript(
         app=str(served.spec),
         clients=player.records(),
@@ -207,6 +218,7 @@ async def play_against(served: Served, scenario: Scenario) -> Transcript:
         timed_out=tuple(player.timed_out),
         elapsed_ms=(time.perf_counter() - start) * 1000,
         routes=served.routes,
+        failures=tuple(player.failures),
     )
 
 
@@ -221,9 +233,12 @@ async def observe(
     isolated: bool = False,
     limits: Limits | None = None,
 ) -> Transcript:
-    """Serve the app, play the scenario, stop the app: one observation."""
+    """Serve the app, play the scenario, stop the app: one observation. What the server
+    reports while it stops (its lifespan shutdown) is part of it."""
     served = await serve(spec, isolated=isolated, limits=limits)
     try:
-        return await play_against(served, scenario)
+        transcript = await play_against(served, scenario)
     finally:
         await served.stop()
+    # the exit status as it was when the scenario ended: stopping it is wsquiz's doing
+    return replace(transcript, server=served.recorder.snapshot(transcript.server.exit_status))

@@ -29,8 +29,21 @@ from pathlib import Path
 from typing import Any
 
 from wsquiz.engine.appfile import AppSpec, load_app
-from wsquiz.engine.capture import Recorder, activate, install_hooks
-from wsquiz.engine.serving import Limits, Served, listening_socket, uvicorn_config, websocket_routes
+from wsquiz.engine.capture import (
+    Recorder,
+    activate,
+    install_hooks,
+    startup_failed,
+    watch_loop,
+)
+from wsquiz.engine.serving import (
+    Limits,
+    Served,
+    listening_socket,
+    stop_server,
+    uvicorn_config,
+    websocket_routes,
+)
 from wsquiz.errors import AppLoadError, LabError
 
 PR_SET_PDEATHSIG = 1
@@ -61,14 +74,17 @@ class Sandboxed(Served):
     def __init__(self, spec: AppSpec, limits: Limits) -> None:
         self.spec = spec
         self.limits = limits
-        self.recorder = Recorder(None)
+        self.recorder = Recorder(str(spec.path), app_root=str(spec.app_dir))
         self._workdir = Path(tempfile.mkdtemp(prefix="wsquiz-sandbox-"))
         self._uid = NOBODY
-        target = self._workdir / spec.path.name
-        shutil.copyfile(spec.path, target)
+        # The app's folder is copied (its sibling modules, packages, static files), and served
+        # from the copy, in the copy's working directory: as uvicorn run in the app's folder.
+        try:
+            self.target = spec.copy_into(self._workdir / "app")
+        except BaseException:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            raise
         self.spec = spec
-        self.target = AppSpec(target, spec.attr)
-        self.recorder.app_file = str(spec.path)
         self._keeper = 0
         self._ctl_w = -1
         self._events_r = -1
@@ -151,7 +167,7 @@ class Sandboxed(Served):
     def _unsandboxed(self, value: Any) -> Any:
         """Name the learner's own file in reports, not its copy in the sandbox."""
         if isinstance(value, str):
-            return value.replace(str(self.target.path), str(self.spec.path))
+            return value.replace(str(self.target.root), str(self.spec.root))
         if isinstance(value, dict):
             return {k: self._unsandboxed(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -204,6 +220,12 @@ class Sandboxed(Served):
         keeper, self._keeper = self._keeper, 0
         if self._wall is not None:
             self._wall.cancel()
+        if self._ready is not None and self._ready.done() and self._gone is not None:
+            # served: a graceful stop first, so the app's lifespan shutdown is observed too
+            with contextlib.suppress(OSError):
+                os.write(self._ctl_w, b"s")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._gone.wait(), STOP_GRACE)
         with contextlib.suppress(OSError):
             os.close(self._ctl_w)
         await _reap(keeper, STOP_GRACE)
@@ -305,13 +327,21 @@ def _keeper_main(  # pragma: no cover
             namespaced = _libc.unshare(CLONE_NEWPID) == 0
             sandboxed._uid = _own_uid()
             os.chown(sandboxed._workdir, sandboxed._uid, NOBODY)
-            os.chown(sandboxed.target.path, sandboxed._uid, NOBODY)
+            for folder, dirs, files in os.walk(sandboxed._workdir):
+                for name in (*dirs, *files):
+                    os.chown(os.path.join(folder, name), sandboxed._uid, NOBODY)
         server = os.fork()
         if server == 0:
             _server_main(sandboxed, sock, events_w, ctl_r)
         sock.close()
         pidfd = os.pidfd_open(server)
         ready, _, _ = select.select([ctl_r, pidfd], [], [])
+        if ctl_r in ready and pidfd not in ready and os.read(ctl_r, 1) == b"s":
+            # the lab asks for a graceful stop: the server shuts down and exits by itself
+            with contextlib.suppress(OSError):
+                os.kill(server, signal.SIGTERM)
+            ready, _, _ = select.select([ctl_r, pidfd], [], [], STOP_GRACE)
+            ready = [fd for fd in ready if fd != ctl_r]
         if pidfd in ready:
             _, status = os.waitpid(server, 0)
             line = json.dumps(["exit", _describe_exit(status, sandboxed.limits)]) + "\n"
@@ -403,17 +433,24 @@ def _server_main(  # pragma: no cover
                 except OSError:
                     os._exit(0)
 
-        recorder = Recorder(str(sandboxed.target.path), sink=send)
+        target = sandboxed.target
+        recorder = Recorder(str(target.path), sink=send, app_root=str(target.app_dir))
         install_hooks(passthrough=False)
         activate(recorder)
         try:
-            app, _ = load_app(sandboxed.target)
+            loaded = load_app(target)
         except AppLoadError as exc:
             send("load_error", exc.to_dict())
             os._exit(3)
+        for note in loaded.notes:
+            send("log", note)
         asyncio.events._set_running_loop(None)
-        routes = list(websocket_routes(app))
-        asyncio.run(_serve_forever(recorder.wrap(app), sock, send, routes))
+        routes = list(websocket_routes(loaded.app))
+        try:
+            asyncio.run(_serve_forever(recorder, loaded.app, sock, send, routes))
+        except SystemExit:  # uvicorn's "Application startup failed. Exiting."
+            send("load_error", startup_failed(target, recorder.startup_error).to_dict())
+            os._exit(3)
     except BaseException:
         status = SERVE_FAILED
     finally:
@@ -421,16 +458,22 @@ def _server_main(  # pragma: no cover
 
 
 async def _serve_forever(  # pragma: no cover
-    app: Any, sock: Any, send: Any, routes: list[str]
+    recorder: Recorder, app: Any, sock: Any, send: Any, routes: list[str]
 ) -> None:
     import uvicorn
 
-    config = uvicorn_config(app)
+    watch_loop(asyncio.get_running_loop())
+    config = uvicorn_config(recorder.wrap(app))
     server = uvicorn.Server(config)
     server.lifespan = config.lifespan_class(config)
+    stopping = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
     await server.startup(sockets=[sock])
     send("ready", routes)
-    await asyncio.Event().wait()
+    await stopping.wait()
+    await stop_server(server, sock)
+    recorder.flush()
+    os._exit(0)
 
 
 def _close_fds_except(*keep: int) -> None:  # pragma: no cover
@@ -447,7 +490,7 @@ def _close_fds_except(*keep: int) -> None:  # pragma: no cover
 
 def _confine(sandboxed: Sandboxed, sock_fd: int, events_w: int) -> None:  # pragma: no cover
     limits = sandboxed.limits
-    os.chdir(sandboxed._workdir)
+    os.chdir(sandboxed.target.cwd)
     _scrub_environment(str(sandboxed._workdir))
     vsz = int(Path("/proc/self/statm").read_text().split()[0]) * resource.getpagesize()
     memory = vsz + limits.memory_mb * 1024 * 1024

@@ -4,6 +4,7 @@ the app's WebSocket routes, and the `Served` interface of a running server."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -42,16 +43,57 @@ def uvicorn_config(app: Any) -> Any:
 
 
 def websocket_routes(app: Any, prefix: str = "") -> tuple[str, ...]:
-    """The WebSocket paths an app (Starlette or FastAPI, mounts included) declares."""
+    """The WebSocket paths an app declares: Starlette's and FastAPI's, mounted sub-apps and
+    included routers too (FastAPI >= 0.160 keeps an included router as one wrapper route)."""
     from starlette.routing import Mount, WebSocketRoute
 
     found: list[str] = []
-    for route in getattr(app, "routes", None) or ():
+    routes = getattr(app, "routes", None) or getattr(getattr(app, "router", None), "routes", ())
+    for route in routes or ():
         if isinstance(route, WebSocketRoute):
             found.append(prefix + route.path)
-        elif isinstance(route, Mount) and route.routes:
-            found += websocket_routes(route, prefix + route.path)
-    return tuple(found)
+        elif isinstance(route, Mount):
+            found += websocket_routes(route.app if not route.routes else route, prefix + route.path)
+        elif callable(getattr(route, "effective_candidates", None)):
+            found += _included(route, prefix)
+    return tuple(dict.fromkeys(found))
+
+
+def _included(router: Any, prefix: str) -> list[str]:
+    from starlette.routing import WebSocketRoute
+
+    found: list[str] = []
+    try:
+        candidates = router.effective_candidates()
+    except Exception:  # FastAPI's private API: a version that changed it lists nothing here
+        return found
+    for candidate in candidates:
+        if callable(getattr(candidate, "effective_candidates", None)):
+            found += _included(candidate, prefix)
+            continue
+        route = getattr(candidate, "starlette_route", None)
+        if isinstance(route, WebSocketRoute):
+            found.append(prefix + route.path)
+    return found
+
+
+async def stop_server(server: Any, sock: socket.socket | None = None) -> None:
+    """Stop a uvicorn server as Ctrl-C would, briefly: no new connections, the open ones
+    shut down, their handlers given 0.5 s, then the lifespan shutdown (reported like any)."""
+    for listener in server.servers:
+        listener.close()
+    if sock is not None:
+        sock.close()
+    for connection in list(server.server_state.connections):
+        connection.shutdown()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 0.5
+    while server.server_state.tasks and loop.time() < deadline:
+        await asyncio.sleep(0.002)
+    for task in list(server.server_state.tasks):
+        task.cancel()
+    with contextlib.suppress(asyncio.TimeoutError, Exception):
+        await asyncio.wait_for(server.lifespan.shutdown(), 1)
 
 
 _warm = False

@@ -97,6 +97,12 @@ class ServerError:
     file: str | None = None
     line: int | None = None
     traceback: str = ""
+    # what this exception was raised from (`cause`) or while handling (`context`), nearest
+    # first; each with `relation` set
+    chain: tuple[ServerError, ...] = ()
+    exceptions: tuple[ServerError, ...] = ()  # an exception group's sub-exceptions
+    origin: str = "endpoint"  # or "background task", "lifespan startup", "lifespan shutdown"
+    relation: str | None = None  # in a chain: "cause" or "context"
 
     @property
     def name(self) -> str:
@@ -116,17 +122,25 @@ class ServerError:
             "file": self.file,
             "line": self.line,
             "traceback": self.traceback,
+            "chain": [e.to_dict() for e in self.chain],
+            "exceptions": [e.to_dict() for e in self.exceptions],
+            "origin": self.origin,
+            "relation": self.relation,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ServerError:
         return cls(
-            type=data["type"],
-            message=data["message"],
-            bases=tuple(data.get("bases", ())),
+            type=str(data["type"]),
+            message=str(data["message"]),
+            bases=tuple(str(b) for b in data.get("bases", ())),
             file=data.get("file"),
             line=data.get("line"),
-            traceback=data.get("traceback", ""),
+            traceback=str(data.get("traceback", "")),
+            chain=tuple(cls.from_dict(e) for e in data.get("chain", ())[:8]),
+            exceptions=tuple(cls.from_dict(e) for e in data.get("exceptions", ())[:8]),
+            origin=str(data.get("origin", "endpoint")),
+            relation=data.get("relation"),
         )
 
 
@@ -142,6 +156,22 @@ class ServerSide:
 
 
 @dataclass(frozen=True)
+class StoppedReading:
+    """The client stopped keeping what the server sent past its cap (`MAX_FRAMES` frames or
+    `MAX_BYTES` bytes, or one frame over the size limit): frames after `after_frames` were
+    read and dropped (`dropped` of them) until the connection closed, or until the client
+    closed it itself because the flood did not end."""
+
+    after_frames: int
+    at_ms: float
+    dropped: int = 0
+    why: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "at_ms": round(self.at_ms, 3)}
+
+
+@dataclass(frozen=True)
 class ClientRecord:
     name: str
     path: str
@@ -151,6 +181,7 @@ class ClientRecord:
     connect_at_ms: float = 0.0  # when the client started its handshake
     offer: Offer = field(default_factory=Offer)
     close_sent: CloseSent | None = None
+    stopped_reading: StoppedReading | None = None
 
     def to_dict(self, frames: tuple[Frame, ...]) -> dict[str, Any]:
         mine = [f for f in frames if f.client == self.name]
@@ -165,6 +196,7 @@ class ClientRecord:
             "connect_at_ms": round(self.connect_at_ms, 3),
             "offered": self.offer.to_dict(),
             "close_sent": self.close_sent.to_dict() if self.close_sent else None,
+            "stopped_reading": self.stopped_reading.to_dict() if self.stopped_reading else None,
         }
 
 
@@ -177,6 +209,7 @@ class Transcript:
     timed_out: tuple[str, ...] = ()
     elapsed_ms: float = 0.0
     routes: tuple[str, ...] = ()  # the app's WebSocket routes, as declared ("/chat/{room}")
+    failures: tuple[str, ...] = ()  # what went wrong that was not a timeout, in words
 
     def client(self, name: str | None = None) -> ClientRecord:
         if name is None:
@@ -208,4 +241,5 @@ class Transcript:
             "timed_out": list(self.timed_out),
             "elapsed_ms": round(self.elapsed_ms, 3),
             "routes": list(self.routes),
+            "failures": list(self.failures),
         }
