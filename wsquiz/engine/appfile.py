@@ -274,13 +274,11 @@ class Loaded:
 
 def is_own_file(filename: str, root: Path | str) -> bool:
     """A file of the app itself (under its folder, not an installed package in it)."""
-    if any(part in filename for part in _THIRD_PARTY):
-        return False
     try:
-        Path(filename).resolve().relative_to(root)
+        relative = Path(filename).resolve().relative_to(root)
     except (ValueError, OSError):
         return False
-    return True
+    return not any(part in _THIRD_PARTY or part.startswith(".") for part in relative.parts)
 
 
 def load_app(spec: AppSpec) -> Loaded:

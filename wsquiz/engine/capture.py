@@ -105,12 +105,6 @@ def _chain(exc: BaseException) -> list[tuple[str, BaseException]]:
     return found
 
 
-_SEPARATOR = {
-    "cause": "\nThe above exception was the direct cause of the following exception:\n\n",
-    "context": "\nDuring handling of the above exception, another exception occurred:\n\n",
-}
-
-
 def _is_group(exc: BaseException) -> bool:
     """An ExceptionGroup (Python 3.11+, or the `exceptiongroup` backport anyio uses)."""
     return any(c.__name__ == "BaseExceptionGroup" for c in type(exc).__mro__)
@@ -148,14 +142,9 @@ def describe_exception(
             if linked_error.line is not None:
                 where = (linked_error.file, linked_error.line)
                 break
-    text = "".join(
-        _block(linked, _own_frames(linked, app_root)) + _SEPARATOR[relation]
-        for relation, linked in reversed(links)
-    )
-    text += _block(exc, own)
-    for index, sub in enumerate(subs, 1):
-        body = "".join(f"  | {line}\n" for line in sub.traceback.splitlines())
-        text += f"  +---------------- {index} ----------------\n{body}"
+    # the exception's own frames and last line; what it was raised from and a group's parts
+    # are in `chain` and `exceptions`, each with its own
+    text = _block(exc, own)
     bases = tuple(qualified_name(c) for c in type(exc).__mro__[1:] if c is not object)
     return ServerError(
         type=qualified_name(type(exc)),
