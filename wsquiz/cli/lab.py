@@ -17,11 +17,37 @@ from wsquiz.cli._common import (
 )
 from wsquiz.errors import WsquizError
 
+AppDirOption = Annotated[
+    str | None,
+    typer.Option(
+        "--app-dir",
+        metavar="DIR",
+        help="the folder put first on sys.path, as uvicorn's (default: the app's folder)",
+    ),
+]
+FactoryOption = Annotated[
+    bool,
+    typer.Option("--factory", help="APP is a function returning the app (uvicorn's --factory)"),
+]
+APP_HELP = "path/app.py[:attr], module:attr (as uvicorn), or an example's name"
+
+
+def app_spec(text: str, app_dir: str | None, factory: bool) -> Any:
+    """APP as uvicorn takes it, or a bundled example's name."""
+    from dataclasses import replace
+
+    from wsquiz._support.paths import content_root
+    from wsquiz.course.lessons import app_or_example
+    from wsquiz.engine.appfile import AppSpec
+
+    if app_dir is not None:
+        return AppSpec.parse(text, app_dir=app_dir, factory=factory)
+    spec = app_or_example(text, content_root())
+    return replace(spec, factory=True) if factory else spec
+
 
 def probe(
-    app_file: Annotated[
-        str, typer.Argument(metavar="APP", help="path/app.py[:attr], or an example's name")
-    ],
+    app_file: Annotated[str, typer.Argument(metavar="APP", help=APP_HELP)],
     path: Annotated[str, typer.Option("--path", "-p", help="WebSocket path, with query")] = "/ws",
     send: Annotated[
         list[str] | None, typer.Option("--send", "-s", help="a text message to send (repeatable)")
@@ -32,10 +58,10 @@ def probe(
     subprotocol: SubprotocolOption = None,
     header: HeaderOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    app_dir: AppDirOption = None,
+    factory: FactoryOption = False,
 ) -> None:
     """Connect one client, send each text, receive until the server closes; show it all."""
-    from wsquiz._support.paths import content_root
-    from wsquiz.course.lessons import app_or_example
     from wsquiz.engine.lab import Lab
     from wsquiz.engine.repl import route_of
     from wsquiz.engine.scenario import Scenario
@@ -44,7 +70,7 @@ def probe(
     try:
         if not 0 < timeout <= 60:
             raise UsageError(f"--timeout {timeout:g}: give more than 0 and at most 60 seconds")
-        spec = app_or_example(app_file, content_root())
+        spec = app_spec(app_file, app_dir, factory)
         scenario = Scenario.probe(
             path, list(send or []), timeout, subprotocols=subprotocol, headers=_headers(header)
         )
@@ -74,9 +100,7 @@ def probe(
 
 
 def run(
-    app_file: Annotated[
-        str, typer.Argument(metavar="APP", help="path/app.py[:attr], or an example's name")
-    ],
+    app_file: Annotated[str, typer.Argument(metavar="APP", help=APP_HELP)],
     path: Annotated[
         str | None,
         typer.Option("--path", "-p", help="WebSocket path, with query (default: /ws or the app's)"),
@@ -87,16 +111,16 @@ def run(
     ] = 1.0,
     subprotocol: SubprotocolOption = None,
     header: HeaderOption = None,
+    app_dir: AppDirOption = None,
+    factory: FactoryOption = False,
 ) -> None:
     """Serve APP and talk to it, like wscat: lines typed are sent, replies shown.
 
     Commands: /close [CODE [REASON]], /json VALUE, /bytes TEXT, /connect [PATH], /quit.
     Ctrl-D, Ctrl-C or /quit stop the server. Piped lines are sent one by one.
     """
-    from wsquiz._support.paths import content_root
-    from wsquiz.course.lessons import app_or_example
     from wsquiz.engine.lab import Lab
-    from wsquiz.engine.repl import HELP, Session
+    from wsquiz.engine.repl import HELP, RunSession
     from wsquiz.errors import AppLoadError, UsageError
     from wsquiz.ui.run import LivePrinter
     from wsquiz.ui.transcript import load_error_view
@@ -109,10 +133,10 @@ def run(
         if not 0 <= wait <= 60:
             raise UsageError(f"--wait {wait:g}: give 0 to 60 seconds")
         headers = _headers(header)
-        spec = app_or_example(app_file, content_root())
+        spec = app_spec(app_file, app_dir, factory)
         printer = LivePrinter(_console(), spec.path.name, interactive)
         with Lab() as lab:
-            session = Session(
+            session = RunSession(
                 lab,
                 spec,
                 printer.show,

@@ -41,12 +41,11 @@ CLIENT_FIX = (
 )
 
 
-def describe_close(conn: ClientConnection, by_client: bool, at_ms: float) -> Close:
+def describe_close(conn: ClientConnection, at_ms: float) -> Close:
     """How a closed connection ended, from the close frames that really went each way.
 
     Whoever sent the first close frame closed; when no close frame came back the connection
-    dropped (1006, abnormal), even if the client had started closing. `by_client` (whether the
-    client had started closing) is kept for callers and does not decide it: the frames do.
+    dropped (1006, abnormal), even if the client had started closing: the frames decide.
     """
     rcvd, sent = conn.protocol.close_rcvd, conn.protocol.close_sent
     # Our own 1009 (too much to keep), not an echo of a server that closed with 1009 itself.
@@ -76,7 +75,6 @@ class _Client:
     inbox: asyncio.Queue[Frame | None] = field(default_factory=asyncio.Queue)
     close: Close | None = None
     close_sent: CloseSent | None = None
-    closing_by_client: bool = False
     reader: asyncio.Task[None] | None = None
     kept_frames: int = 0
     kept_bytes: int = 0
@@ -252,7 +250,7 @@ class Player:
     def _record_close(self, client: _Client) -> None:
         if client.close is not None or client.conn is None:
             return
-        client.close = describe_close(client.conn, client.closing_by_client, self._now())
+        client.close = describe_close(client.conn, self._now())
         if client.close.code == 1009 and client.close.by == "client" and client.stopped is None:
             client.truncated = True  # one frame over MAX_FRAME_SIZE: the library refused it
             why = "a frame over 1 MiB"
@@ -296,7 +294,6 @@ class Player:
 
     def _closing(self, client: _Client, code: int, reason: str, cause: CloseCause) -> None:
         """The client starts a close: noted now, when its close frame goes out."""
-        client.closing_by_client = True
         client.close_sent = CloseSent(code, reason, self._now(), cause)
 
     async def _close(self, client: _Client, code: int, reason: str, cause: CloseCause) -> None:

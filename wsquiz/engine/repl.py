@@ -126,7 +126,7 @@ def default_path(routes: tuple[str, ...]) -> str | None:
     return plain[0] if len(plain) == 1 and len(routes) == 1 else None
 
 
-class Session:
+class RunSession:
     """A served app and one client connection (reopened with /connect)."""
 
     def __init__(
@@ -150,7 +150,6 @@ class Session:
         self.served: Served | None = None
         self._conn: Any = None
         self._reader: asyncio.Task[None] | None = None
-        self._closing_by_client = False
         self._last_event = time.monotonic()
 
     # ---- called from the CLI's thread --------------------------------------------------
@@ -264,7 +263,6 @@ class Session:
             return
         self._conn = conn
         self.path = path  # a bare /connect goes back here, never to a rejected path
-        self._closing_by_client = False
         self._emit(Event("connected", conn.subprotocol or "", data=path, status=101))
         self._reader = asyncio.create_task(self._read(conn))
 
@@ -281,7 +279,7 @@ class Session:
             pass
         finally:
             at = (time.perf_counter() - started) * 1000
-            self._emit(Event("closed", close=describe_close(conn, self._closing_by_client, at)))
+            self._emit(Event("closed", close=describe_close(conn, at)))
 
     async def _act(self, command: Command) -> None:
         from websockets.exceptions import ConnectionClosed
@@ -298,7 +296,6 @@ class Session:
             self._emit(Event("problem", "not connected: /connect [PATH] opens a new connection"))
             return
         if command.action == "close":
-            self._closing_by_client = True
             with contextlib.suppress(ConnectionClosed):
                 await self._conn.close(command.code, command.payload)
             if self._reader is not None:
@@ -329,7 +326,6 @@ class Session:
 
     async def _stop(self) -> None:
         if self._conn is not None and self.connected:
-            self._closing_by_client = True
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._conn.close(1001, "wsquiz run ended"), 2)
         if self._reader is not None and not self._reader.done():
