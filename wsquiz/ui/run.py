@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.text import Text
 
+from wsquiz.ui.transcript import close_text, error_lines
+
 if TYPE_CHECKING:
     from wsquiz.engine.repl import Event as SessionEvent
-if TYPE_CHECKING:
-    pass
-from wsquiz.ui.transcript import close_text
 
 
 def session_line(event: SessionEvent, spec: str = "") -> Text:
@@ -40,9 +39,12 @@ def session_line(event: SessionEvent, spec: str = "") -> Text:
         style = "red" if event.close is not None and event.close.code == 1006 else "magenta"
         return Text(f"closed {close_text(event.close)}", style)
     if kind == "error" and event.error is not None:
-        error = event.error
-        where = f" at line {error.line}" if error.line else ""
-        return Text(f"server raised {error.type}{where}: {error.message}", "bold red")
+        first, *more = error_lines(event.error)
+        text = Text("server ", "bold red") + first
+        for line in more:
+            text.append("\n")
+            text.append_text(line)
+        return text
     if kind == "warning":
         return Text(f"server warning: {event.text}", "yellow")
     if kind == "log":

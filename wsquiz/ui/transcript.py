@@ -3,22 +3,22 @@ beside what the server raised, warned and printed."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from wsquiz.engine.transcript import ClientRecord, Close, CloseSent, Handshake, Offer, Transcript
+from wsquiz.engine.transcript import (
+    ClientRecord,
+    Close,
+    CloseSent,
+    Handshake,
+    Offer,
+    ServerError,
+    Transcript,
+)
 from wsquiz.errors import AppLoadError
-
-if TYPE_CHECKING:
-    pass
-if TYPE_CHECKING:
-    pass
-
 
 MAX_SHOWN = 40
 
@@ -151,8 +151,7 @@ def transcript_table(transcript: Transcript) -> Table:
 def server_panel(transcript: Transcript) -> RenderableType | None:
     parts: list[RenderableType] = []
     for error in transcript.server.errors:
-        where = f" at line {error.line}" if error.line else ""
-        parts.append(Text(f"raised {error.type}{where}: {error.message}", "bold red"))
+        parts += error_lines(error)
     for warning in transcript.server.warnings:
         parts.append(Text(warning, "yellow"))
     if transcript.server.exit_status:
@@ -160,17 +159,51 @@ def server_panel(transcript: Transcript) -> RenderableType | None:
     if transcript.server.output_truncated:
         parts.append(Text("the server's output was cut: more than is kept was printed", "dim"))
     for record in transcript.clients:
-        if record.truncated:
+        stopped = record.stopped_reading
+        if stopped is not None:
+            dropped = f", then read and dropped {stopped.dropped} more" if stopped.dropped else ""
             parts.append(
                 Text(
-                    f"{record.name} stopped reading: the server sent more than is kept "
-                    "(frames past the cap are not shown)",
+                    f"{record.name} stopped keeping frames after {stopped.after_frames} "
+                    f"({stopped.why}){dropped}; the close shown is as received",
                     "dim",
                 )
             )
+        elif record.truncated:
+            parts.append(Text(f"{record.name}: the server sent more than is kept", "dim"))
     for note in transcript.timed_out:
         parts.append(Text(f"timeout: {note}", "dim"))
+    for note in transcript.failures:
+        parts.append(Text(f"failed: {note}", "red"))
     return Group(*parts) if parts else None
+
+
+_ORIGIN = {
+    "endpoint": "",
+    "background task": " in a background task",
+    "lifespan startup": " in the lifespan startup",
+    "lifespan shutdown": " in the lifespan shutdown",
+}
+
+
+def error_text(error: ServerError) -> str:
+    """`raised T at line N: message`, with where it was raised when not in a handler."""
+    where = f" at line {error.line}" if error.line else ""
+    origin = _ORIGIN.get(error.origin, f" ({error.origin})")
+    return f"raised {error.type}{where}{origin}: {error.message}"
+
+
+def error_lines(error: ServerError) -> list[Text]:
+    """An error, then its group's sub-exceptions and what it was raised from, indented."""
+    lines = [Text(error_text(error), "bold red")]
+    for sub in error.exceptions:
+        where = f" at line {sub.line}" if sub.line else ""
+        lines.append(Text(f"  in the group: {sub.type}{where}: {sub.message}", "red"))
+    for linked in error.chain:
+        how = "raised from" if linked.relation == "cause" else "while handling"
+        where = f" at line {linked.line}" if linked.line else ""
+        lines.append(Text(f"  {how} {linked.type}{where}: {linked.message}", "red"))
+    return lines
 
 
 def transcript_view(transcript: Transcript, title: str = "live check") -> Panel:
