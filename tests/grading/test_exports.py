@@ -257,8 +257,13 @@ def test_run_autograder_grades_a_submission_as_gradescope_would(tmp_path: Path) 
     assert results["score"] == 5
     assert [t["status"] for t in results["tests"]] == ["passed"] * 3
 
-    (root / "submission" / "extra.py").write_text("x = 1\n")  # two files: a clear reason, 0
+    (root / "submission" / "extra.py").write_text("x = 1\n")  # a helper module: still graded
     (root / "results" / "results.json").unlink()
+    subprocess.run(["bash", "-c", script], capture_output=True, timeout=120, check=True)
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 5
+    (root / "submission" / "extra.py").write_text((root / "submission" / "echo.py").read_text())
+    (root / "results" / "results.json").unlink()  # two apps: which one is not clear, a reason, 0
     subprocess.run(["bash", "-c", script], capture_output=True, timeout=120, check=True)
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == 0

@@ -29,7 +29,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from wsquiz.errors import ContentError, UsageError, WsquizError
+from wsquiz.errors import ContentError, ObservationError, UsageError, WsquizError
 from wsquiz.grading.gradebook import CheckOutcome, Graded, Kind, StudentResult
 
 if TYPE_CHECKING:
@@ -180,9 +180,20 @@ def single(
     wanted = "one .py file" if kind == "exercise" else "one .json or .toml answer sheet"
     if not files:
         return Submission(student, None, f"{folder.name}/ holds no {suffixes[0]} file", root)
+    if len(files) > 1 and kind == "exercise":
+        # several modules: served as uvicorn serves a folder's app (its main.py, or the only
+        # module that defines `app`), its siblings importable
+        from wsquiz.engine.appfile import discover as entry_of
+
+        try:
+            files = [entry_of(folder).path]
+        except UsageError:
+            pass
     if len(files) > 1:
         names = ", ".join(p.name for p in files)
         problem = f"{folder.name}/ holds several files ({names}): a submission is {wanted}"
+        if kind == "exercise":
+            problem += " (or modules whose app is in main.py, or in the only one defining `app`)"
         return Submission(student, None, problem, root)
     if files[0].is_symlink():
         return Submission(student, None, f"{files[0].name} is a symbolic link", root)
@@ -465,8 +476,10 @@ async def grade_batch(
             submission.digest  # noqa: B018 - taken before grading: a later change is regraded
             try:
                 result = await assignment.grade(submission)
-            except ContentError:
-                raise  # the exercise or quiz itself is broken: stop, grade no one against it
+            except (ContentError, ObservationError):
+                # the exercise or quiz itself is broken, or nothing can be observed at all:
+                # stop, grade no one against it
+                raise
             except WsquizError as exc:
                 result = assignment.unchecked(submission, exc.message)
             except Exception as exc:  # one student must not stop the class

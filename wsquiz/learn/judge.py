@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from wsquiz.course.problems import Problem
 from wsquiz.course.quizzes import LETTERS, Claim, Option, Question
 from wsquiz.engine.transcript import ServerError, Transcript
-from wsquiz.errors import AppLoadError, LabError
+from wsquiz.errors import AppLoadError, LabError, ObservationError
 
 if TYPE_CHECKING:
     from wsquiz.engine.lab import Lab
@@ -129,6 +129,8 @@ async def _run(app: Path, question: Question) -> Run:
         transcript = await lab.observe(spec, question.scenario, isolated=not trusted(question))
     except AppLoadError as exc:
         return Run(app=app, load_error=exc)
+    except ObservationError:
+        raise  # nothing was observed: never an answer
     except LabError as exc:
         return Run(app=app, failure=exc.message)
     except Exception as exc:  # the live check must report, not crash, whatever the app does
