@@ -49,9 +49,11 @@ def classroom_host(
     a number then Enter that question, r reveals the answers, e ends the session, q stops
     hosting (it resumes). Piped in, the same commands are read one a line.
     """
+    from wsquiz.engine.lab import preflight
     from wsquiz.ui.host import run_host
 
     try:
+        preflight()  # a class must not start with keys nobody can observe
         run_host(
             _console(),
             quiz=quiz_name,

@@ -242,3 +242,56 @@ async def observe(
         await served.stop()
     # the exit status as it was when the scenario ended: stopping it is wsquiz's doing
     return replace(transcript, server=served.recorder.snapshot(transcript.server.exit_status))
+
+
+async def _echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The smallest WebSocket echo, for `preflight`."""
+    if scope["type"] == "lifespan":
+        while (message := await receive())["type"] != "lifespan.shutdown":
+            await send({"type": message["type"] + ".complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    if scope["type"] != "websocket":
+        return
+    await receive()
+    await send({"type": "websocket.accept"})
+    message = await receive()
+    if message.get("text") is not None:
+        await send({"type": "websocket.send", "text": message["text"]})
+    await send({"type": "websocket.close", "code": 1000})
+
+
+async def preflight_async() -> None:
+    """Prove that this machine can observe at all: wsquiz's server stack serves and its client
+    talks to it (one echo). Raises ObservationError naming what cannot run."""
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise server_broken(exc) from exc
+    sock = listening_socket()
+    port = sock.getsockname()[1]
+    try:
+        config = uvicorn_config(_echo)
+        server = uvicorn.Server(config)
+        server.lifespan = config.lifespan_class(config)
+        await server.startup(sockets=[sock])
+    except (Exception, SystemExit) as exc:
+        sock.close()
+        raise server_broken(exc) from None
+    try:
+        player = Player(Scenario.probe("/ws", ["ping"], 5.0), port)
+        await player.play()
+    finally:
+        await stop_server(server, sock)
+    echoed = [f.text for f in player.frames if f.direction == "received"]
+    if echoed != ["ping"]:
+        raise ObservationError(
+            f"wsquiz's own echo check failed (received {echoed!r}, expected ['ping']): "
+            "nothing can be observed here",
+            fix="reinstall wsquiz's dependencies: pip install -U fastapi uvicorn websockets",
+        )
+
+
+def preflight() -> None:
+    """`preflight_async` from a thread without an event loop (a command's start)."""
+    asyncio.run(preflight_async())

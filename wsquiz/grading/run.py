@@ -185,10 +185,8 @@ def single(
         # module that defines `app`), its siblings importable
         from wsquiz.engine.appfile import discover as entry_of
 
-        try:
+        with contextlib.suppress(UsageError):
             files = [entry_of(folder).path]
-        except UsageError:
-            pass
     if len(files) > 1:
         names = ", ".join(p.name for p in files)
         problem = f"{folder.name}/ holds several files ({names}): a submission is {wanted}"

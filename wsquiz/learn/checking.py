@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from wsquiz.course.exercises import Check, Exercise
-from wsquiz.errors import AppLoadError, ContentError, LabError, WsquizError
+from wsquiz.errors import AppLoadError, ContentError, LabError, ObservationError, WsquizError
 
 if TYPE_CHECKING:
     from wsquiz.engine.appfile import AppSpec
@@ -182,6 +182,8 @@ async def _references(exercise: Exercise, lab: Lab) -> list[Transcript]:
     tasks = [asyncio.ensure_future(_reference(lab, reference, c)) for c in exercise.checks]
     try:
         return list(await asyncio.gather(*tasks))
+    except ObservationError:
+        raise  # nothing could be observed, the solution is not at fault
     except WsquizError as exc:
         raise ContentError(
             f"exercise {exercise.name!r}: its reference solution did not serve: {exc.message}",
