@@ -505,3 +505,60 @@ def test_a_folder_of_modules_is_served_from_its_main(tmp_path: Path, witness: Wi
     seen = witness(folder, "main:app", "/ws", ("ok",))
     assert code == 0, data
     assert data["received"] == seen.received == ["OK!"]
+
+
+ECHO_MAIN = {
+    "main.py": """
+    # wsquiz exercise: echo-loop
+    from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+    from replies import echo
+
+    app = FastAPI()
+
+    @app.websocket("/ws")
+    async def websocket_endpoint(websocket: WebSocket):
+        await websocket.accept()
+        try:
+            while True:
+                await websocket.send_text(echo(await websocket.receive_text()))
+        except WebSocketDisconnect:
+            print("Client disconnected")
+    """,
+    "replies.py": """
+    def echo(data):
+        return f"Echo: {data}"
+    """,
+}
+
+
+def test_a_multi_module_submission_is_graded_and_checked_as_uvicorn_serves_it(
+    tmp_path: Path, witness: Witness
+) -> None:
+    subs = tmp_path / "subs"
+    write(subs / "ann", ECHO_MAIN)
+    write(subs, {"bob.py": ECHO_MAIN["main.py"], "replies.py": ECHO_MAIN["replies.py"]})
+    seen = witness(subs / "ann", "main:app", "/ws", ("hi",), timeout=0.5)
+    assert seen.received == ["Echo: hi"]
+    out = tmp_path / "grades.json"
+    result = runner.invoke(
+        app,
+        [
+            "grade",
+            str(subs),
+            "--exercise",
+            "echo-loop",
+            "--db",
+            str(tmp_path / "g.db"),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code in (0, 1), result.output
+    rows = {row["student"]: row for row in json.loads(out.read_text())["results"]}
+    assert rows["ann"]["score"] == rows["ann"]["max_score"] == 5
+    # bob.py lies among the class's files: served alone, a module beside it is not its own
+    assert rows["bob"]["score"] == 0
+    assert "replies" in json.dumps(rows["bob"])
+    checked = runner.invoke(app, ["check", str(subs / "ann"), "--json"])
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.stdout)["passed"] is True

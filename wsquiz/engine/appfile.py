@@ -77,6 +77,9 @@ class AppSpec:
     cwd: Path = field(default=Path())  # the server's working directory (default: app_dir)
     factory: bool = False  # call `attr` to get the app (uvicorn's --factory)
     given: str = ""  # as the user wrote it, `module:attr` form only
+    # the file is the whole app: a sandbox copies it alone, not its folder (a student's
+    # `<name>.py` among the class's, whose folder holds everybody's)
+    alone: bool = False
 
     def __post_init__(self) -> None:
         path = Path(self.path)
@@ -160,6 +163,8 @@ class AppSpec:
     @property
     def root(self) -> Path:
         """The folder that holds everything the app may read: the app dir and the cwd."""
+        if self.alone:
+            return self.path.parent
         common = os.path.commonpath([self.app_dir, self.cwd])
         return Path(common)
 
@@ -175,6 +180,10 @@ class AppSpec:
 
     def copy_into(self, dest: Path) -> AppSpec:
         """Copy the app's folder (`root`) into `dest` (bounded); the spec of the copy."""
+        if self.alone:
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.path, dest / self.path.name)
+            return replace(self, path=dest / self.path.name, app_dir=dest, cwd=dest)
         copy_folder(self.root, dest)
         return self.relocated(self.root, dest)
 

@@ -24,7 +24,7 @@ import queue
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -54,6 +54,8 @@ class Submission:
     path: Path | None
     problem: str | None = None
     root: Path | None = None
+    # a `<student>.py` in a folder of everybody's: served alone, never with its folder
+    among_others: bool = False
 
     @cached_property
     def digest(self) -> str:
@@ -135,7 +137,7 @@ def discover(folder: Path, kind: Kind) -> list[Submission]:
         if entry.is_symlink():
             submission = Submission(entry.stem, None, f"{entry.name} is a symbolic link", folder)
         elif kind == "exercise" and entry.is_file() and entry.suffix == ".py":
-            submission = _source(entry.stem, entry, folder)
+            submission = replace(_source(entry.stem, entry, folder), among_others=True)
         elif kind == "exercise" and entry.is_dir():
             submission = single(entry, kind, entry.name, root=folder)
         elif kind == "quiz" and entry.is_file() and entry.suffix in SHEET_SUFFIXES:
@@ -342,9 +344,8 @@ class ExerciseAssignment:
         if submission.problem is not None or submission.path is None:
             return self.unchecked(submission, submission.problem or "no submission")
         try:
-            report = await asyncio.wait_for(
-                self._check(AppSpec(submission.path.resolve())), self.deadline_s
-            )
+            spec = AppSpec(submission.path.resolve(), alone=submission.among_others)
+            report = await asyncio.wait_for(self._check(spec), self.deadline_s)
         except asyncio.TimeoutError:
             return self.unchecked(
                 submission, f"grading took longer than {self.deadline_s:g}s and was stopped"
