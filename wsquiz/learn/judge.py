@@ -149,7 +149,12 @@ async def observe_question_async(question: Question) -> Observation:
     for option in question.options:
         if option.app is not None:
             jobs.append(_run(option.app, question))
-    results = list(await asyncio.gather(*jobs))
+    # Every run ends (and stops its server) before a failure to observe is raised.
+    outcomes = await asyncio.gather(*jobs, return_exceptions=True)
+    failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
+    if failed is not None:
+        raise failed
+    results = [o for o in outcomes if isinstance(o, Run)]
     main = results.pop(0) if question.app is not None else None
     variants = tuple(results.pop(0) if o.app is not None else None for o in question.options)
     return Observation(

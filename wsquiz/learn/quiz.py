@@ -73,7 +73,12 @@ def observe_all(quiz: Quiz, lab: Lab) -> dict[str, Observation]:
             async with gate:
                 return await observe_question_async(question)
 
-        return list(await asyncio.gather(*(one(q) for q in quiz.questions)))
+        # every question ends (and stops its servers) before a failure to observe is raised
+        outcomes = await asyncio.gather(*(one(q) for q in quiz.questions), return_exceptions=True)
+        failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
+        if failed is not None:
+            raise failed
+        return [o for o in outcomes if isinstance(o, Observation)]
 
     from concurrent.futures import TimeoutError as FutureTimeout
 
