@@ -32,6 +32,9 @@ MAX_RECORDED = 4 * MAX_OUTPUT
 _current: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar(
     "wsquiz_recorder", default=None
 )
+# Set only while the app's own code runs (a handler, its lifespan): the tasks started there are
+# the app's; those of the server and of wsquiz's client, whatever recorder is current, are not.
+_in_app: contextvars.ContextVar[bool] = contextvars.ContextVar("wsquiz_in_app", default=False)
 
 
 def qualified_name(cls: type) -> str:
@@ -305,6 +308,7 @@ class Recorder:
                 await app(scope, receive, send)
                 return
             _current.set(self)
+            _in_app.set(True)
             ensure_hooks()
             self.emit("begin", None)
             try:
@@ -332,6 +336,7 @@ class Recorder:
             return message
 
         _current.set(self)
+        _in_app.set(True)
         try:
             await app(scope, receiving, send)
         except BaseException as exc:
@@ -368,7 +373,7 @@ class _AppTask(asyncio.Task):  # type: ignore[type-arg]
 
 def _task_factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
     recorder = _current.get()
-    if recorder is None:
+    if recorder is None or not _in_app.get():
         return asyncio.Task(coro, loop=loop, **kwargs)
     task = _AppTask(coro, loop=loop, **kwargs)
     task.wsquiz_recorder = recorder
