@@ -236,12 +236,12 @@ def _check_scenario(steps: list[dict[str, Any]], timeout: float | None, add: Add
             loc = tuple(error["loc"])
             if error["type"] == "extra_forbidden":
                 continue  # reported above with a suggestion
-            step = f"step {loc[1] + 1}" if len(loc) > 1 and isinstance(loc[1], int) else ""
+            number = f"step {loc[1] + 1}" if len(loc) > 1 and isinstance(loc[1], int) else ""
             field = ".".join(str(p) for p in loc[2:])
             message = error["msg"].removeprefix("Value error, ")
             add(
                 "scenario",
-                f"scenario {step} {field}: {message}".replace("  ", " "),
+                f"scenario {number} {field}: {message}".replace("  ", " "),
                 "see the scenario steps in docs/authoring.md",
             )
         return []
