@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import ROOT, load_lessons
+from wsquiz.course.examples import find_example
 from wsquiz.course.exercises import load_exercises
-from wsquiz.course.lessons import find_example, load_lessons, validate_lessons
+from wsquiz.course.lessons import validate_lessons
 from wsquiz.course.quizzes import load_course
 from wsquiz.engine.appfile import AppSpec
 from wsquiz.engine.lab import Lab

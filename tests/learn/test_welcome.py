@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.support import FIXTURE, ROOT
+from tests.support import FIXTURE, ROOT, load_lessons
 from wsquiz.cli import app
-from wsquiz.course.lessons import load_lessons
 from wsquiz.course.quizzes import load_course
 from wsquiz.learn.progress import Progress
 
