@@ -197,6 +197,19 @@ def idle_closed(seen: Transcript) -> None:
     assert close_of(seen) == (4000, "idle for 1.0 s", "server")
 
 
+def misuse_reported(message: str) -> Check:
+    """`/last` reports the RuntimeError of a receive on a finished socket: Starlette's
+    WebSocketDisconnected from 1.7, a plain RuntimeError before, with the same message."""
+
+    def check(seen: Transcript) -> None:
+        (report,) = seen.received("b")
+        name, _, text = report.partition(": ")
+        assert name in ("WebSocketDisconnected", "RuntimeError"), report
+        assert text == message, report
+
+    return check
+
+
 def replies(*expected: str) -> Check:
     def check(seen: Transcript) -> None:
         assert seen.received() == list(expected), seen.to_dict()
@@ -380,6 +393,28 @@ CLAIMS: dict[str, tuple[str, list[dict[str, Any]], Check]] = {
             {"receive": 1, "client": "carol", "timeout": 0.5},
         ],
         rooms_right,
+    ),
+    "used-after-close": (
+        "used_after_close",
+        [
+            {"connect": "/after-close", "client": "a"},
+            {"expect_close": True, "client": "a"},
+            {"sleep": 0.2},
+            {"connect": "/last", "client": "b"},
+            {"receive": 1, "client": "b"},
+        ],
+        misuse_reported('WebSocket is not connected. Need to call "accept" first.'),
+    ),
+    "used-after-leave": (
+        "used_after_close",
+        [
+            {"connect": "/after-leave", "client": "a"},
+            {"close": 1000, "client": "a"},
+            {"sleep": 0.2},
+            {"connect": "/last", "client": "b"},
+            {"receive": 1, "client": "b"},
+        ],
+        misuse_reported('Cannot call "receive" once a disconnect message has been received.'),
     ),
     "push-ticker": ("push_ticker", [{"connect": "/ticks"}, {"receive_all": True}], ticks(3)),
     "push-ticker-count": (

@@ -45,15 +45,15 @@ def exercise_list(
         return
     from rich.table import Table
 
+    from wsquiz.learn.menu import exercise_state
+
     done = _exercise_progress()
     table = Table(box=None, pad_edge=False)
     for column in ("#", "name", "title", "points", "you"):
         table.add_column(column)
     for number, exercise in enumerate(exercises, 1):
         row = done.get(exercise.name)
-        status = (
-            "-" if row is None else ("passed" if row.passed else f"{row.score:g}/{row.max_score:g}")
-        )
+        status = "-" if row is None else exercise_state(row)
         table.add_row(str(number), exercise.name, exercise.title, str(exercise.max_score), status)
     console = _console()
     console.print(table)

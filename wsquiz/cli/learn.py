@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -156,8 +156,9 @@ def reset(
     try:
         with Progress() as progress:
             if quiz is not None:
-                recorded = len(progress.answers(quiz))
                 known = _quiz_names(content)
+                quiz = next((name for name in known if name.lower() == quiz.lower()), quiz)
+                recorded = len(progress.answers(quiz))
                 if quiz not in known and not recorded:
                     from wsquiz._support.names import choose_from
 
@@ -199,8 +200,7 @@ def validate(
 ) -> None:
     """Check a course folder: every problem with file, question, key and fix. Exit 1 on any."""
     from wsquiz._support.paths import content_root
-    from wsquiz.course.problems import Problem
-    from wsquiz.course.quizzes import load_quizzes
+    from wsquiz.course.validation import check_course
     from wsquiz.errors import UsageError
 
     try:
@@ -216,8 +216,8 @@ def validate(
         root = content_root(directory)
     except WsquizError as exc:
         fail(exc)
-    quizzes, problems = load_quizzes(root)
-    problems += _other_problems(root)
+    report = check_course(root)
+    quizzes, problems = report.quizzes, list(report.problems)
     counts = {"quizzes": len(quizzes), "questions": sum(len(q.questions) for q in quizzes)}
     if live and quizzes:
         from wsquiz.engine.lab import Lab
@@ -240,7 +240,7 @@ def validate(
                 "root": str(root),
                 "ok": not problems,
                 **counts,
-                "problems": [p.to_dict() for p in problems if isinstance(p, Problem)],
+                "problems": [p.to_dict() for p in problems],
             }
         )
         raise typer.Exit(1 if problems else 0)
@@ -257,21 +257,3 @@ def validate(
         f"{questions_n} question{'s' if questions_n != 1 else ''} checked{played} in {root}",
         soft_wrap=True,
     )
-
-
-def _other_problems(root: Path) -> list[Any]:
-    """Lessons' and exercises' own validation, where those parts provide it."""
-    found: list[Any] = []
-    try:
-        from wsquiz.course.lessons import validate_lessons
-
-        found += validate_lessons(root)
-    except ImportError:
-        pass
-    try:
-        from wsquiz.course.exercises import validate_exercises
-
-        found += validate_exercises(root)
-    except ImportError:
-        pass
-    return found

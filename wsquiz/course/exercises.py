@@ -135,8 +135,10 @@ def load_exercises(root: Path | None = None) -> tuple[Exercise, ...]:
 
 
 def find_exercise(name: str, root: Path | None = None) -> Exercise:
+    """An exercise by its name (case-insensitive: `Echo-Loop` is echo-loop)."""
+    wanted = name.strip().lower()
     for _, found, folder in _folders(root):
-        if found == name:
+        if found.lower() == wanted:
             exercise, problems = _load(folder, found)
             if problems:
                 base = _course(root)

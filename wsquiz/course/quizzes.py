@@ -121,11 +121,13 @@ class Course:
     broken: tuple[BrokenQuiz, ...] = ()
 
     def quiz(self, name: str) -> Quiz:
+        """A quiz by its name or file stem, case-insensitive (`Basics` is basics)."""
+        wanted = name.strip().lower()
         for quiz in self.quizzes:
-            if name in (quiz.name, quiz.path.stem):
+            if wanted in (quiz.name.lower(), quiz.path.stem.lower()):
                 return quiz
         for bad in self.broken:
-            if name in (bad.name, bad.path.stem):
+            if wanted in (bad.name.lower(), bad.path.stem.lower()):
                 raise bad.error(self.root)
         from wsquiz.course.order import in_course_order
 
@@ -173,11 +175,6 @@ def load_course(root: Path | None = None) -> Course:
     )
     bad = {b.path for b in broken}
     return Course(root=root, quizzes=tuple(q for q in quizzes if q.path not in bad), broken=broken)
-
-
-def validate_course(root: Path) -> list[Problem]:
-    """Every problem in the course's quizzes (the schema and the files they name)."""
-    return load_quizzes(root)[1]
 
 
 def load_quizzes(root: Path) -> tuple[list[Quiz], list[Problem]]:
