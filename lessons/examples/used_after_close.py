@@ -1,7 +1,7 @@
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
 app = FastAPI()
-last: list[str] = []  # what the last misuse raised, for /last to report
+last: list[str] = []  # what the last misuse raised
 
 
 def remember(exc: Exception) -> None:
@@ -14,8 +14,8 @@ async def after_close(websocket: WebSocket):
     await websocket.accept()
     await websocket.close()
     try:
-        await websocket.receive_text()  # the server closed: nothing can arrive any more
-    except RuntimeError as exc:  # WebSocketDisconnected from Starlette 1.7, RuntimeError before
+        await websocket.receive_text()  # closed: nothing can arrive
+    except RuntimeError as exc:  # WebSocketDisconnected
         remember(exc)
 
 
@@ -24,10 +24,10 @@ async def after_leave(websocket: WebSocket):
     await websocket.accept()
     try:
         await websocket.receive_text()
-    except WebSocketDisconnect as exc:  # the client left: a normal event
-        print(f"WebSocketDisconnect: the client left with code {exc.code}")
+    except WebSocketDisconnect as exc:  # the client left: normal
+        print(f"the client left with code {exc.code}")
     try:
-        await websocket.receive_text()  # ... and receiving once more is a mistake
+        await websocket.receive_text()  # once more: a mistake
     except RuntimeError as exc:
         remember(exc)
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,6 +20,12 @@ from wsquiz.cli._common import (
     fail,
 )
 from wsquiz.errors import WsquizError
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+    from wsquiz.learn.menu import Menu
+    from wsquiz.ui.course import LessonEnding
 
 
 @app.callback(invoke_without_command=True)
@@ -72,8 +78,9 @@ def learn(
     from wsquiz._support.paths import content_root
     from wsquiz.course.lessons import copy_examples, load_lesson_set
     from wsquiz.errors import StoreError
+    from wsquiz.learn.menu import build_menu
     from wsquiz.learn.progress import Progress
-    from wsquiz.ui.course import lesson_view, lessons_table
+    from wsquiz.ui.course import LessonEnding, lesson_view, lessons_table
 
     console = _console()
     try:
@@ -108,13 +115,40 @@ def learn(
             command = chosen.run_command(name, str(target))
             console.print(f"  {command}", markup=False, highlight=False, soft_wrap=True)
         return
-    following = lessons[lessons.index(chosen) + 1] if chosen != lessons[-1] else None
-    console.print(lesson_view(chosen, following))
+    ending = LessonEnding()
     try:
         with Progress() as progress:
             progress.record_lesson(chosen.name)
+            ending = lesson_ending(build_menu(root, progress), chosen.name)
     except StoreError as exc:
         _console(stderr=True).print(f"warning: not recorded as read: {exc.message}")
+    show_lesson(console, lesson_view(chosen, ending))
+
+
+def lesson_ending(menu: Menu, name: str) -> LessonEnding:
+    """What the end of lesson `name` points to, from the course order and the progress."""
+    from wsquiz.learn.menu import following, next_after, next_lesson, unfinished_before
+    from wsquiz.ui.course import LessonEnding
+
+    return LessonEnding(
+        steps=tuple(following(menu, "lesson", name)),
+        next=next_after(menu, "lesson", name),
+        behind=unfinished_before(menu, "lesson", name),
+        next_lesson=next_lesson(menu, name),
+    )
+
+
+def show_lesson(console: Console, view: RenderableType) -> None:
+    """A lesson taller than the terminal goes through a pager when a person reads it
+    interactively (Rich's pager, `$PAGER` or less); piped, it is printed as it is."""
+    height = console.size.height
+    if console.is_terminal and console.is_interactive:
+        lines = console.render_lines(view, pad=False)
+        if len(lines) > height:
+            with console.pager(styles=True):
+                console.print(view)
+            return
+    console.print(view)
 
 
 def progress_command(

@@ -93,15 +93,29 @@ def build_menu(root: Path, progress: Progress) -> Menu:
 
 
 def next_after(menu: Menu, kind: Kind, name: str) -> Item | None:
-    """Where to go on after finishing this step: the first unfinished step in course order
-    other than this one."""
-    return _next(menu.items, skip=(kind, name))
+    """Where the end of this step points: the first unfinished step after it in course order
+    (then, the course ending, the first unfinished one from the start)."""
+    keys = [(item.kind, item.name) for item in menu.items]
+    start = keys.index((kind, name)) + 1 if (kind, name) in keys else 0
+    later = _next(menu.items[start:], skip=(kind, name))
+    return later or _next(menu.items, skip=(kind, name))
+
+
+def unfinished_before(menu: Menu, kind: Kind, name: str) -> Item | None:
+    """The first unfinished step before this one in course order: what a learner who went
+    ahead left behind."""
+    for item in menu.items:
+        if (item.kind, item.name) == (kind, name):
+            return None
+        if not item.done and item.usable:
+            return item
+    return None
 
 
 def next_step(root: Path, progress: Progress, after: tuple[Kind, str] | None = None) -> Item | None:
-    """The first unfinished step of the course at `root` in course order (other than `after`,
-    the step just taken): what the welcome screen, `progress`, the end of a lesson, a quiz and
-    a passing check all call "next"."""
+    """The first unfinished step of the course at `root` in course order, or the first after
+    `after` (the step just taken): what the welcome screen, `progress`, the end of a lesson, a
+    quiz and a passing check call "next"."""
     menu = build_menu(root, progress)
     return menu.next if after is None else next_after(menu, *after)
 

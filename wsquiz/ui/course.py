@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,12 +11,12 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from wsquiz.ui.code import CodeView
+
 if TYPE_CHECKING:
     from wsquiz.course.lessons import Lesson
-    from wsquiz.learn.menu import Item, Menu
-if TYPE_CHECKING:
     from wsquiz.course.problems import Problem
-from wsquiz.ui.code import CodeView
+    from wsquiz.learn.menu import Item, Menu
 
 MARKS = {"done": ("✓", "green"), "started": ("•", "yellow"), "new": (" ", "dim")}
 
@@ -40,7 +41,18 @@ def example_panel(name: str, path: Path, command: str, shown_path: str = "") -> 
     )
 
 
-def lesson_view(lesson: Lesson, next_lesson: Lesson | None = None) -> Group:
+@dataclass(frozen=True)
+class LessonEnding:
+    """Where a lesson leads, all from the course order: the steps that follow it up to the next
+    lesson, the first unfinished step after it, an unfinished one left behind, the next lesson."""
+
+    steps: tuple[Item, ...] = ()
+    next: Item | None = None
+    behind: Item | None = None
+    next_lesson: Item | None = None
+
+
+def lesson_view(lesson: Lesson, ending: LessonEnding | None = None) -> Group:
     from rich.rule import Rule
 
     from wsquiz.ui.markdown import CourseMarkdown
@@ -62,28 +74,31 @@ def lesson_view(lesson: Lesson, next_lesson: Lesson | None = None) -> Group:
             shown = str(path)
         parts.append(example_panel(value, path, lesson.run_command(value), shown))
         parts.append(Text(""))
-    parts.append(lesson_next_view(lesson, next_lesson))
+    parts.append(lesson_next_view(lesson, ending or LessonEnding()))
     return Group(*parts)
 
 
-def lesson_next_view(lesson: Lesson, next_lesson: Lesson | None) -> Panel:
+_WHY = {
+    "quiz": "test what you just read against a live server",
+    "exercise": "write it yourself; wsquiz check runs it live",
+    "lesson": "",
+}
+
+
+def lesson_next_view(lesson: Lesson, ending: LessonEnding) -> Panel:
     lines: list[Text] = []
-    if lesson.quiz:
+    if ending.next is not None:
+        why = _WHY[ending.next.kind] or ending.next.title
         lines.append(
-            Text.assemble(
-                ("next: ", "bold"),
-                (f"wsquiz quiz {lesson.quiz}", "bold green"),
-                "   test what you just read against a live server",
-            )
+            Text.assemble(("next: ", "bold"), (ending.next.command, "bold green"), f"   {why}")
         )
-    for name in lesson.exercises:
-        lines.append(
-            Text.assemble(
-                ("exercise: ", "bold"),
-                (f"wsquiz exercise start {name}", "bold blue"),
-                "   write it yourself; wsquiz check runs it live",
-            )
-        )
+    for item in ending.steps:
+        if item == ending.next:
+            continue
+        lead = f"{item.kind}: "
+        done = "   (done)" if item.done else f"   {_WHY[item.kind]}"
+        style = "bold blue" if item.kind == "exercise" else "bold magenta"
+        lines.append(Text.assemble((lead, "bold"), (item.command, style), done))
     if lesson.examples:
         lines.append(
             Text.assemble(
@@ -92,12 +107,20 @@ def lesson_next_view(lesson: Lesson, next_lesson: Lesson | None) -> Panel:
                 "   a copy of its files here, to edit and run",
             )
         )
-    if next_lesson is not None:
+    if ending.next_lesson is not None:
         lines.append(
             Text.assemble(
                 ("next lesson: ", "bold"),
-                (f"wsquiz learn {next_lesson.name}", "bold cyan"),
-                f"   {next_lesson.title}",
+                (ending.next_lesson.command, "bold cyan"),
+                f"   {ending.next_lesson.title}",
+            )
+        )
+    if ending.behind is not None:
+        lines.append(
+            Text.assemble(
+                ("not done yet, earlier: ", "bold"),
+                (ending.behind.command, "bold yellow"),
+                f"   ({ending.behind.kind}: {ending.behind.title})",
             )
         )
     if not lines:
