@@ -234,6 +234,13 @@ def _check_once(exercise: Any, spec: Any, lab: Any, as_json: bool) -> int:
         from wsquiz.ui.check import report_view
 
         _console().print(report_view(report, exercise, header=False))
+        if report.passed and exercise.folder is not None:
+            from wsquiz.cli.learn import print_next
+
+            folder = exercise.folder.parent  # exercises/, in a course or as the course
+            print_next(
+                "exercise", exercise.name, folder.parent if folder.name == "exercises" else folder
+            )
     return 0 if report.passed else 1
 
 

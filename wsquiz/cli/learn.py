@@ -24,6 +24,7 @@ from wsquiz.errors import WsquizError
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
+    from wsquiz.course.order import Kind
     from wsquiz.learn.menu import Menu
     from wsquiz.ui.course import LessonEnding
 
@@ -291,3 +292,19 @@ def validate(
         f"{questions_n} question{'s' if questions_n != 1 else ''} checked{played} in {root}",
         soft_wrap=True,
     )
+
+
+def print_next(kind: Kind, name: str, root: Path) -> None:
+    """After a step is finished (a passing check): the first unfinished step after it in course
+    order. Nothing when the progress cannot be read: the step itself went well."""
+    from wsquiz.learn.menu import next_step
+    from wsquiz.learn.progress import Progress
+    from wsquiz.ui.course import step_text
+
+    try:
+        with Progress(quiet=True) as progress:
+            found = next_step(root, progress, after=(kind, name))
+    except WsquizError:
+        return
+    if found is not None:
+        _console().print(step_text(found))
