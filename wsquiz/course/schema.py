@@ -10,13 +10,13 @@ A check a model makes itself raises `invalid(message, fix)`, which keeps its own
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import PydanticCustomError
 
-from wsquiz._support.names import did_you_mean, suggest
+from wsquiz._support.names import did_you_mean, suggest, unknown_key
 from wsquiz.course.problems import Problem, quoted
 
 Loc = tuple[int | str, ...]
@@ -132,9 +132,9 @@ def _words(
         return error["msg"], str(error["ctx"]["fix"])
     if kind == "extra_forbidden":
         model = model_at(root, loc)
-        known = keys_of(model) if model else []
-        fix = f"the keys allowed here are: {', '.join(known)}" if known else "remove it"
-        return f"unknown key {quoted(last)}{did_you_mean(last, known)}", fix
+        if model is None:
+            return f"unknown key {quoted(last)}", "remove it"
+        return unknown_key(last, keys_of(model))
     if kind == "missing":
         return f"{last!r} is missing", f"add {last} = ... (see {docs})"
     if kind == "literal_error":
@@ -146,11 +146,3 @@ def _words(
         return f"{key or last} = {quoted(given)} is not allowed{did_you_mean(given, allowed)}", fix
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{key or 'the file'}: {message}", f"see {docs} for the format"
-
-
-def first_step_error(exc: ValidationError) -> str:
-    """A scenario's first error, as `step 2 receive: Input should be ...`."""
-    first = exc.errors()[0]
-    loc: Sequence[int | str] = tuple(first["loc"])
-    text = ".".join(str(part) for part in loc).replace("steps.", "step ", 1)
-    return f"{text}: {first['msg']}"
