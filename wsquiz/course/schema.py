@@ -96,7 +96,6 @@ def located_problems(
     file: str,
     place: Place = _no_place,
     *,
-    skip: Callable[[Loc], bool] = lambda loc: False,
     docs: str = "docs/authoring.md",
 ) -> list[Problem]:
     """Every error of `exc` (raised validating `root`) as a Problem located in `file`."""
@@ -110,8 +109,6 @@ def located_problems(
     problems: list[Problem] = []
     for error in errors:
         loc: Loc = tuple(error["loc"])
-        if skip(loc):
-            continue
         ctx = error.get("ctx") or {}
         absent = error["type"] == "missing" or (error["type"] == "wsquiz" and ctx.get("absent"))
         if absent and loc in suggested:
