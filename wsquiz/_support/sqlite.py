@@ -15,7 +15,7 @@ from wsquiz.errors import StoreError
 
 # A migration step: an SQL script (statements separated by `;`, none inside a string literal),
 # or a function given the connection. Step N (counting from 1) brings a file to version N.
-Step = str | Callable[[sqlite3.Connection], None]
+Step = str | Callable[[sqlite3.Connection], object]
 Synchronous = Literal["NORMAL", "FULL"]
 
 
