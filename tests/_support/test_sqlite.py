@@ -86,7 +86,7 @@ def test_a_newer_file_is_refused_naming_it_and_left_untouched(tmp_path: Path) ->
     after.close()
 
 
-def test_a_legacy_version_counts_when_user_version_was_never_set(tmp_path: Path) -> None:
+def test_a_legacy_version_counts_too(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     applied: list[int] = []
     conn = sqlite.connect(path, timeout=5)
@@ -105,6 +105,10 @@ def test_a_legacy_version_counts_when_user_version_was_never_set(tmp_path: Path)
         sqlite.migrate(fresh, STEPS, path=path, store="the test store", fix="", legacy=3)
     assert sqlite.user_version(fresh) == 0
     fresh.close()
+    behind = sqlite.connect(tmp_path / "s.db", timeout=5)  # user_version 2, the other record 3
+    with pytest.raises(StoreError, match="schema version 3"):
+        sqlite.migrate(behind, STEPS, path=path, store="the test store", fix="", legacy=3)
+    behind.close()
 
 
 def test_rows_are_read_by_name_and_the_settings_are_on(tmp_path: Path) -> None:

@@ -74,9 +74,9 @@ def migrate(
     """Bring the file to version `len(steps)`, applying the steps it lacks in order, each in its
     own transaction together with its `user_version`, so an interrupted upgrade resumes where it
     stopped. A file of a newer version is refused (StoreError naming it, `fix` saying what to
-    do) and left as it is. `legacy` is the version a file recorded its own way before the store
-    kept `user_version` (read when `user_version` is 0). Returns the version the file had."""
-    found = user_version(conn) or legacy
+    do) and left as it is. `legacy` is a version the file also records its own way (all an
+    older wsquiz kept); the larger of the two counts. Returns the version the file had."""
+    found = max(user_version(conn), legacy)
     known = len(steps)
     if found > known:
         raise StoreError(
