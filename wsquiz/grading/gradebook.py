@@ -37,7 +37,11 @@ def _add_column(version: int, column: str, declaration: str) -> sqlite.Step:
     def step(conn: sqlite3.Connection) -> None:
         if column not in sqlite.columns(conn, "results"):
             conn.execute(f"ALTER TABLE results ADD COLUMN {column} {declaration}")
-        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(version),))
+        conn.execute(  # a new gradebook's meta is written when it is claimed
+            "INSERT OR REPLACE INTO meta (key, value) SELECT 'schema', ? "
+            "WHERE EXISTS (SELECT 1 FROM meta)",
+            (str(version),),
+        )
 
     return step
 
