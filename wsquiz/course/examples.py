@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from wsquiz._support.names import choose_from, relative, suggest
+from wsquiz._support.names import choose_from, guess, relative
 from wsquiz.course.problems import Problem
 from wsquiz.engine.appfile import AppSpec
 from wsquiz.errors import UsageError
@@ -78,10 +78,8 @@ def app_or_example(text: str, root: Path) -> AppSpec:
     try:
         return AppSpec.parse(find_example(text, root))
     except UsageError:
-        close = suggest(text, example_names(root))
-        guess = f"did you mean {close!r}? " if close else ""
         raise UsageError(
             f"{text!r} is neither a file nor the name of an example",
-            fix=f"{guess}give the path of a .py file, or an example's name "
-            "(`wsquiz learn LESSON` shows each lesson's examples)",
+            fix=f"{guess(text, example_names(root))}give the path of a .py file, "
+            "or an example's name (`wsquiz learn LESSON` shows each lesson's examples)",
         ) from None

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import ValidationError
 
-from wsquiz._support.names import suggest
+from wsquiz._support.names import guess
 from wsquiz.course.exercisefile import Check, ExerciseFile, Expect
 from wsquiz.course.problems import Broken, Problem
 from wsquiz.course.schema import Loc, Place, located_problems
@@ -149,12 +149,10 @@ def find_exercise(name: str, root: Path | None = None) -> Exercise:
     from wsquiz.course.order import in_course_order
 
     names = in_course_order(_course(root), "exercise", [n for _, n, _ in _folders(root)])
-    close = suggest(name, names)
-    guess = f"did you mean {close!r}? " if close else ""
     available = ", ".join(names) or "none"
     raise UsageError(
         f"no exercise named {name!r} (available: {available})",
-        fix=f"{guess}see `wsquiz exercise list`",
+        fix=f"{guess(name, names)}see `wsquiz exercise list`",
     )
 
 

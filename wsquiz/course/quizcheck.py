@@ -5,14 +5,13 @@ observed live, a concept has one correct option, ...). Each runs on a parsed `Qu
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from wsquiz._support.names import did_you_mean
+from wsquiz._support.names import close_names, did_you_mean
 from wsquiz.course.problems import Problem
 from wsquiz.course.problems import quoted as _q
 from wsquiz.course.quizfile import QuestionFile
@@ -196,7 +195,7 @@ def _check_app(name: str, quiz_path: Path, key: str, add: Add) -> None:
     folder = apps_dir(quiz_path)
     present = sorted(p.name for p in folder.glob("*.py")) if folder.is_dir() else []
     wanted = target if target.endswith(".py") else f"{target}.py"
-    closest = difflib.get_close_matches(wanted, present, n=2, cutoff=0.5)
+    closest = close_names(wanted, present, most=2, cutoff=0.5)
     if closest:
         other = f"name {' or '.join(_q(c) for c in closest)}"
     elif present:
