@@ -1,5 +1,6 @@
-"""The learner's commands: the welcome screen, `learn`, `progress`, `reset`;
-`validate` for teachers."""
+"""The learner's commands: the welcome screen, `learn` (a long lesson paged, its ending drawn
+from the course order), `progress`, `reset`; `validate` for teachers; and `print_next`, the
+"next" line that other commands print after a finished step."""
 
 from __future__ import annotations
 
