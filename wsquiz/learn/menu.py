@@ -2,6 +2,8 @@
 
 Each lesson is followed by the exercises it links, and each quiz comes after the last lesson that
 links it (a quiz asks about everything those lessons teach); content nobody links comes last.
+"Next" is the first unfinished step on that path (`next_step`, `next_after`), and an exercise's
+state reads the same everywhere (`exercise_state`).
 """
 
 from __future__ import annotations
