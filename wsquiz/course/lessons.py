@@ -1,9 +1,11 @@
-"""Lessons: `lessons/NN-slug.md`, Markdown with TOML front matter between `+++` lines.
+"""Lessons: `lessons/NN-slug.md`, Markdown with TOML front matter between `+++` lines; the front
+matter's model (`FrontMatter`), loading every lesson of a course (a broken one kept apart, with its
+problems), their validation, looking one up by name or number, and copying its examples.
 
     +++
     title = "The receive loop"
     examples = ["receive_loop"]     # each is lessons/examples/<name>.py
-    quiz = "messages"               # optional: the quiz that goes with it
+    quiz = "messages"               # optional: the quiz placed after it
     exercises = ["echo-loop"]       # optional
     paths = { receive_loop = "/ws" }  # optional: where `wsquiz run NAME` connects (default /ws)
     +++
