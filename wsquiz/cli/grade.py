@@ -81,8 +81,10 @@ def grade_run(
     from wsquiz.engine.serving import Limits
     from wsquiz.errors import UsageError
     from wsquiz.grading import exports
-    from wsquiz.grading import run as grading
     from wsquiz.grading.gradebook import Gradebook, default_path
+    from wsquiz.grading.resume import fingerprint, select
+    from wsquiz.grading.submissions import discover, in_shard, parse_shard
+    from wsquiz.grading.submissions import single as one_submission
 
     try:
         if (exercise is None) == (quiz is None):
@@ -103,14 +105,14 @@ def grade_run(
         workers = jobs if jobs is not None else os.cpu_count() or 1
         if workers < 1:
             raise UsageError("--jobs must be at least 1")
-        parts = grading.parse_shard(shard) if shard else None
+        parts = parse_shard(shard) if shard else None
         root = content_root(content) if content else None
         limits = Limits(wall_s=wall, cpu_s=cpu, memory_mb=memory)
-        against = grading.fingerprint(kind, name, limits, root)
+        against = fingerprint(kind, name, limits, root)
         if single:
-            submissions = [grading.single(folder, kind, student)]
+            submissions = [one_submission(folder, kind, student)]
         else:
-            submissions = grading.in_shard(grading.discover(folder, kind), parts)
+            submissions = in_shard(discover(folder, kind), parts)
         if fmt == "gradescope" and out is None:
             raise UsageError(
                 "--format gradescope needs --out",
@@ -126,7 +128,7 @@ def grade_run(
     to_stdout = fmt is not None and out is None
     console = _console(stderr=to_stdout)
     with book:
-        chosen = grading.select(submissions, book.graded(), resume, against)
+        chosen = select(submissions, book.graded(), resume, against)
         try:
             _grade_into(book, chosen.todo, kind, name, workers, wall, cpu, memory, root)
         except KeyboardInterrupt:
@@ -184,17 +186,17 @@ def _grade_into(
 ) -> None:
     from wsquiz.engine.lab import Lab
     from wsquiz.engine.serving import Limits
-    from wsquiz.grading import run as grading
+    from wsquiz.grading.run import assignment_for, run
     from wsquiz.ui.grades import progress
 
     limits = Limits(wall_s=wall, cpu_s=cpu, memory_mb=memory)
     with Lab() as lab:
-        assignment = grading.assignment_for(kind, name, lab, limits, root)
+        assignment = assignment_for(kind, name, lab, limits, root)
         if not todo:
             return
         with progress(_console(stderr=True)) as bar:
             task = bar.add_task("grading", total=len(todo), last="")
-            for result in grading.run(lab, assignment, todo, workers):
+            for result in run(lab, assignment, todo, workers):
                 book.record(result)
                 bar.update(
                     task, advance=1, last=f"{result.student}: {result.score:g}/{result.max_score:g}"

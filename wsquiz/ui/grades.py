@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from wsquiz.grading.gradebook import StudentResult
-from wsquiz.grading.run import Summary, histogram, summarize
+from wsquiz.grading.summary import Summary, histogram, summarize
 
 MAX_ROWS = 40
 MAX_NAMES = 10  # students named in the summary line
