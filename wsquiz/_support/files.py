@@ -66,6 +66,14 @@ def write_all(folder: Path, files: Mapping[str, str | bytes], *, mode: int = 0o6
                 with contextlib.suppress(OSError):
                     os.unlink(temporary, dir_fd=fd)
             raise
+        try:
+            for name in staged:
+                _replaceable(fd, name, folder)
+        except OSError:
+            for temporary in staged.values():
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary, dir_fd=fd)
+            raise
         written = []
         for name, temporary in staged.items():
             try:
@@ -76,6 +84,20 @@ def write_all(folder: Path, files: Mapping[str, str | bytes], *, mode: int = 0o6
                 raise OSError(exc.errno, exc.strerror, str(folder / name)) from None
             written.append(folder / name)
         return written
+
+
+def _replaceable(fd: int, name: str, folder: Path) -> None:
+    """Refuse, before any file takes its place, a destination that a rename cannot replace:
+    a folder, or someone else's file in a sticky folder (as /tmp is) when we are not root."""
+    try:
+        found = os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(found.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "a folder is in the way", str(folder / name))
+    sticky = os.fstat(fd).st_mode & stat.S_ISVTX
+    if sticky and os.geteuid() not in (0, found.st_uid):
+        raise PermissionError(errno.EPERM, "someone else's file is in the way", str(folder / name))
 
 
 def _stage(fd: int, name: str, data: str | bytes, mode: int, folder: Path) -> str:

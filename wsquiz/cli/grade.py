@@ -187,7 +187,7 @@ def _grade_into(
     from wsquiz.engine.lab import Lab
     from wsquiz.engine.serving import Limits
     from wsquiz.grading.run import assignment_for, run
-    from wsquiz.ui.grades import progress
+    from wsquiz.ui.grades import progress, progress_line
 
     limits = Limits(wall_s=wall, cpu_s=cpu, memory_mb=memory)
     with Lab() as lab:
@@ -198,9 +198,7 @@ def _grade_into(
             task = bar.add_task("grading", total=len(todo), last="")
             for result in run(lab, assignment, todo, workers):
                 book.record(result)
-                bar.update(
-                    task, advance=1, last=f"{result.student}: {result.score:g}/{result.max_score:g}"
-                )
+                bar.update(task, advance=1, last=progress_line(result))
 
 
 @grade_app.command("export")

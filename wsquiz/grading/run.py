@@ -20,7 +20,7 @@ from wsquiz.grading.exercise import ExerciseAssignment
 from wsquiz.grading.gradebook import Kind, StudentResult
 from wsquiz.grading.resume import fingerprint
 from wsquiz.grading.sheets import QuizAssignment
-from wsquiz.grading.submissions import Submission
+from wsquiz.grading.submissions import Submission, readable
 
 if TYPE_CHECKING:
     from wsquiz.engine.lab import Lab
@@ -63,26 +63,47 @@ async def grade_batch(
                 result = assignment.unchecked(submission, exc.message)
             except Exception as exc:  # one student must not stop the class
                 result = assignment.unchecked(submission, f"internal error while grading: {exc!r}")
-        on_result(finished(submission, result, assignment.fingerprint))
+            try:
+                kept = finished(submission, result, assignment.fingerprint)
+            except Exception as exc:  # as above: whatever a submission holds costs it alone
+                problem = f"internal error while recording the grade: {exc!r}"
+                kept = finished(submission, assignment.unchecked(submission, problem), "")
+        on_result(kept)
 
     await asyncio.gather(*(one(s) for s in submissions))
 
 
+MAX_FEEDBACK = 2000  # characters of one check's feedback (or of the error) that are kept
+
+
 def finished(submission: Submission, result: StudentResult, against: str = "") -> StudentResult:
     """The result as kept: what was graded (digest, origin) and against what (`fingerprint`),
-    feedback without the grader's paths."""
+    feedback without the grader's paths, every text recordable (see `readable`) and trimmed
+    to `MAX_FEEDBACK` (a student's 200 KB answer is not echoed whole)."""
+
+    def feedback(text: str) -> str:
+        return trimmed(readable(submission.scrub(text)), MAX_FEEDBACK)
+
     checks = tuple(
-        dataclasses.replace(check, message=submission.scrub(check.message))
+        dataclasses.replace(check, name=readable(check.name), message=feedback(check.message))
         for check in result.checks
     )
     return dataclasses.replace(
         result,
+        student=readable(result.student),
         checks=checks,
-        error=submission.scrub(result.error) if result.error else result.error,
-        source=submission.origin,
+        error=feedback(result.error) if result.error else result.error,
+        source=readable(submission.origin),
         digest=submission.digest,
         assignment=against,
     )
+
+
+def trimmed(text: str, limit: int) -> str:
+    """`text`, or its first `limit` characters and how many more there were."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"
 
 
 def run(

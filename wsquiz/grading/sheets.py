@@ -24,13 +24,20 @@ def load_sheet(path: Path, quiz: str) -> dict[str, str]:
     """
     from wsquiz.learn.quiz import read_sheet
 
-    sheet = read_sheet(path)
+    try:
+        sheet = read_sheet(path)
+    except RecursionError:  # the parser's own limit: no answer sheet is nested that deep
+        raise UsageError(
+            f"{path.name}: nested too deeply to be an answer sheet",
+            fix='write a JSON object {"question-id": "answer", ...} (or the same as TOML)',
+        ) from None
     if sheet.quiz is not None and sheet.quiz != quiz:
         raise UsageError(f"{path.name}: the sheet answers the quiz {sheet.quiz!r}, not {quiz!r}")
     return sheet.answers
 
 
 Judge = Callable[[Any, str, Any], Any]
+MAX_SHOWN = 200  # characters of an answer that its feedback quotes
 
 
 class QuizAssignment:
@@ -74,6 +81,9 @@ class QuizAssignment:
             if not message:
                 observed = getattr(verdict, "observed", "")
                 message = "correct" if correct else f"answered {answer!r}; observed {observed!r}"
+            if len(answer) > MAX_SHOWN:  # the feedback quotes a long answer by its start only
+                short = f"{answer[:MAX_SHOWN]}… ({len(answer)} characters)"
+                message = message.replace(repr(answer), repr(short)).replace(answer, short)
             checks.append(CheckOutcome(question.id, correct, 1.0 if correct else 0.0, 1.0, message))
         unknown = sorted(set(answers) - {q.id for q in self.quiz.questions})
         error = f"answers to unknown questions ignored: {', '.join(unknown)}" if unknown else None

@@ -116,7 +116,9 @@ def discover(folder: Path, kind: Kind) -> list[Submission]:
         if entry.name.startswith((".", "_")):
             continue
         submission: Submission | None = None
-        if entry.is_symlink():
+        if readable(entry.name) != entry.name:
+            submission = _unreadable(entry, folder)
+        elif entry.is_symlink():
             submission = Submission(entry.stem, None, f"{entry.name} is a symbolic link", folder)
         elif kind == "exercise" and entry.is_file() and entry.suffix == ".py":
             submission = _source(entry.stem, entry, folder)
@@ -151,7 +153,7 @@ def single(
 
     Feedback names the file relative to `root` (default: `folder`, so just its name).
     """
-    student = student or folder.name
+    student = readable(student or folder.name)
     root = root or folder
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such folder", fix="give the student's submission folder")
@@ -174,6 +176,8 @@ def single(
 
 
 def _source(student: str, path: Path, root: Path) -> Submission:
+    if readable(path.name) != path.name:
+        return _unreadable(path, root, student)
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -186,6 +190,29 @@ def _source(student: str, path: Path, root: Path) -> Submission:
             root,
         )
     return Submission(student, path, root=root)
+
+
+def readable(text: str) -> str:
+    """`text` as it can be recorded and shown: bytes of a file name that are not UTF-8 (Python
+    keeps them as lone surrogates) written as `\\xe9`."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a lone surrogate that no file name gave
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _unreadable(path: Path, root: Path, student: str | None = None) -> Submission:
+    """An entry whose name is not UTF-8: graded as nothing, under a name that can be kept."""
+    shown = readable(path.name)
+    problem = (
+        f"{shown}: the file name is not valid UTF-8, so it cannot be graded under it; "
+        "rename it (letters, digits, - and _) and grade again with --resume"
+    )
+    return Submission(student or readable(path.stem), None, problem, root)
 
 
 # ---- shards --------------------------------------------------------------------------------
