@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from wsquiz._support.files import write_all, write_atomic
+from wsquiz._support.files import open_folder, write_all, write_atomic
 from wsquiz.errors import UsageError
 from wsquiz.grading.gradebook import StudentResult, number
 
@@ -73,8 +73,10 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def cell(text: str) -> str:
     """A text cell a spreadsheet shows as text: one that would start a formula (`=`, `+`, `-`,
     `@`, tab, carriage return) gets a leading `'`, as OWASP recommends against CSV injection.
-    The numbers wsquiz writes itself are left as numbers."""
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    The numbers wsquiz writes itself are left as numbers. A carriage return inside a cell
+    becomes a newline: the csv module quotes that one, and a reader keeps the row whole."""
+    text = f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def to_gradescope(result: StudentResult) -> dict[str, Any]:
@@ -143,6 +145,10 @@ def check_out(fmt: str, out: Path, students: int) -> None:
         raise UsageError(
             f"--out {out}: {existing} is a file, not a folder", fix="give --out another path"
         )
+    try:
+        os.close(open_folder(existing, create=False))
+    except OSError as exc:
+        raise _unwritable(Path(exc.filename or existing), exc) from None
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(
             f"--out {out}: {existing} is not writable",
