@@ -114,6 +114,10 @@ def test_a_file_name_that_is_not_utf8_costs_that_student_alone(tmp_path: Path) -
     (subs / "bob").mkdir()
     with open(os.path.join(os.fsencode(subs / "bob"), b"\xff\xfe.py"), "w") as hostile:
         hostile.write(SOLUTION)
+    (subs / "eve").mkdir()
+    (subs / "eve" / "main.py").write_text(SOLUTION)
+    with open(os.path.join(os.fsencode(subs / "eve"), b"\xff.py"), "w") as hostile:
+        hostile.write(SOLUTION)
     db = tmp_path / "book.sqlite"
 
     code, output = grade(str(subs), "--exercise", "echo-loop", "--db", str(db))
@@ -123,16 +127,18 @@ def test_a_file_name_that_is_not_utf8_costs_that_student_alone(tmp_path: Path) -
         "alice": 5,
         "bob": 0,
         "caf\\xe9": 0,
+        "eve": 0,
         "zoe": 5,
     }
+    assert "eve/ holds several files (main.py, \\xff.py)" in (graded["eve"].error or "")
     assert "caf\\xe9.py: the file name is not valid UTF-8" in (graded["caf\\xe9"].error or "")
     assert "\\xff\\xfe.py: the file name is not valid UTF-8" in (graded["bob"].error or "")
-    assert "Traceback" not in output and "4 graded" in output
+    assert "Traceback" not in output and "5 graded" in output
 
     code, output = grade(str(subs), "--exercise", "echo-loop", "--db", str(db), "--resume")
     assert code == 0, output
-    assert "4 already in the gradebook (--resume)" in " ".join(output.split())
-    assert len(rows(db)) == 4
+    assert "5 already in the gradebook (--resume)" in " ".join(output.split())
+    assert len(rows(db)) == 5
 
 
 def test_formula_cells_reach_the_spreadsheet_as_text(tmp_path: Path) -> None:

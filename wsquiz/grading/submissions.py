@@ -47,7 +47,8 @@ class Submission:
         """
         digest = hashlib.sha256()
         if self.problem is not None or self.path is None:
-            digest.update(b"problem\0" + (self.problem or "no submission").encode("utf-8"))
+            problem = readable(self.problem or "no submission")
+            digest.update(b"problem\0" + problem.encode("utf-8"))
             return digest.hexdigest()
         digest.update(b"file\0")
         try:
@@ -167,8 +168,10 @@ def single(
     if not files:
         return Submission(student, None, f"{folder.name}/ holds no {suffixes[0]} file", root)
     if len(files) > 1:
-        names = ", ".join(p.name for p in files)
-        problem = f"{folder.name}/ holds several files ({names}): a submission is {wanted}"
+        names = ", ".join(readable(p.name) for p in files)
+        problem = (
+            f"{readable(folder.name)}/ holds several files ({names}): a submission is {wanted}"
+        )
         return Submission(student, None, problem, root)
     if files[0].is_symlink():
         return Submission(student, None, f"{files[0].name} is a symbolic link", root)
@@ -231,7 +234,7 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 def shard_of(student: str, count: int) -> int:
     """The shard (1..count) a student belongs to: stable across machines and runs."""
-    digest = hashlib.sha256(student.encode("utf-8")).digest()
+    digest = hashlib.sha256(readable(student).encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") % count + 1
 
 
