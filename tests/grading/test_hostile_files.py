@@ -39,6 +39,14 @@ def rows(db: Path) -> dict[str, StudentResult]:
         return {r.student: r for r in book.results()}
 
 
+def resumed(subs: Path, db: Path, students: int) -> None:
+    """`--resume` of the same class: every student already in the gradebook, none lost."""
+    code, output = grade(str(subs), "--exercise", "echo-loop", "--db", str(db), "--resume")
+    assert code == 0, output
+    assert f"{students} already in the gradebook (--resume)" in " ".join(output.split())
+    assert len(rows(db)) == students
+
+
 def plant(link: Path, target: Path) -> None:
     link.symlink_to(target)
     if os.geteuid() == 0:
@@ -167,6 +175,7 @@ def test_formula_cells_reach_the_spreadsheet_as_text(tmp_path: Path) -> None:
     assert set(students) == {f"'{name}".replace("\r", "\n") for name in hostile} | {"honest"}
     assert students['\'=HYPERLINK("evil")'][-1].startswith('\'=HYPERLINK("evil").py')
     assert students["honest"][1:3] == ["5", "5"]
+    resumed(subs, db, len(hostile) + 1)
 
 
 def test_long_and_colliding_names_each_get_their_own_gradescope_file(tmp_path: Path) -> None:
@@ -193,6 +202,7 @@ def test_long_and_colliding_names_each_get_their_own_gradescope_file(tmp_path: P
         data = json.loads(file.read_text())
         kept[data["extra_data"]["student"]] = data["score"]
     assert kept == {long_file: 5, "a b": 5, "a_b": 5, "A_b": 5, "a,b": 5, long_folder: 0}
+    resumed(subs, db, 6)
 
 
 def test_an_export_that_cannot_be_written_writes_nothing(tmp_path: Path) -> None:
@@ -298,3 +308,4 @@ def test_control_characters_and_markup_are_shown_literally(tmp_path: Path) -> No
     assert all(len(c.message) < 2 * MAX_FEEDBACK for c in graded[hostile].checks)
     assert "y" * 3000 not in output
     assert progress_line(graded[hostile]) == "ctl\\x1b[2J\\x07\\u202e: 0/5"
+    resumed(subs, db, 3)
