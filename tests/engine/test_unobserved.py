@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from typer.testing import CliRunner
+from websockets.asyncio.client import connect as real_connect
 
 from tests.support import APPS, FIXTURE, ROOT
 from wsquiz.cli import app
@@ -21,12 +22,10 @@ SOLUTION = ROOT / "exercises" / "01-echo-loop" / "solution.py"
 
 @pytest.fixture
 def old_websockets(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = client.connect
-
     def connect(*args: Any, **kwargs: Any) -> Any:
         if "proxy" in kwargs:  # what websockets 14's connect() says to it
             raise TypeError("create_connection() got an unexpected keyword argument 'proxy'")
-        return real(*args, **kwargs)
+        return real_connect(*args, **kwargs)
 
     monkeypatch.setattr(client, "connect", connect)
 

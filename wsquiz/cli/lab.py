@@ -37,7 +37,7 @@ def app_spec(text: str, app_dir: str | None, factory: bool) -> Any:
     from dataclasses import replace
 
     from wsquiz._support.paths import content_root
-    from wsquiz.course.lessons import app_or_example
+    from wsquiz.course.examples import app_or_example
     from wsquiz.engine.appfile import AppSpec
 
     if app_dir is not None:
