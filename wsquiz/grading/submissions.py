@@ -169,7 +169,8 @@ def single(
     wanted = "one .py file" if kind == "exercise" else "one .json or .toml answer sheet"
     if not files:
         return Submission(student, None, f"{folder.name}/ holds no {suffixes[0]} file", root)
-    if len(files) > 1 and kind == "exercise":
+    names_ok = all(readable(p.name) == p.name for p in files)
+    if len(files) > 1 and kind == "exercise" and names_ok:
         # several modules: served as uvicorn serves a folder's app (its main.py, or the only
         # module that defines `app`), its siblings importable
         from wsquiz.engine.appfile import discover as entry_of
