@@ -233,6 +233,11 @@ def test_an_http_exception_after_accept_is_shown_with_the_apps_line(
     assert linked and linked[0]["line"] == 9
     assert error["type"].rsplit(".", 1)[-1] in seen.log
     assert data["close"]["code"] == seen.close_code
+    said = data["logs"].index("ERROR: Exception in ASGI application")
+    assert data["logs"][said + 1] != ""  # the message's own newline is no blank line
+    lines = seen.lines()
+    at = next(n for n, line in enumerate(lines) if "Exception in ASGI application" in line)
+    assert lines[at + 1] == "Traceback (most recent call last):"  # no blank line between
 
 
 BACKGROUND = {

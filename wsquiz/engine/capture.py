@@ -482,6 +482,8 @@ class _RoutedLogs(logging.Handler):
             text = record.getMessage()
         except Exception:  # a handler's own bad format string must not break capture
             text = str(record.msg)
+        # a message's own last newline is not a line more (logging adds none after it either)
+        text = text[:-1] if text.endswith("\n") else text
         recorder.output(f"{record.levelname}: {text}\n", "log")
 
 
