@@ -58,6 +58,7 @@ SANDBOX_UIDS = 100_000  # + the keeper's pid: one user per sandbox (see _own_uid
 ENV_ALLOWLIST = ("LANG", "LC_ALL", "LC_CTYPE", "TZ")
 
 STOP_GRACE = 2.0
+GRACEFUL_STOP = 1.0  # a served app's own shutdown (uvicorn's Ctrl-C), before it is killed
 SERVE_FAILED = 4
 MAX_EVENT = 1024 * 1024
 
@@ -220,12 +221,15 @@ class Sandboxed(Served):
         keeper, self._keeper = self._keeper, 0
         if self._wall is not None:
             self._wall.cancel()
-        if self._ready is not None and self._ready.done() and self._gone is not None:
-            # served: a graceful stop first, so the app's lifespan shutdown is observed too
+        served = self._ready is not None and self._ready.done() and self._gone is not None
+        if served and self.recorder.active == 0 and self._status is None:
+            # a graceful stop first, so the app's lifespan shutdown is observed too (not for a
+            # server still busy in a handler: it would only be waited for)
             with contextlib.suppress(OSError):
                 os.write(self._ctl_w, b"s")
+            assert self._gone is not None
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._gone.wait(), STOP_GRACE)
+                await asyncio.wait_for(self._gone.wait(), GRACEFUL_STOP)
         with contextlib.suppress(OSError):
             os.close(self._ctl_w)
         await _reap(keeper, STOP_GRACE)
@@ -340,7 +344,7 @@ def _keeper_main(  # pragma: no cover
             # the lab asks for a graceful stop: the server shuts down and exits by itself
             with contextlib.suppress(OSError):
                 os.kill(server, signal.SIGTERM)
-            ready, _, _ = select.select([ctl_r, pidfd], [], [], STOP_GRACE)
+            ready, _, _ = select.select([ctl_r, pidfd], [], [], GRACEFUL_STOP)
             ready = [fd for fd in ready if fd != ctl_r]
         if pidfd in ready:
             _, status = os.waitpid(server, 0)
