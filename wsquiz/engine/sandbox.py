@@ -221,18 +221,36 @@ class Sandboxed(Served):
         keeper, self._keeper = self._keeper, 0
         if self._wall is not None:
             self._wall.cancel()
-        served = self._ready is not None and self._ready.done() and self._gone is not None
-        if served and self.recorder.active == 0 and self._status is None:
-            # a graceful stop first, so the app's lifespan shutdown is observed too (not for a
-            # server still busy in a handler: it would only be waited for)
+        try:
+            served = self._ready is not None and self._ready.done() and self._gone is not None
+            if served and self.recorder.active == 0 and self._status is None:
+                # a graceful stop first, so the app's lifespan shutdown is observed too (not for
+                # a server still busy in a handler: it would only be waited for)
+                with contextlib.suppress(OSError):
+                    os.write(self._ctl_w, b"s")
+                assert self._gone is not None
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._gone.wait(), GRACEFUL_STOP)
             with contextlib.suppress(OSError):
-                os.write(self._ctl_w, b"s")
-            assert self._gone is not None
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._gone.wait(), GRACEFUL_STOP)
-        with contextlib.suppress(OSError):
-            os.close(self._ctl_w)
-        await _reap(keeper, STOP_GRACE)
+                os.close(self._ctl_w)
+            await _reap(keeper, STOP_GRACE)
+        except BaseException:
+            # cancelled while stopping (a failure elsewhere ends the observation): the keeper
+            # is still killed and reaped now, so no process outlives it, not even a zombie
+            with contextlib.suppress(OSError):
+                os.close(self._ctl_w)
+            with contextlib.suppress(OSError):
+                os.killpg(keeper, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(keeper, 0)
+            if self.loop is not None:
+                with contextlib.suppress(Exception):
+                    self.loop.remove_reader(self._events_r)
+            with contextlib.suppress(OSError):
+                os.close(self._events_r)
+            _running.discard(self)
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            raise
         if self._gone is not None and not self._gone.is_set():
             self._on_exit()
         with contextlib.suppress(OSError):
