@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from wsquiz.engine import client as ws_client
+from wsquiz.engine import sandbox
 from wsquiz.engine import lab as lab_module
 from wsquiz.engine.appfile import AppSpec
 from wsquiz.engine.lab import Lab, play_against
@@ -55,9 +56,10 @@ def descendants(root: int | None = None) -> list[int]:
 
 @pytest.fixture
 def strays() -> Callable[[], set[int]]:
-    """The processes below this one that were not there when the test began."""
+    """The processes below this one that were not there when the test began (a lab's zygote,
+    its long-lived helper, is not one: what it forks is)."""
     before = set(descendants())
-    return lambda: set(descendants()) - before
+    return lambda: set(descendants()) - before - sandbox.zygote_pids()
 
 
 def processes_running(marker: str) -> list[int]:

@@ -71,6 +71,8 @@ def marked(mark: str) -> list[int]:
 
 
 def children() -> list[int]:
+    """This process's children, but the zygote sandboxes are forked from (a helper that lives
+    as long as the lab)."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -80,7 +82,7 @@ def children() -> list[int]:
                 continue
             if int(stat.rsplit(")", 1)[-1].split()[1]) == os.getpid():
                 found.append(int(entry))
-    return found
+    return [pid for pid in found if pid not in sandbox.zygote_pids()]
 
 
 def settle(mark: str, timeout: float = 5.0) -> list[int]:

@@ -9,6 +9,7 @@ import os
 libc = ctypes.CDLL(None, use_errno=True)
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_KEEPCAPS = 8
 PR_SET_SECUREBITS = 28
 PR_CAPBSET_DROP = 24
@@ -123,3 +124,6 @@ def become(uid: int, gid: int) -> None:
     os.setresuid(uid, uid, uid)
     drop_capabilities()
     prctl(PR_SET_NO_NEW_PRIVS, 1)
+    # A change of user makes the process undumpable, its /proc/self root's: give it back
+    # (its user is its own; core dumps are off by RLIMIT_CORE).
+    prctl(PR_SET_DUMPABLE, 1)

@@ -17,6 +17,7 @@ writing what it saw to the report pipe.
 from __future__ import annotations
 
 import _thread
+import json
 import os
 import sys
 import time
@@ -117,24 +118,47 @@ def _pipe_id(fd: int) -> tuple[int, int]:
     return (info.st_dev, info.st_ino)
 
 
-def install(
-    events_fd: int, modules: Iterable[ModuleType], objects: Iterable[Any]
-) -> Callable[[Iterable[Any]], None]:
-    """Start both guards; returns `watch`, to add what exists only once the student's module
-    has run (the app chain): it returns once the watcher holds its own copy."""
-    modules = tuple(modules)
-    taken = snapshot(modules, objects)
-    pipe = _pipe_id(events_fd)
-    later: list[Any] = []
-    handed: list[Snapshot] = []
-    ack = _thread.allocate_lock()
+_prepared: list[tuple[Snapshot, frozenset[int]]] = []  # filled in place: the module is watched
+
+
+def _watched_modules() -> tuple[ModuleType, ...]:
+    import json.encoder
+    import traceback
+
+    from wsquiz.engine import capture, serving, transcript
+    from wsquiz.engine.sandbox import audit
+
+    return (capture, transcript, serving, audit, traceback, json, json.encoder, sys.modules["builtins"])
+
+
+def prepare() -> None:
+    """Take the snapshot every server shares (in the zygote: forks keep objects' identities)."""
+    from wsquiz.engine import capture, transcript
+
+    modules = _watched_modules()
     protected = set()
     for module in modules:
         for value in vars(module).values():
             protected.add(id(value))
             if isinstance(value, type):
                 protected.update(id(inner) for inner in vars(value).values())
-    sys.addaudithook(_hook(events_fd, frozenset(protected)))
+    _prepared.append(
+        (snapshot(modules, (capture.Recorder, transcript.ServerError)), frozenset(protected))
+    )
+
+
+def install(events_fd: int, objects: Iterable[Any]) -> Callable[[Iterable[Any]], None]:
+    """Start both guards; returns `watch`, to add what exists only once the student's module
+    has run (the app chain): it returns once the watcher holds its own copy."""
+    if not _prepared:
+        prepare()
+    shared, protected = _prepared[0]
+    taken = shared + snapshot((), objects)
+    pipe = _pipe_id(events_fd)
+    later: list[Any] = []
+    handed: list[Snapshot] = []
+    ack = _thread.allocate_lock()
+    sys.addaudithook(_hook(events_fd, protected))
 
     def start() -> None:
         _thread.start_new_thread(_watch, (events_fd, pipe, taken, later, ack, handed))

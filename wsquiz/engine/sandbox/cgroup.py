@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
 
 V1_ROOT = Path("/sys/fs/cgroup")
@@ -78,19 +79,27 @@ class Cgroups:
         for folder in self.folders:
             (folder / "cgroup.procs").write_text(str(pid or os.getpid()))
 
-    def remove(self) -> None:
-        """Leave the cgroups and remove them (once everything in them has ended)."""
-        for folder in self.folders:
-            with contextlib.suppress(OSError):
-                (folder.parent / "cgroup.procs").write_text(str(os.getpid()))
-            for _ in range(100):
-                try:
-                    folder.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    os.sched_yield()
+
+
+def cgroup_name(keeper: int) -> str:
+    return f"wsquiz-{keeper}"
+
+
+def remove(name: str) -> None:
+    """Remove a sandbox's cgroups (once everything in them has ended)."""
+    for controller in ("memory", "pids"):
+        parent = _own(controller)
+        if parent is None:
+            continue
+        folder = parent / name
+        for _ in range(200):
+            try:
+                folder.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.005)  # its last process is still being torn down
 
 
 def available() -> list[str]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from wsquiz.engine.sandbox import _sys, audit, confine, landlock
-from wsquiz.engine.sandbox.cgroup import Cgroups
+from wsquiz.engine.sandbox.cgroup import Cgroups, cgroup_name
 
 NOBODY = 65534
 SANDBOX_UIDS = 100_000  # + the keeper's pid: one user per sandbox (see _own_uid)
@@ -36,7 +36,6 @@ NAMESPACES = (
 
 def keeper_main(request: dict[str, Any], sock: Any, events_w: int, ctl_r: int) -> None:  # pragma: no cover
     code = 1
-    cgroups: Cgroups | None = None
     try:
         parent = os.getppid()
         signal.set_wakeup_fd(-1)
@@ -54,11 +53,6 @@ def keeper_main(request: dict[str, Any], sock: Any, events_w: int, ctl_r: int) -
         if root:
             with contextlib.suppress(OSError):
                 Path("/proc/self/oom_score_adj").write_text("-1000")  # the OOM killer spares it
-            with contextlib.suppress(OSError):
-                cgroups = Cgroups(
-                    f"wsquiz-{os.getpid()}", limits["memory_mb"] << 20, limits["processes"] + 1
-                )
-                cgroups.join()
         outside = (os.getuid(), os.getgid())
         flags = NAMESPACES if root else NAMESPACES | _sys.CLONE_NEWUSER
         try:
@@ -69,9 +63,21 @@ def keeper_main(request: dict[str, Any], sock: Any, events_w: int, ctl_r: int) -
             Path("/proc/self/setgroups").write_text("deny")
             Path("/proc/self/uid_map").write_text(f"0 {outside[0]} 1")
             Path("/proc/self/gid_map").write_text(f"0 {outside[1]} 1")
+        go_r, go_w = os.pipe()
         server = os.fork()
         if server == 0:
-            _server_main(request, sock, events_w, ctl_r, uid, bool(flags))
+            os.close(go_w)
+            _server_main(request, sock, events_w, ctl_r, uid, bool(flags), go_r)
+        os.close(go_r)
+        # The server confines itself meanwhile; it runs nothing of the student's before "go",
+        # by which time it is in the sandbox's cgroups (the keeper stays out of them).
+        if root:
+            with contextlib.suppress(OSError):
+                Cgroups(
+                    cgroup_name(os.getpid()), limits["memory_mb"] << 20, limits["processes"]
+                ).join(server)
+        os.write(go_w, b"g")
+        os.close(go_w)
         sock.close()
         pidfd = os.pidfd_open(server)
         ready, _, _ = select.select([ctl_r, pidfd], [], [])
@@ -83,9 +89,7 @@ def keeper_main(request: dict[str, Any], sock: Any, events_w: int, ctl_r: int) -
         _kill_descendants(server, bool(flags & _sys.CLONE_NEWPID))
         code = 0
     finally:
-        if cgroups is not None:
-            cgroups.remove()
-        os._exit(code)
+        os._exit(code)  # the zygote removes the cgroups once it has reaped this process
 
 
 def describe_exit(status: int, limits: dict[str, Any]) -> str:
@@ -171,7 +175,13 @@ def _close_fds_except(*keep: int) -> None:  # pragma: no cover
 
 
 def _server_main(  # pragma: no cover
-    request: dict[str, Any], sock: Any, events_w: int, ctl_r: int, uid: int, namespaced: bool
+    request: dict[str, Any],
+    sock: Any,
+    events_w: int,
+    ctl_r: int,
+    uid: int,
+    namespaced: bool,
+    go_r: int,
 ) -> None:
     status = 0
     try:
@@ -183,6 +193,9 @@ def _server_main(  # pragma: no cover
         if select.select([ctl_r], [], [], 0)[0]:
             os._exit(0)
         os.close(ctl_r)
+        if os.read(go_r, 1) != b"g":
+            os._exit(0)
+        os.close(go_r)
         _serve(request, sock, events_w)
     except BaseException:
         status = SERVE_FAILED
@@ -194,7 +207,7 @@ def _confine(request: dict[str, Any], uid: int, namespaced: bool) -> None:  # pr
     limits = request["limits"]
     app = Path(request["app"])
     files = confine.read_app(app.parent, app, bool(request["whole"]))
-    folders, entries = confine.python_paths()
+    folders, entries = confine.PYTHON_PATHS or confine.python_paths()
     if namespaced:
         carried = confine.carried_paths(folders, entries)
         confine.own_view(files, uid if os.geteuid() == 0 and uid else os.getuid(), limits["disk_mb"], carried)
@@ -226,7 +239,7 @@ def _scrub_environment() -> None:  # pragma: no cover
 
 
 def _serve(request: dict[str, Any], sock: Any, events_w: int) -> None:  # pragma: no cover
-    from wsquiz.engine import capture, serving, transcript
+    from wsquiz.engine import serving
     from wsquiz.engine.appfile import AppSpec, load_app
     from wsquiz.engine.capture import Recorder, activate, install_hooks
     from wsquiz.errors import AppLoadError
@@ -249,15 +262,9 @@ def _serve(request: dict[str, Any], sock: Any, events_w: int) -> None:  # pragma
 
     target = Path(confine.APP_DIR, Path(request["app"]).name)
     recorder = Recorder(str(target), sink=send)
-    install_hooks(passthrough=False)
+    install_hooks(passthrough=False)  # done in the zygote already: this changes nothing
     activate(recorder)
-    import traceback
-
-    watch = audit.install(
-        events_w,
-        (capture, transcript, serving, traceback, json, json.encoder, sys.modules["builtins"]),
-        (Recorder, transcript.ServerError, recorder, send),
-    )
+    watch = audit.install(events_w, (recorder, send))
     try:
         app, _ = load_app(AppSpec(target, request["attr"]))
     except AppLoadError as exc:

@@ -20,11 +20,14 @@ from pathlib import Path
 from wsquiz.engine.sandbox import _sys, landlock
 
 APP_DIR = "/tmp/app"
-HIDDEN = ("/tmp", "/var/tmp", "/dev/shm")
+PRIVATE = ("/tmp", "/var/tmp", "/dev/shm")  # writable, the sandbox's own
+HOMES = ("/root", "/home", "/run/user")  # emptied: no home folder is visible at all
+HIDDEN = PRIVATE + HOMES
 SYSTEM = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/opt/conda")
 MAX_COPIED = 2 * 1024 * 1024
 MAX_FILES = 200
 SKIPPED = {"__pycache__", ".git", ".venv", "venv", "node_modules", ".mypy_cache"}
+PYTHON_PATHS: tuple[list[str], list[str]] | None = None  # found once, in the zygote
 
 
 def python_paths() -> tuple[list[str], list[str]]:
@@ -88,10 +91,15 @@ def own_view(files: dict[str, bytes], uid: int, disk_mb: int, carried: list[str]
         with contextlib.suppress(OSError):
             trees.append((path, _sys.open_tree(path)))
     size = f"size={disk_mb}m,nr_inodes=4096"
-    _sys.mount("tmpfs", "/tmp", "tmpfs", _sys.MS_NOSUID | _sys.MS_NODEV, f"{size},mode=0755")
-    for place in HIDDEN[1:]:
+    flags = _sys.MS_NOSUID | _sys.MS_NODEV
+    _sys.mount("tmpfs", "/tmp", "tmpfs", flags, f"{size},mode=0755")
+    for place in PRIVATE[1:]:
         with contextlib.suppress(OSError):
-            _sys.mount("tmpfs", place, "tmpfs", _sys.MS_NOSUID | _sys.MS_NODEV, f"{size},mode=1777")
+            _sys.mount("tmpfs", place, "tmpfs", flags, f"{size},mode=1777")
+    for place in HOMES:
+        if os.path.isdir(place):
+            with contextlib.suppress(OSError):
+                _sys.mount("tmpfs", place, "tmpfs", flags, "size=1m,nr_inodes=1024,mode=0755")
     with contextlib.suppress(OSError):
         flags = _sys.MS_NOSUID | _sys.MS_NODEV | _sys.MS_NOEXEC
         _sys.mount("proc", "/proc", "proc", flags)
@@ -128,7 +136,7 @@ def carried_paths(folders: list[str], entries: list[str]) -> list[str]:
 def rules(folders: list[str], entries: list[str]) -> list[tuple[str, int]]:
     found = [(p, landlock.READ) for p in (*SYSTEM, "/proc", *folders, *entries)]
     found.append(("/dev", landlock.DEVICES))
-    found += [(p, landlock.WRITE) for p in HIDDEN]
+    found += [(p, landlock.WRITE) for p in PRIVATE]
     return found
 
 

@@ -154,9 +154,14 @@ def preload() -> None:
     import wsquiz.engine.appfile  # noqa: F401
     import wsquiz.engine.capture  # noqa: F401
     import wsquiz.engine.sandbox.child  # noqa: F401
+    from wsquiz.engine import capture
+    from wsquiz.engine.sandbox import audit, confine
     from wsquiz.engine.serving import prewarm
 
     prewarm()
+    capture.install_hooks(passthrough=False)
+    confine.PYTHON_PATHS = confine.python_paths()
+    audit.prepare()
 
 
 def main(fd: int, grader: int) -> None:  # pragma: no cover - runs in the zygote
@@ -211,11 +216,17 @@ def main(fd: int, grader: int) -> None:  # pragma: no cover - runs in the zygote
 
 
 def _reap(sock: socket.socket) -> None:  # pragma: no cover
+    from wsquiz.engine.sandbox import cgroup
+
+    reaped = []
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            break
         if not pid:
-            return
+            break
         sock.send(json.dumps({"exited": pid}).encode())
+        reaped.append(pid)
+    for pid in reaped:
+        cgroup.remove(cgroup.cgroup_name(pid))
