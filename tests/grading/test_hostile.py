@@ -26,7 +26,7 @@ from wsquiz.engine.serving import Limits
 from wsquiz.grading import run as grading
 from wsquiz.grading.gradebook import StudentResult
 
-LIMITS = Limits(wall_s=3.0, cpu_s=2, memory_mb=256, startup_s=3.0)
+LIMITS = Limits(wall_s=3.0, cpu_s=2, memory_mb=256, startup_s=3.0, app_folder=False)
 SOLUTION = find_exercise("echo-loop").solution
 
 HEADER = """\
@@ -91,11 +91,6 @@ def settle(mark: str, timeout: float = 5.0) -> list[int]:
     while (left := marked(mark)) and time.monotonic() < deadline:
         time.sleep(0.05)
     return left
-
-
-@pytest.fixture
-def mark() -> str:
-    return f"wsqh{uuid.uuid4().hex[:8]}"
 
 
 def grade_pair(

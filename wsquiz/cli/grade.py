@@ -105,7 +105,7 @@ def grade_run(
             raise UsageError("--jobs must be at least 1")
         parts = grading.parse_shard(shard) if shard else None
         root = content_root(content) if content else None
-        limits = Limits(wall_s=wall, cpu_s=cpu, memory_mb=memory)
+        limits = Limits(wall_s=wall, cpu_s=cpu, memory_mb=memory, app_folder=False)
         against = grading.fingerprint(kind, name, limits, root)
         if single:
             submissions = [grading.single(folder, kind, student)]
@@ -187,7 +187,7 @@ def _grade_into(
     from wsquiz.grading import run as grading
     from wsquiz.ui.grades import progress
 
-    limits = Limits(wall_s=wall, cpu_s=cpu, memory_mb=memory)
+    limits = Limits(wall_s=wall, cpu_s=cpu, memory_mb=memory, app_folder=False)
     with Lab() as lab:
         assignment = grading.assignment_for(kind, name, lab, limits, root)
         if not todo:
