@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -147,7 +148,8 @@ for path in {secrets!r}:
     except OSError:
         pass
 import glob
-leaks += [p for p in glob.glob("/tmp/*") if not p.startswith("/tmp/app")]
+python = {sys.prefix!r}  # Python's own installation may be under /tmp: it is put back
+leaks += [p for p in glob.glob("/tmp/*") if p != "/tmp/app" and not python.startswith(p)]
 leaks += glob.glob("/tmp/app/*honest*")
 """ + echo('if leaks: await websocket.send_text(f"leaked {leaks}")')
     hostile, honest = grade_pair(lab, tmp_path, mark, body)
