@@ -203,7 +203,13 @@ def check(
     except WsquizError as exc:
         fail(exc)
     from wsquiz.engine.lab import Lab
+    from wsquiz.engine.sandbox import missing_protections
 
+    missing = missing_protections()
+    if missing and not as_json:  # said once, quietly: it is the learner's own code
+        _console(stderr=True).print(
+            f"(your app runs sandboxed here without: {'; '.join(missing)})", style="dim", markup=False
+        )
     with Lab() as lab:
         if not watch:
             raise typer.Exit(_check_once(exercise, spec, lab, as_json))

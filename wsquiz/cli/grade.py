@@ -125,6 +125,10 @@ def grade_run(
         fail(exc)
     to_stdout = fmt is not None and out is None
     console = _console(stderr=to_stdout)
+    from wsquiz.engine.sandbox import missing_protections
+
+    for missing in missing_protections():  # before grading: the instructor decides
+        _console(stderr=True).print(f"warning: the sandbox lacks {missing}", markup=False)
     with book:
         chosen = grading.select(submissions, book.graded(), resume, against)
         try:
