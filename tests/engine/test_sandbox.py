@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from wsquiz.engine import client as ws_client
-from wsquiz.engine import sandbox
 from wsquiz.engine import lab as lab_module
+from wsquiz.engine import sandbox
 from wsquiz.engine.appfile import AppSpec
 from wsquiz.engine.lab import Lab, play_against
 from wsquiz.engine.scenario import Scenario

@@ -191,7 +191,8 @@ def test_running_someone_elses_code(lab: Lab, tmp_path: Path, mark: str, attack:
         # the recorder's class: its errors dropped
         "from wsquiz.engine.capture import Recorder\n"
         "emit = Recorder.emit\n"
-        "Recorder.emit = lambda self, kind, value: None if kind == 'error' else emit(self, kind, value)",
+        "Recorder.emit = lambda self, kind, value: (\n"
+        "    None if kind == 'error' else emit(self, kind, value))",
         # the capture module's description of an exception
         "import wsquiz.engine.capture as capture\n"
         "capture.describe_exception = lambda exc, app_file: (_ for _ in ()).throw(SystemExit)",
@@ -234,7 +235,9 @@ def forge():
             pass
     print("passed 5/5")
 """
-    body = forge + UNGUARDED.replace("await websocket.accept()", "await websocket.accept()\n    forge()")
+    body = forge + UNGUARDED.replace(
+        "await websocket.accept()", "await websocket.accept()\n    forge()"
+    )
     hostile, honest = grade_pair(lab, tmp_path, mark, body)
     assert honest.score == 5
     assert own == 3
@@ -286,7 +289,7 @@ for place in {places!r}:
                     written += 1 << 20
         except OSError:
             break
-""" + echo(f'if written > 3 * 80 << 20: await websocket.send_text(f"wrote {{written}}")')
+""" + echo('if written > 3 * 80 << 20: await websocket.send_text(f"wrote {written}")')
     hostile, honest = grade_pair(lab, tmp_path, mark, body)
     assert honest.score == 5
     assert hostile.score == 5, reason(hostile)  # each folder held at most its 64 MB

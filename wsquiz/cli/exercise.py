@@ -208,7 +208,9 @@ def check(
     missing = missing_protections()
     if missing and not as_json:  # said once, quietly: it is the learner's own code
         _console(stderr=True).print(
-            f"(your app runs sandboxed here without: {'; '.join(missing)})", style="dim", markup=False
+            f"(your app runs sandboxed here without: {'; '.join(missing)})",
+            style="dim",
+            markup=False,
         )
     with Lab() as lab:
         if not watch:

@@ -1,4 +1,4 @@
-"""The Linux system calls the sandbox makes, through ctypes: prctl, unshare, mounts, capabilities."""
+"""The Linux system calls a sandbox makes, through ctypes: prctl, unshare, mounts, capabilities."""
 
 from __future__ import annotations
 
@@ -41,7 +41,13 @@ AT_FDCWD = -100
 MOVE_MOUNT_F_EMPTY_PATH = 0x4
 
 libc.syscall.restype = ctypes.c_long
-libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+libc.mount.argtypes = [
+    ctypes.c_char_p,
+    ctypes.c_char_p,
+    ctypes.c_char_p,
+    ctypes.c_ulong,
+    ctypes.c_char_p,
+]
 
 
 def prctl(option: int, value: int) -> int:
@@ -99,16 +105,6 @@ def drop_capabilities() -> None:
     header = (ctypes.c_uint32 * 2)(_CAP_V3, 0)
     data = (ctypes.c_uint32 * 6)(0, 0, 0, 0, 0, 0)
     check(libc.capset(header, data), "capset")
-
-
-def capabilities_left() -> int:
-    """The effective and permitted capabilities of this process (0 when it has none)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(("CapEff:", "CapPrm:", "CapBnd:", "CapAmb:")):
-                if int(line.split()[1], 16):
-                    return 1
-    return 0
 
 
 def become(uid: int, gid: int) -> None:

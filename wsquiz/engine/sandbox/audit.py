@@ -17,7 +17,6 @@ writing what it saw to the report pipe.
 from __future__ import annotations
 
 import _thread
-import json
 import os
 import sys
 import time
@@ -128,7 +127,16 @@ def _watched_modules() -> tuple[ModuleType, ...]:
     from wsquiz.engine import capture, serving, transcript
     from wsquiz.engine.sandbox import audit
 
-    return (capture, transcript, serving, audit, traceback, json, json.encoder, sys.modules["builtins"])
+    return (
+        capture,
+        transcript,
+        serving,
+        audit,
+        traceback,
+        json,
+        json.encoder,
+        sys.modules["builtins"],
+    )
 
 
 def prepare() -> None:
@@ -231,13 +239,15 @@ def _hook(fd: int, protected: frozenset[int]) -> Callable[[str, tuple[Any, ...]]
             tamper(fd, f"{event} was called")
         elif event in ("object.__setattr__", "object.__delattr__"):
             if _id(args[0]) in protected:
-                tamper(fd, f"{event[7:-2]} on the grader's {args[1] if _type(args[1]) is str else '?'}")
+                tamper(
+                    fd, f"{event[7:-2]} on the grader's {args[1] if _type(args[1]) is str else '?'}"
+                )
         elif event == "ctypes.dlsym":
-            name = args[1] if len(args) > 1 else None
+            name: Any = args[1] if len(args) > 1 else None
             if _type(name) is str and (name.startswith(("Py", "_Py")) or name in native):
                 tamper(fd, f"ctypes reached {name}")
         elif event == "import":
-            name = args[0]
+            name = args[0]  # only its exact type is trusted: no method of a student's object runs
             if _type(name) is str and (name == "wsquiz" or name.startswith("wsquiz.")):
                 tamper(fd, f"import of {name}")
 

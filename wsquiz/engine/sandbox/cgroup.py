@@ -52,7 +52,8 @@ class Cgroups:
             self._write(folder, "memory.limit_in_bytes" if v1 else "memory.max", memory_bytes)
             with contextlib.suppress(OSError):  # no swap either, where swap is accounted
                 self._write(
-                    folder, "memory.memsw.limit_in_bytes" if v1 else "memory.swap.max",
+                    folder,
+                    "memory.memsw.limit_in_bytes" if v1 else "memory.swap.max",
                     memory_bytes if v1 else 0,
                 )
         if pids is not None:
@@ -78,7 +79,6 @@ class Cgroups:
     def join(self, pid: int = 0) -> None:
         for folder in self.folders:
             (folder / "cgroup.procs").write_text(str(pid or os.getpid()))
-
 
 
 def cgroup_name(keeper: int) -> str:

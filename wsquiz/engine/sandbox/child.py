@@ -34,7 +34,9 @@ NAMESPACES = (
 )
 
 
-def keeper_main(request: dict[str, Any], sock: Any, events_w: int, ctl_r: int) -> None:  # pragma: no cover
+def keeper_main(
+    request: dict[str, Any], sock: Any, events_w: int, ctl_r: int
+) -> None:  # pragma: no cover
     code = 1
     try:
         parent = os.getppid()
@@ -210,7 +212,9 @@ def _confine(request: dict[str, Any], uid: int, namespaced: bool) -> None:  # pr
     folders, entries = confine.PYTHON_PATHS or confine.python_paths()
     if namespaced:
         carried = confine.carried_paths(folders, entries)
-        confine.own_view(files, uid if os.geteuid() == 0 and uid else os.getuid(), limits["disk_mb"], carried)
+        confine.own_view(
+            files, uid if os.geteuid() == 0 and uid else os.getuid(), limits["disk_mb"], carried
+        )
     else:  # no mount namespace: a private folder in the shared /tmp, said missing
         raise OSError("no mount namespace")
     version = landlock.abi()

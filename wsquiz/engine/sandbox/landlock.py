@@ -52,7 +52,9 @@ class _PathBeneath(ctypes.Structure):
 
 def abi() -> int:
     """The Landlock ABI version the kernel offers (0: none)."""
-    version = int(libc.syscall(SYS_CREATE_RULESET, None, ctypes.c_size_t(0), CREATE_RULESET_VERSION))
+    version = int(
+        libc.syscall(SYS_CREATE_RULESET, None, ctypes.c_size_t(0), CREATE_RULESET_VERSION)
+    )
     return max(version, 0)
 
 

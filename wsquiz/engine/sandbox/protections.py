@@ -56,7 +56,7 @@ def _namespaces_missing(root: int | bool) -> list[str]:
         result: list[str] = []
         try:
             os.close(read)
-            flags = (_sys.CLONE_NEWPID | _sys.CLONE_NEWNET | _sys.CLONE_NEWIPC | _sys.CLONE_NEWNS)
+            flags = _sys.CLONE_NEWPID | _sys.CLONE_NEWNET | _sys.CLONE_NEWIPC | _sys.CLONE_NEWNS
             if not root:
                 flags |= _sys.CLONE_NEWUSER
             try:

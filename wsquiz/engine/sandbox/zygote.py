@@ -93,7 +93,9 @@ class Zygote:
         error = LabError(
             "the sandbox's zygote process ended", fix="see that Python can import fastapi"
         )
-        for future in [self.ready, *self._spawned.values()]:
+        if not self.ready.done():
+            self.ready.set_exception(error)
+        for future in self._spawned.values():
             if not future.done():
                 future.set_exception(error)
         for done in self._exited.values():
@@ -104,7 +106,7 @@ class Zygote:
         """Start a keeper for `request`; its pid."""
         await self.ready
         number = next(self._ids)
-        future = self.loop.create_future()
+        future: asyncio.Future[int] = self.loop.create_future()
         self._spawned[number] = future
         data = json.dumps({**request, "id": number}).encode()
         self._sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, bytes(_fd_array(fds)))])
@@ -150,9 +152,9 @@ def _fd_array(fds: list[int]) -> Any:
 
 def preload() -> None:
     """Everything a server needs, imported once (what each fork then finds ready)."""
-    import wsquiz._support.paths  # noqa: F401 - imported by the recorder at report time
-    import wsquiz.engine.appfile  # noqa: F401
-    import wsquiz.engine.capture  # noqa: F401
+    import wsquiz._support.paths
+    import wsquiz.engine.appfile
+    import wsquiz.engine.capture
     import wsquiz.engine.sandbox.child  # noqa: F401
     from wsquiz.engine import capture
     from wsquiz.engine.sandbox import audit, confine
@@ -183,11 +185,11 @@ def main(fd: int, grader: int) -> None:  # pragma: no cover - runs in the zygote
     signal.signal(signal.SIGCHLD, lambda *_: None)
     sock.send(b'{"ready": true}')
     while True:
-        readable, _, _ = select.select([sock, wake_r], [], [])
+        readable, _, _ = select.select([sock.fileno(), wake_r], [], [])
         if wake_r in readable:
             os.read(wake_r, 4096)
         _reap(sock)
-        if sock not in readable:
+        if sock.fileno() not in readable:
             continue
         data, ancillary, _, _ = sock.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(16))
         if not data:
