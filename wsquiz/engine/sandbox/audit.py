@@ -77,8 +77,14 @@ def changed(taken: Snapshot) -> str | None:
         kind, obj = entry[0], entry[1]
         if kind.startswith(("module", "class ")) and kind != "class dict":
             namespace = obj
-            if frozenset(namespace) != entry[2]:
-                return f"{kind} was changed"
+            keys = frozenset(namespace)
+            if keys != entry[2]:
+                if entry[2] - keys:
+                    return f"{kind}: {sorted(entry[2] - keys)[0]} was deleted"
+                for key in keys - entry[2]:
+                    # what Python itself adds: a warning's registry, a submodule imported
+                    if key != "__warningregistry__" and type(namespace[key]) is not ModuleType:
+                        return f"{kind}: {key} was added"
             for key, value in entry[3]:
                 if namespace.get(key) is not value:
                     return f"{kind}: {key} was replaced"
