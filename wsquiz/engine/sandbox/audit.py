@@ -55,7 +55,11 @@ def _entries(namespace: dict[str, Any], label: str) -> tuple[Any, ...]:
     return (label, namespace, frozenset(namespace), tuple(namespace.items()))
 
 
-def snapshot(modules: Iterable[ModuleType], objects: Iterable[Any]) -> Snapshot:
+def snapshot(
+    modules: Iterable[ModuleType], objects: Iterable[Any], *, strict: bool = True
+) -> Snapshot:
+    """What to compare later; with `strict` an object may not gain attributes either (the
+    recorder: an instance's own `emit` would hide its class's)."""
     taken: list[tuple[Any, ...]] = []
     for module in modules:
         taken.append(_entries(vars(module), f"module {module.__name__}"))
@@ -67,7 +71,7 @@ def snapshot(modules: Iterable[ModuleType], objects: Iterable[Any]) -> Snapshot:
             cells = tuple(c.cell_contents for c in (obj.__closure__ or ()))
             taken.append(("function", obj, obj.__code__, obj.__defaults__, cells))
         elif hasattr(obj, "__dict__"):
-            taken.append(("object", obj, tuple(vars(obj).items())))
+            taken.append(("object", obj, tuple(vars(obj).items()), strict))
     return tuple(taken)
 
 
@@ -104,11 +108,10 @@ def changed(taken: Snapshot) -> str | None:
             ):
                 return f"function {obj.__qualname__} was changed"
         elif kind == "object":
-            now = tuple(vars(obj).items())
             before = dict(entry[2])
-            keys = {k for k, _ in now}
-            if keys - set(before):
-                return f"{type(obj).__qualname__} object: {sorted(keys - set(before))[0]} was added"
+            added = set(vars(obj)) - set(before)
+            if added and entry[3]:
+                return f"{type(obj).__qualname__} object: {sorted(added)[0]} was added"
             for key in ("_sink", "app_file", "app", "loaded_app", "config"):
                 if key in before and vars(obj).get(key) is not before[key]:
                     return f"{type(obj).__qualname__} object: {key} was replaced"
@@ -218,7 +221,7 @@ def _watch(
     try:
         while True:
             if later and not handed and ack.locked():
-                handed.append(take((), later[0]))
+                handed.append(take((), later[0], strict=False))
                 ack.release()
             if pipe_id(fd) != pipe:
                 tamper(fd, "the server's report pipe was closed or replaced")

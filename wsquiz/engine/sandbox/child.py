@@ -210,36 +210,52 @@ def _confine(request: dict[str, Any], uid: int, namespaced: bool) -> None:  # pr
     app = Path(request["app"])
     files = confine.read_app(app.parent, app, bool(request["whole"]))
     folders, entries = confine.PYTHON_PATHS or confine.python_paths()
+    root = os.geteuid() == 0
+    home = request["app_dir"]
+    writable: tuple[str, ...] = confine.PRIVATE
     if namespaced:
         carried = confine.carried_paths(folders, entries)
-        confine.own_view(
-            files, uid if os.geteuid() == 0 and uid else os.getuid(), limits["disk_mb"], carried
-        )
-    else:  # no mount namespace: a private folder in the shared /tmp, said missing
-        raise OSError("no mount namespace")
+        confine.own_view(files, uid if root and uid else os.getuid(), limits["disk_mb"], carried)
+    else:  # no mount namespace (said missing): a private folder in the shared /tmp
+        confine.write_app(home, files)
+        writable = (home,)
     version = landlock.abi()
-    ruleset = landlock.prepare(confine.rules(folders, entries), version) if version else -1
-    os.chdir(confine.APP_DIR)
-    _scrub_environment()
+    rules = confine.rules(folders, entries, writable)
+    ruleset = landlock.prepare(rules, version) if version else -1
+    os.chdir(home)
+    _scrub_environment(home if not namespaced else "/tmp")
     processes = limits["processes"]
+    if not (root and uid):  # RLIMIT_NPROC counts every process of the user: its others too
+        processes += len(_user_processes())
     confine.limit_resources(limits["memory_mb"], limits["cpu_s"], processes)
-    if os.geteuid() == 0 and uid:
+    if root and uid:
         _sys.become(uid, uid)
     else:
-        _sys.become(0, 0)
+        _sys.become(os.getuid(), os.getgid())
     if ruleset >= 0:
         landlock.enforce(ruleset)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     sys.argv = [app.name]
-    sys.path.insert(0, confine.APP_DIR)
+    sys.path.insert(0, home)
 
 
-def _scrub_environment() -> None:  # pragma: no cover
+def _user_processes() -> list[str]:  # pragma: no cover
+    uid = os.getuid()
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    found.append(entry)
+    return found
+
+
+def _scrub_environment(home: str) -> None:  # pragma: no cover
     """Only allowlisted variables survive (the zygote's environment was clean already)."""
     kept = {k: os.environ[k] for k in ENV_ALLOWLIST if k in os.environ}
     os.environ.clear()
-    os.environ.update(kept, PATH="/usr/local/bin:/usr/bin:/bin", HOME="/tmp", TMPDIR="/tmp")
+    os.environ.update(kept, PATH="/usr/local/bin:/usr/bin:/bin", HOME=home, TMPDIR=home)
 
 
 def _serve(request: dict[str, Any], sock: Any, events_w: int) -> None:  # pragma: no cover
@@ -264,7 +280,7 @@ def _serve(request: dict[str, Any], sock: Any, events_w: int) -> None:  # pragma
             except OSError:
                 os._exit(0)
 
-    target = Path(confine.APP_DIR, Path(request["app"]).name)
+    target = Path(request["app_dir"], Path(request["app"]).name)
     recorder = Recorder(str(target), sink=send)
     install_hooks(passthrough=False)  # done in the zygote already: this changes nothing
     activate(recorder)

@@ -107,13 +107,17 @@ def own_view(files: dict[str, bytes], uid: int, disk_mb: int, carried: list[str]
         os.makedirs(path, exist_ok=True)
         _sys.move_mount(tree, path)
         os.close(tree)
-    os.makedirs(APP_DIR, mode=0o755)
-    for relative, data in files.items():
-        target = Path(APP_DIR, relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+    write_app(APP_DIR, files)
     os.chown("/tmp", uid, uid)
     os.chmod("/tmp", 0o700)
+
+
+def write_app(folder: str, files: dict[str, bytes]) -> None:
+    os.makedirs(folder, mode=0o755 if folder == APP_DIR else 0o700)
+    for relative, data in files.items():
+        target = Path(folder, relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
 
 
 def carried_paths(folders: list[str], entries: list[str]) -> list[str]:
@@ -133,10 +137,12 @@ def carried_paths(folders: list[str], entries: list[str]) -> list[str]:
     return tops
 
 
-def rules(folders: list[str], entries: list[str]) -> list[tuple[str, int]]:
+def rules(
+    folders: list[str], entries: list[str], writable: tuple[str, ...] = PRIVATE
+) -> list[tuple[str, int]]:
     found = [(p, landlock.READ) for p in (*SYSTEM, "/proc", *folders, *entries)]
     found.append(("/dev", landlock.DEVICES))
-    found += [(p, landlock.WRITE) for p in PRIVATE]
+    found += [(p, landlock.WRITE) for p in writable]
     return found
 
 

@@ -7,7 +7,10 @@ import contextlib
 import dataclasses
 import json
 import os
+import secrets
+import shutil
 import signal
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ from wsquiz.engine.appfile import AppSpec
 from wsquiz.engine.capture import Recorder
 from wsquiz.engine.sandbox.child import MAX_EVENT
 from wsquiz.engine.sandbox.confine import APP_DIR
+from wsquiz.engine.sandbox.protections import missing_protections
 from wsquiz.engine.sandbox.zygote import Zygote
 from wsquiz.engine.serving import Limits, Served, listening_socket
 from wsquiz.errors import AppLoadError, LabError
@@ -41,7 +45,13 @@ class Sandboxed(Served):
         self.spec = spec
         self.limits = limits
         self.recorder = Recorder(str(spec.path))
-        self.target = AppSpec(Path(APP_DIR, spec.path.name), spec.attr)
+        self._app_dir = APP_DIR
+        if "a mount namespace" in " ".join(missing_protections()):
+            # no private /tmp: a folder of its own in the shared one, removed at the end
+            self._app_dir = os.path.join(
+                tempfile.gettempdir(), f"wsquiz-sandbox-{secrets.token_hex(8)}"
+            )
+        self.target = AppSpec(Path(self._app_dir, spec.path.name), spec.attr)
         self._keeper = 0
         self._zygote: Zygote | None = None
         self._ctl_w = -1
@@ -61,6 +71,7 @@ class Sandboxed(Served):
             "app": str(self.spec.path),
             "attr": self.spec.attr,
             "whole": whole,
+            "app_dir": self._app_dir,
             "limits": dataclasses.asdict(self.limits),
         }
 
@@ -142,7 +153,7 @@ class Sandboxed(Served):
         """Name the learner's own file in reports, not its copy in the sandbox."""
         if isinstance(value, str):
             return value.replace(str(self.target.path), str(self.spec.path)).replace(
-                APP_DIR + "/", str(self.spec.path.parent) + "/"
+                self._app_dir + "/", str(self.spec.path.parent) + "/"
             )
         if isinstance(value, dict):
             return {k: self._unsandboxed(v) for k, v in value.items()}
@@ -223,6 +234,11 @@ class Sandboxed(Served):
         with contextlib.suppress(OSError):
             os.close(self._events_r)
         _running.discard(self)
+        self._remove_folder()
+
+    def _remove_folder(self) -> None:
+        if self._app_dir != APP_DIR:
+            shutil.rmtree(self._app_dir, ignore_errors=True)
 
     def kill(self) -> None:
         """Stop now, from any thread, without the event loop (the lab's last resort)."""
@@ -231,6 +247,7 @@ class Sandboxed(Served):
             with contextlib.suppress(OSError):
                 os.killpg(keeper, signal.SIGKILL)
         _running.discard(self)
+        self._remove_folder()
 
 
 def _only_python_file(folder: Path, main: Path) -> bool:
