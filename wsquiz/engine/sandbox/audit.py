@@ -17,9 +17,9 @@ writing what it saw to the report pipe.
 from __future__ import annotations
 
 import _thread
+import contextlib
 import os
 import sys
-import time
 from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
@@ -174,20 +174,22 @@ def install(events_fd: int, objects: Iterable[Any]) -> Callable[[Iterable[Any]],
     pipe = _pipe_id(events_fd)
     later: list[Any] = []
     handed: list[Snapshot] = []
-    ack = _thread.allocate_lock()
+    ack, wake = _thread.allocate_lock(), _thread.allocate_lock()
+    ack.acquire()  # released by the watcher once it holds its copy of what `watch` gave it
+    wake.acquire()  # released by `watch`: the watcher takes it at once, not at its next tick
     sys.addaudithook(_hook(events_fd, protected))
 
     def start() -> None:
-        _thread.start_new_thread(_watch, (events_fd, pipe, taken, later, ack, handed))
+        _thread.start_new_thread(_watch, (events_fd, pipe, taken, later, ack, wake, handed))
 
     start()
     os.register_at_fork(after_in_child=start)  # a forked child is watched as well
 
     def watch(more: Iterable[Any]) -> None:
-        ack.acquire()
         later.append(tuple(more))
+        with contextlib.suppress(RuntimeError):
+            wake.release()
         ack.acquire()
-        ack.release()
 
     return watch
 
@@ -211,8 +213,8 @@ def _watch(
     taken: Snapshot,
     later: list[Any],
     ack: Any,
+    wake: Any,
     handed: list[Snapshot],
-    sleep: Callable[[float], None] = time.sleep,
     tamper: Callable[[int, str], None] = _tamper,
     differs: Callable[[Snapshot], str | None] = changed,
     take: Callable[..., Snapshot] = snapshot,
@@ -220,7 +222,7 @@ def _watch(
 ) -> None:
     try:
         while True:
-            if later and not handed and ack.locked():
+            if later and not handed:
                 handed.append(take((), later[0], strict=False))
                 ack.release()
             if pipe_id(fd) != pipe:
@@ -228,7 +230,7 @@ def _watch(
             what = differs(taken) or (differs(handed[0]) if handed else None)
             if what:
                 tamper(fd, what)
-            sleep(TICK_S)
+            wake.acquire(True, TICK_S)
     except BaseException as exc:  # anything that stops the watcher is an attack on it
         tamper(fd, f"the grader's watcher was stopped ({type(exc).__name__})")
 
