@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from pathlib import Path
 
 V1_ROOT = Path("/sys/fs/cgroup")
@@ -85,21 +84,31 @@ def cgroup_name(keeper: int) -> str:
     return f"wsquiz-{keeper}"
 
 
-def remove(name: str) -> None:
-    """Remove a sandbox's cgroups (once everything in them has ended)."""
+def remove(name: str) -> bool:
+    """Remove a sandbox's cgroups; False while one still holds a process being torn down."""
+    removed = True
     for controller in ("memory", "pids"):
         parent = _own(controller)
         if parent is None:
             continue
-        folder = parent / name
-        for _ in range(200):
-            try:
-                folder.rmdir()
-                break
-            except FileNotFoundError:
-                break
-            except OSError:
-                time.sleep(0.005)  # its last process is still being torn down
+        try:
+            (parent / name).rmdir()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            removed = False
+    return removed
+
+
+def sweep() -> None:
+    """Remove the empty cgroups of sandboxes whose zygote was killed before it could (a busy
+    one, still in use by another grader, cannot be removed: rmdir refuses)."""
+    for controller in ("memory", "pids"):
+        parent = _own(controller)
+        if parent is not None:
+            for folder in parent.glob("wsquiz-*"):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
 
 
 def available() -> list[str]:

@@ -211,13 +211,17 @@ def _confine(request: dict[str, Any], uid: int, namespaced: bool) -> None:  # pr
     files = confine.read_app(app.parent, app, bool(request["whole"]))
     folders, entries = confine.PYTHON_PATHS or confine.python_paths()
     root = os.geteuid() == 0
-    home = request["app_dir"]
+    home = request["app_dir"] if namespaced else request["fallback_dir"]
     writable: tuple[str, ...] = confine.PRIVATE
     if namespaced:
         carried = confine.carried_paths(folders, entries)
         confine.own_view(files, uid if root and uid else os.getuid(), limits["disk_mb"], carried)
     else:  # no mount namespace (said missing): a private folder in the shared /tmp
         confine.write_app(home, files)
+        if root and uid:
+            for folder, _, names in os.walk(home):
+                for path in (folder, *(os.path.join(folder, n) for n in names)):
+                    os.chown(path, uid, uid)
         writable = (home,)
     version = landlock.abi()
     rules = confine.rules(folders, entries, writable)
@@ -280,7 +284,7 @@ def _serve(request: dict[str, Any], sock: Any, events_w: int) -> None:  # pragma
             except OSError:
                 os._exit(0)
 
-    target = Path(request["app_dir"], Path(request["app"]).name)
+    target = Path(os.getcwd(), Path(request["app"]).name)  # the copy _confine went into
     recorder = Recorder(str(target), sink=send)
     install_hooks(passthrough=False)  # done in the zygote already: this changes nothing
     activate(recorder)

@@ -18,7 +18,6 @@ from wsquiz.engine.appfile import AppSpec
 from wsquiz.engine.capture import Recorder
 from wsquiz.engine.sandbox.child import MAX_EVENT
 from wsquiz.engine.sandbox.confine import APP_DIR
-from wsquiz.engine.sandbox.protections import missing_protections
 from wsquiz.engine.sandbox.zygote import Zygote
 from wsquiz.engine.serving import Limits, Served, listening_socket
 from wsquiz.errors import AppLoadError, LabError
@@ -45,12 +44,12 @@ class Sandboxed(Served):
         self.spec = spec
         self.limits = limits
         self.recorder = Recorder(str(spec.path))
+        # Where the server finds its copy of the app: its private /tmp, or without a mount
+        # namespace a folder of its own in the shared one (removed at the end).
         self._app_dir = APP_DIR
-        if "a mount namespace" in " ".join(missing_protections()):
-            # no private /tmp: a folder of its own in the shared one, removed at the end
-            self._app_dir = os.path.join(
-                tempfile.gettempdir(), f"wsquiz-sandbox-{secrets.token_hex(8)}"
-            )
+        self._fallback_dir = os.path.join(
+            tempfile.gettempdir(), f"wsquiz-sandbox-{secrets.token_hex(8)}"
+        )
         self.target = AppSpec(Path(self._app_dir, spec.path.name), spec.attr)
         self._keeper = 0
         self._zygote: Zygote | None = None
@@ -72,6 +71,7 @@ class Sandboxed(Served):
             "attr": self.spec.attr,
             "whole": whole,
             "app_dir": self._app_dir,
+            "fallback_dir": self._fallback_dir,
             "limits": dataclasses.asdict(self.limits),
         }
 
@@ -152,9 +152,11 @@ class Sandboxed(Served):
     def _unsandboxed(self, value: Any) -> Any:
         """Name the learner's own file in reports, not its copy in the sandbox."""
         if isinstance(value, str):
-            return value.replace(str(self.target.path), str(self.spec.path)).replace(
-                self._app_dir + "/", str(self.spec.path.parent) + "/"
-            )
+            folder = str(self.spec.path.parent) + "/"
+            for copy in (self._app_dir, self._fallback_dir):
+                value = value.replace(f"{copy}/{self.spec.path.name}", str(self.spec.path))
+                value = value.replace(copy + "/", folder)
+            return value
         if isinstance(value, dict):
             return {k: self._unsandboxed(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -237,8 +239,7 @@ class Sandboxed(Served):
         self._remove_folder()
 
     def _remove_folder(self) -> None:
-        if self._app_dir != APP_DIR:
-            shutil.rmtree(self._app_dir, ignore_errors=True)
+        shutil.rmtree(self._fallback_dir, ignore_errors=True)
 
     def kill(self) -> None:
         """Stop now, from any thread, without the event loop (the lab's last resort)."""

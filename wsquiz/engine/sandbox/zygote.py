@@ -157,10 +157,12 @@ def preload() -> None:
     import wsquiz.engine.capture
     import wsquiz.engine.sandbox.child  # noqa: F401
     from wsquiz.engine import capture
-    from wsquiz.engine.sandbox import audit, confine
+    from wsquiz.engine.sandbox import audit, cgroup, confine
     from wsquiz.engine.serving import prewarm
 
     prewarm()
+    if os.geteuid() == 0:
+        cgroup.sweep()
     capture.install_hooks(passthrough=False)
     confine.PYTHON_PATHS = confine.python_paths()
     audit.prepare()
@@ -184,16 +186,21 @@ def main(fd: int, grader: int) -> None:  # pragma: no cover - runs in the zygote
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     sock.send(b'{"ready": true}')
+    live: list[int] = []
+    unremoved: list[int] = []  # keepers whose cgroups still hold a process being torn down
     while True:
-        readable, _, _ = select.select([sock.fileno(), wake_r], [], [])
+        wait = 0.02 if unremoved else None
+        readable, _, _ = select.select([sock.fileno(), wake_r], [], [], wait)
         if wake_r in readable:
             os.read(wake_r, 4096)
-        _reap(sock)
+        reaped = _reap(sock)
+        live = [pid for pid in live if pid not in reaped]
+        unremoved = [pid for pid in unremoved + reaped if not _uncgroup(pid)]
         if sock.fileno() not in readable:
             continue
         data, ancillary, _, _ = sock.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(16))
         if not data:
-            os._exit(0)  # the grader is gone: every keeper dies with this process
+            _end(live + unremoved)  # the grader is gone (or done): its sandboxes end with it
         fds: list[int] = []
         for level, kind, payload in ancillary:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
@@ -214,12 +221,12 @@ def main(fd: int, grader: int) -> None:  # pragma: no cover - runs in the zygote
         listener.close()
         for number in fds[1:]:
             os.close(number)
+        live.append(pid)
         sock.send(json.dumps({"id": request["id"], "pid": pid}).encode())
 
 
-def _reap(sock: socket.socket) -> None:  # pragma: no cover
-    from wsquiz.engine.sandbox import cgroup
-
+def _reap(sock: socket.socket) -> list[int]:  # pragma: no cover
+    """Reap every keeper that ended, tell the grader; their pids."""
     reaped = []
     while True:
         try:
@@ -230,5 +237,26 @@ def _reap(sock: socket.socket) -> None:  # pragma: no cover
             break
         sock.send(json.dumps({"exited": pid}).encode())
         reaped.append(pid)
-    for pid in reaped:
-        cgroup.remove(cgroup.cgroup_name(pid))
+    return reaped
+
+
+def _end(keepers: list[int]) -> None:  # pragma: no cover
+    """Kill every keeper still running (and all below it), reap them, remove their cgroups."""
+    for pid in keepers:
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, 0):
+            pass
+    for _ in range(50):
+        keepers = [pid for pid in keepers if not _uncgroup(pid)]
+        if not keepers:
+            break
+        select.select([], [], [], 0.02)
+    os._exit(0)
+
+
+def _uncgroup(pid: int) -> bool:  # pragma: no cover
+    from wsquiz.engine.sandbox import cgroup
+
+    return cgroup.remove(cgroup.cgroup_name(pid))
