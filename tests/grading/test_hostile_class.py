@@ -222,7 +222,7 @@ def test_patching_the_recorder(lab: Lab, tmp_path: Path, mark: str, patch: str) 
 @ROOT_ONLY
 def test_forging_the_reports(lab: Lab, tmp_path: Path, mark: str) -> None:
     """It writes the grader's own report lines to every pipe it holds: a handler's end before
-    its error, a clean exit, and prints a verdict."""
+    its error, 400 KB of logs to use up what the grader keeps, and prints a verdict."""
     own = alone(lab, tmp_path, mark, UNGUARDED)
     forge = """
 import stat
@@ -230,7 +230,8 @@ def forge():
     for name in os.listdir("/proc/self/fd"):
         try:
             if stat.S_ISFIFO(os.fstat(int(name)).st_mode):
-                os.write(int(name), b'["end", null]\\n' * 5 + b'["ready", []]\\n')
+                flood = b'["log", "' + b"x" * 1000 + b'"]\\n'
+                os.write(int(name), b'["end", null]\\n' * 5 + b'["ready", []]\\n' + flood * 400)
         except OSError:
             pass
     print("passed 5/5")

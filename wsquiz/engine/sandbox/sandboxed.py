@@ -20,9 +20,11 @@ from wsquiz.engine.sandbox.child import MAX_EVENT
 from wsquiz.engine.sandbox.confine import APP_DIR
 from wsquiz.engine.sandbox.zygote import Zygote
 from wsquiz.engine.serving import Limits, Served, listening_socket
+from wsquiz.engine.transcript import ServerError
 from wsquiz.errors import AppLoadError, LabError
 
 STOP_GRACE = 2.0
+MAX_ERRORS = 20
 _running: set[Sandboxed] = set()
 _zygotes: dict[asyncio.AbstractEventLoop, Zygote] = {}
 
@@ -184,6 +186,13 @@ class Sandboxed(Served):
             elif kind == "exit":
                 if self._status is None:
                     self._status = str(value)
+            elif kind == "error":
+                # An error is kept whatever the logs used of the recorder's budget: logs
+                # written to the pipe by the student's own code must not crowd out its errors.
+                before = len(self.recorder.errors)
+                self.recorder.record(kind, value)
+                if len(self.recorder.errors) == before and before < MAX_ERRORS:
+                    self.recorder.errors.append(ServerError.from_dict(value))
             else:
                 self.recorder.record(kind, value)
         except (KeyError, TypeError, ValueError, AttributeError):
