@@ -7,20 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from tests.support import FIXTURE, ROOT
-from wsquiz.cli import app
+from tests.support import FIXTURE, ROOT, invoke
 from wsquiz.course.quizzes import load_course
 
 QUIZZES = [q.name for q in load_course(ROOT).quizzes]
-runner = CliRunner()
-
-
-def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.output
 
 
 def key_of(name: str, *extra: str) -> dict[str, str]:
@@ -250,8 +241,8 @@ def test_an_unknown_name_lists_the_others_in_course_order() -> None:
     code, output = invoke("quiz", "nope")
     assert code == 2
     assert f"the quizzes are: {', '.join(order)}" in " ".join(output.split())
-    exercises = runner.invoke(app, ["exercise", "list", "--json"])
-    names = [e["name"] for e in json.loads(exercises.stdout)["exercises"]]
-    unknown = runner.invoke(app, ["exercise", "start", "nope"])
-    assert unknown.exit_code == 2
-    assert f"(available: {', '.join(names)})" in " ".join(unknown.stderr.split())
+    code, exercises = invoke("exercise", "list", "--json")
+    names = [e["name"] for e in json.loads(exercises)["exercises"]]
+    code, unknown = invoke("exercise", "start", "nope")
+    assert code == 2
+    assert f"(available: {', '.join(names)})" in " ".join(unknown.split())

@@ -86,7 +86,7 @@ def test_the_quiz_lists_every_clients_events_in_time_order() -> None:
     """rooms 2/7: bob leaves first. His close is a client action at the moment he sends it,
     before alice's message, and its outcome comes when the close completes: not all the closes
     at the end, stamped when they finished."""
-    result = runner.invoke(app, ["quiz", "rooms", "--no-save"], input="x\n\n1006\nq\n")
+    result = runner.invoke(app, ["quiz", "rooms", "--no-save"], input="s\n\n1006\nq\n")
     assert result.exit_code == 0, result.output
     rows = panel_rows(result.stdout, "live check: room_no_cleanup.py")
     times = [float(m.group(1)) for row in rows if (m := re.match(r"\s*(\d+\.\d)\s", row))]

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wsquiz.cli._common import _console, fail
+from wsquiz.cli._common import App, _console, fail
 from wsquiz.errors import WsquizError
 
 
@@ -27,7 +27,7 @@ def _grade_group() -> type:
     return GradeGroup
 
 
-grade_app = typer.Typer(
+grade_app = App(
     name="grade",
     cls=_grade_group(),
     no_args_is_help=True,

@@ -12,7 +12,7 @@ from pathlib import Path
 from wsquiz.course.lessons import LessonSet, load_lesson_set
 from wsquiz.course.order import Kind, course_order
 from wsquiz.errors import WsquizError
-from wsquiz.learn.progress import Progress, Summary
+from wsquiz.learn.progress import OUTCOMES, Progress, Summary
 
 
 @dataclass(frozen=True)
@@ -204,6 +204,15 @@ def _exercises(root: Path, summary: Summary, problems: list[str]) -> dict[str, I
     return found
 
 
+def quiz_counts(summary: Summary, name: str, total: int) -> dict[str, int]:
+    """A quiz's questions by outcome: right_first_try, right_after_retry, shown, wrong and
+    unanswered (see `progress.Outcome`)."""
+    recorded = summary.quizzes.get(name)
+    if recorded is None:
+        return {**dict.fromkeys(OUTCOMES, 0), "unanswered": total}
+    return recorded.counts(total)
+
+
 def menu_to_dict(menu: Menu, store: Path | None = None) -> dict[str, object]:
     """The JSON of `wsquiz progress --json`."""
 
@@ -226,7 +235,13 @@ def menu_to_dict(menu: Menu, store: Path | None = None) -> dict[str, object]:
         "store": str(store) if store else None,
         "lessons": [{**base(i), "read": i.done} for i in menu.of("lesson")],
         "quizzes": [
-            {**base(i), "questions": i.total, "answered": i.answered, "correct": i.correct}
+            {
+                **base(i),
+                "questions": i.total,
+                "answered": i.answered,
+                "correct": i.correct,
+                **quiz_counts(menu.summary, i.name, i.total),
+            }
             for i in menu.of("quiz")
         ],
         "exercises": exercises,
