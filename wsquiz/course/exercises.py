@@ -50,6 +50,7 @@ class Check:
     scenario: Scenario
     description: str = ""
     expect: Expect = field(default_factory=Expect)
+    hint: str = ""  # shown when this check fails (else the exercise's hint)
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ def _relative(file: str, base: Path) -> str:
 
 
 _TOP_KEYS = ("name", "title", "endpoint", "statement", "hint", "serve", "checks")
-_CHECK_KEYS = ("name", "points", "description", "timeout", "scenario", "expect")
+_CHECK_KEYS = ("name", "points", "description", "hint", "timeout", "scenario", "expect")
 _EXPECT_KEYS = (
     "replies",
     "clients",
@@ -389,12 +390,17 @@ def _check(raw: Any, index: int, seen: set[str], problem: Any) -> Check | None:
     if expect is None or bad:
         return None
     description = raw.get("description", "")
+    hint = raw.get("hint", "")
+    if not isinstance(hint, str):
+        problem(where, "hint", "a check's hint is text", 'write hint = "what to look at"')
+        return None
     return Check(
         name=name,
         points=points,
         scenario=scenario,
         description=description if isinstance(description, str) else "",
         expect=expect,
+        hint=hint,
     )
 
 

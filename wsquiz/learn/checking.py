@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from wsquiz.course.exercises import Check, Exercise
 from wsquiz.errors import AppLoadError, ContentError, WsquizError
 from wsquiz.learn.comparing import judge_check
+from wsquiz.learn.diagnosis import Cause, missing_await
 from wsquiz.learn.playing import Stalled, cancelled, observe_each, observe_once
 from wsquiz.learn.reports import STALLED, CheckReport, CheckResult
 
@@ -88,7 +89,27 @@ async def check_app(
             results.append(_failed(check, f"the server did not start: {outcome.message}"))
             continue
         results.append(judge_check(check, expected[index], outcome))
-    return CheckReport(exercise=exercise.name, app=str(spec), results=tuple(results))
+    cause = _cause(spec, results)
+    if cause is not None:  # the stall was the missing await's doing: say that, not a loop
+        results = [_blamed(r, cause) for r in results]
+    return CheckReport(exercise=exercise.name, app=str(spec), results=tuple(results), cause=cause)
+
+
+def _blamed(result: CheckResult, cause: Cause) -> CheckResult:
+    """A result whose stall is put down to the cause found, not to a guessed blocking loop."""
+    said = f"the server stopped responding ({cause.title}, see above)"
+    transcript = result.transcript
+    if transcript is not None and STALLED in transcript.timed_out:
+        notes = tuple(said if note == STALLED else note for note in transcript.timed_out)
+        transcript = replace(transcript, timed_out=notes)
+    return replace(result, message=result.message.replace(STALLED, said), transcript=transcript)
+
+
+def _cause(spec: AppSpec, results: list[CheckResult]) -> Cause | None:
+    """The likely cause of the failed checks, found in what the learner's server warned."""
+    failed = [r for r in results if not r.passed and r.transcript is not None]
+    warnings = [w for r in failed if r.transcript for w in r.transcript.server.warnings]
+    return missing_await(spec.path, warnings)
 
 
 async def _together(
@@ -149,6 +170,7 @@ def _unserved(exercise: Exercise, spec: AppSpec, error: WsquizError) -> CheckRep
         error=error.message,
         error_detail=detail,
         error_fix=error.fix,
+        error_kind="load" if isinstance(error, AppLoadError) else "start",
     )
 
 

@@ -3,10 +3,11 @@ exact expectations), each difference said as expected against observed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from wsquiz.course.exercises import Check
+from wsquiz.learn.diagnosis import differing, near_miss
 from wsquiz.learn.reports import STALLED, CheckResult
 
 if TYPE_CHECKING:
@@ -16,156 +17,60 @@ if TYPE_CHECKING:
 
 @dataclass
 class _Judgement:
+    """The differences found in one check, and the one near miss among the replies."""
+
+    check: Check
+    reference: Transcript
+    learner: Transcript
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # message, exp, obs
+    near: tuple[str, str] | None = None  # expected, observed: alike but for a slip
 
     def fail(self, message: str, expected: str, observed: str) -> None:
         self.failures.append((message, expected, observed))
 
+    @property
+    def clients(self) -> list[str]:
+        return list(self.check.scenario.clients)
+
+    def learner_client(self, name: str) -> Any:
+        return next((c for c in self.learner.clients if c.name == name), None)
+
+    def reference_client(self, name: str) -> Any:
+        return next((c for c in self.reference.clients if c.name == name), None)
+
 
 def judge_check(check: Check, reference: Transcript, learner: Transcript) -> CheckResult:
     """Compare the learner's observation of one check with the reference's."""
-    expect = check.expect
-    verdict = _Judgement()
-    clients = list(check.scenario.clients)
-    learner_clients = {c.name: c for c in learner.clients}
-    reference_clients = {c.name: c for c in reference.clients}
-
+    verdict = _Judgement(check, reference, learner)
     if learner.server.exit_status:
         verdict.fail(
             f"the server process ended: {learner.server.exit_status}",
             "the server keeps running",
             learner.server.exit_status,
         )
-    if expect.handshake == "reference":
-        for name in clients:
-            want, got = reference_clients.get(name), learner_clients.get(name)
-            if want is None or got is None:
-                continue
-            if (want.handshake.accepted, want.handshake.status, want.handshake.subprotocol) != (
-                got.handshake.accepted,
-                got.handshake.status,
-                got.handshake.subprotocol,
-            ):
-                verdict.fail(
-                    f"{_who(name, clients)}connection to {got.path}: "
-                    f"{_handshake(got.handshake)}, the reference {_handshake(want.handshake)}",
-                    f"{name}: {_handshake(want.handshake)}",
-                    f"{name}: {_handshake(got.handshake)}",
-                )
-    errors = learner.server.errors
-    if expect.server_errors == "none" and errors:
-        verdict.fail(
-            f"the server raised {_error_text(errors[0])}",
-            "no uncaught error in the server log",
-            _error_text(errors[0]),
-        )
-    elif expect.server_errors == "reference":
-        allowed = {e.type for e in reference.server.errors}
-        extra = [e for e in errors if e.type not in allowed]
-        if extra:
-            what = "nothing" if not allowed else ", ".join(sorted(allowed))
-            verdict.fail(
-                f"the server raised {_error_text(extra[0])} (the reference raised {what})",
-                f"server errors: {what}",
-                _error_text(extra[0]),
-            )
-    for name in expect.silent:
-        got_messages = learner.received(name) if name in learner_clients else []
-        if got_messages:
-            verdict.fail(
-                f"{name} should receive nothing but received {_messages(got_messages)}",
-                f"{name}: nothing",
-                f"{name}: {_messages(got_messages)}",
-            )
-    if expect.replies != "ignore":
-        compared = list(expect.clients) if expect.clients is not None else clients
-        exact = expect.replies if isinstance(expect.replies, dict) else None
-        if exact is not None:
-            compared = [n for n in compared if n in exact]
-        want_lines: list[str] = []
-        got_lines: list[str] = []
-        differ: list[tuple[str, list[str], list[str]]] = []
-        for name in compared:
-            if name in expect.silent:
-                continue
-            count = _asked(check.scenario, name)
-            wanted = list(exact[name]) if exact is not None else _received(reference, name)
-            received = _received(learner, name)
-            wanted, seen = wanted[:count], received[:count]
-            want_lines.append(f"{name}: {_messages(wanted)}")
-            # What the client really received, the messages not compared included: the summary
-            # must not say "nothing" where the transcript shows a message.
-            got_lines.append(f"{name}: {_received_line(seen, received[len(seen) :])}")
-            if wanted != seen:
-                differ.append((name, wanted, seen))
-        if differ:
-            name, wanted, seen = differ[0]
-            source = "expected" if exact is not None else "the reference solution sent"
-            verdict.fail(
-                f"{_subject(name, clients)} received {_messages(seen)}; "
-                f"{source} {_messages(wanted)}",
-                "\n".join(want_lines),
-                "\n".join(got_lines),
-            )
-    if expect.concurrent:
-        waited = _served_in_turn(learner, list(expect.concurrent))
+    _judge_handshakes(verdict)
+    _judge_errors(verdict)
+    _judge_silent(verdict)
+    _judge_replies(verdict)
+    if check.expect.concurrent:
+        waited = _served_in_turn(learner, list(check.expect.concurrent))
         if waited is not None:
             verdict.fail(*waited)
-    if expect.close != "ignore":
-        for name in clients:
-            got_close = learner_clients[name].close if name in learner_clients else None
-            if isinstance(expect.close, dict):
-                if name not in expect.close:
-                    continue
-                want_code: int | None = expect.close[name]
-            elif isinstance(expect.close, int):
-                want_code = expect.close
-            else:
-                want_record = reference_clients.get(name)
-                want_close = want_record.close if want_record else None
-                want_code = want_close.code if want_close else None
-                if (
-                    want_close
-                    and got_close
-                    and (want_close.by, got_close.by) == ("server", "client")
-                ):
-                    # the code is the client's own: compared, it would say something untrue
-                    verdict.fail(
-                        *_never_closed(check.scenario, name, clients, want_close, got_close)
-                    )
-                    continue
-                # "reference" also compares the reason the reference's server gave
-                if (
-                    want_close
-                    and got_close
-                    and want_close.code == got_close.code
-                    and (want_close.by == "server" and want_close.reason != got_close.reason)
-                ):
-                    verdict.fail(
-                        f"{_who(name, clients)}connection closed with {got_close.code} and "
-                        f"reason {got_close.reason!r}, expected reason {want_close.reason!r}",
-                        f"{name}: close {want_code} {want_close.reason!r}",
-                        f"{name}: close {got_close.code} {got_close.reason!r}",
-                    )
-            got_code = got_close.code if got_close else None
-            if want_code != got_code:
-                verdict.fail(
-                    f"{_who(name, clients)}connection closed with {got_code}, expected {want_code}",
-                    f"{name}: close {want_code}",
-                    f"{name}: close {got_code}",
-                )
-    traceback = errors[0].traceback if errors else ""
+    _judge_closes(verdict)
+    errors = learner.server.errors
+    passed = CheckResult(
+        name=check.name,
+        passed=True,
+        points=check.points,
+        max_points=check.points,
+        message="passed",
+        transcript=learner,
+        description=check.description,
+        traceback=errors[0].traceback if errors else "",
+        hint=check.hint,
+    )
     if not verdict.failures:
-        return CheckResult(
-            name=check.name,
-            passed=True,
-            points=check.points,
-            max_points=check.points,
-            message="passed",
-            transcript=learner,
-            description=check.description,
-            traceback=traceback,
-        )
+        return passed
     message = "; ".join(f[0] for f in verdict.failures)
     if STALLED in learner.timed_out:
         message += f"; {STALLED}"
@@ -175,18 +80,157 @@ def judge_check(check: Check, reference: Transcript, learner: Transcript) -> Che
         and "never closed" not in message  # which says the same, in words
     ):
         message += f" (timeout: {learner.timed_out[0]})"
-    return CheckResult(
-        name=check.name,
+    return replace(
+        passed,
         passed=False,
         points=0,
-        max_points=check.points,
         message=message,
         expected="\n".join(f[1] for f in verdict.failures),
         observed="\n".join(f[2] for f in verdict.failures),
-        transcript=learner,
-        description=check.description,
-        traceback=traceback,
+        near_miss=verdict.near,
     )
+
+
+def _judge_handshakes(verdict: _Judgement) -> None:
+    if verdict.check.expect.handshake != "reference":
+        return
+    clients = verdict.clients
+    for name in clients:
+        want, got = verdict.reference_client(name), verdict.learner_client(name)
+        if want is None or got is None:
+            continue
+        if (want.handshake.accepted, want.handshake.status, want.handshake.subprotocol) != (
+            got.handshake.accepted,
+            got.handshake.status,
+            got.handshake.subprotocol,
+        ):
+            verdict.fail(
+                f"{_who(name, clients)}connection to {got.path}: "
+                f"{_handshake(got.handshake)}, the reference {_handshake(want.handshake)}",
+                f"{name}: {_handshake(want.handshake)}",
+                f"{name}: {_handshake(got.handshake)}",
+            )
+
+
+def _judge_errors(verdict: _Judgement) -> None:
+    expect, errors = verdict.check.expect, verdict.learner.server.errors
+    if expect.server_errors == "none" and errors:
+        verdict.fail(
+            f"the server raised {_error_text(errors[0])}",
+            "no uncaught error in the server log",
+            _error_text(errors[0]),
+        )
+    elif expect.server_errors == "reference":
+        allowed = {e.type for e in verdict.reference.server.errors}
+        extra = [e for e in errors if e.type not in allowed]
+        if extra:
+            what = "nothing" if not allowed else ", ".join(sorted(allowed))
+            verdict.fail(
+                f"the server raised {_error_text(extra[0])} (the reference raised {what})",
+                f"server errors: {what}",
+                _error_text(extra[0]),
+            )
+
+
+def _judge_silent(verdict: _Judgement) -> None:
+    for name in verdict.check.expect.silent:
+        known = verdict.learner_client(name) is not None
+        got_messages = verdict.learner.received(name) if known else []
+        if got_messages:
+            verdict.fail(
+                f"{name} should receive nothing but received {_messages(got_messages)}",
+                f"{name}: nothing",
+                f"{name}: {_messages(got_messages)}",
+            )
+
+
+def _judge_replies(verdict: _Judgement) -> None:
+    check, expect, learner = verdict.check, verdict.check.expect, verdict.learner
+    if expect.replies == "ignore":
+        return
+    clients = verdict.clients
+    compared = list(expect.clients) if expect.clients is not None else clients
+    exact = expect.replies if isinstance(expect.replies, dict) else None
+    if exact is not None:
+        compared = [n for n in compared if n in exact]
+    want_lines: list[str] = []
+    got_lines: list[str] = []
+    differ: list[tuple[str, list[str], list[str]]] = []
+    for name in compared:
+        if name in expect.silent:
+            continue
+        count = _asked(check.scenario, name)
+        wanted = list(exact[name]) if exact is not None else _received(verdict.reference, name)
+        received = _received(learner, name)
+        wanted, seen = wanted[:count], received[:count]
+        want_lines.append(f"{name}: {_messages(wanted)}")
+        # What the client really received, the messages not compared included: the summary
+        # must not say "nothing" where the transcript shows a message.
+        got_lines.append(f"{name}: {_received_line(seen, received[len(seen) :])}")
+        if wanted != seen:
+            differ.append((name, wanted, seen))
+    if not differ:
+        return
+    name, wanted, seen = differ[0]
+    source = "expected" if exact is not None else "the reference solution sent"
+    said = f"{_subject(name, clients)} received {_messages(seen)}; {source} {_messages(wanted)}"
+    pair = next(((w, s) for w, s in zip(wanted, seen, strict=False) if w != s), None)
+    if pair is not None and near_miss(*pair):
+        verdict.near = pair
+        said += f" (nearly: {pair[1]!r} for {pair[0]!r}, {_slip(*pair)})"
+    verdict.fail(said, "\n".join(want_lines), "\n".join(got_lines))
+
+
+def _slip(expected: str, observed: str) -> str:
+    if expected.casefold() == observed.casefold():
+        return "only the case differs"
+    changed = sum(max(len(a), len(b)) for a, b, differs in differing(expected, observed) if differs)
+    return f"{changed} character{'s' if changed != 1 else ''} differ"
+
+
+def _judge_closes(verdict: _Judgement) -> None:
+    expect, clients = verdict.check.expect, verdict.clients
+    if expect.close == "ignore":
+        return
+    for name in clients:
+        got_record = verdict.learner_client(name)
+        got_close = got_record.close if got_record is not None else None
+        if isinstance(expect.close, dict):
+            if name not in expect.close:
+                continue
+            want_code: int | None = expect.close[name]
+        elif isinstance(expect.close, int):
+            want_code = expect.close
+        else:
+            want_record = verdict.reference_client(name)
+            want_close = want_record.close if want_record else None
+            want_code = want_close.code if want_close else None
+            if want_close and got_close and (want_close.by, got_close.by) == ("server", "client"):
+                # the code is the client's own: compared, it would say something untrue
+                verdict.fail(
+                    *_never_closed(verdict.check.scenario, name, clients, want_close, got_close)
+                )
+                continue
+            # "reference" also compares the reason the reference's server gave
+            if (
+                want_close
+                and got_close
+                and want_close.code == got_close.code
+                and (want_close.by == "server" and want_close.reason != got_close.reason)
+            ):
+                verdict.fail(
+                    f"{_who(name, clients)}connection closed with {got_close.code} and "
+                    f"reason {got_close.reason!r}, expected reason {want_close.reason!r}",
+                    f"{name}: close {want_code} {want_close.reason!r}",
+                    f"{name}: close {got_close.code} {got_close.reason!r}",
+                )
+        got_code = got_close.code if got_close else None
+        if want_code != got_code:
+            verdict.fail(
+                f"{_who(name, clients)}connection closed with {got_code}, expected {want_code}",
+                f"{name}: close {want_code}",
+                f"{name}: close {got_code}",
+            )
 
 
 def _asked(scenario: Scenario, name: str) -> int | None:
@@ -250,7 +294,7 @@ def _received_line(compared: list[str], rest: list[str]) -> str:
     """The messages a client received: those compared, then any the scenario did not wait for."""
     if not rest:
         return _messages(compared)
-    extra = f"{_messages(rest)} (not waited for, not compared)"
+    extra = f"{_messages(rest, shown=2)} (not waited for, not compared)"
     return extra if not compared else f"{_messages(compared)}, then {extra}"
 
 
@@ -294,12 +338,12 @@ def _who(name: str, clients: list[str]) -> str:
     return f"{_subject(name, clients)}'s "
 
 
-def _messages(messages: list[str]) -> str:
+def _messages(messages: list[str], shown: int = 6) -> str:
     if not messages:
         return "nothing"
-    shown = ", ".join(repr(m if len(m) <= 80 else m[:77] + "...") for m in messages[:6])
-    more = f" and {len(messages) - 6} more" if len(messages) > 6 else ""
-    return f"[{shown}]{more}"
+    listed = ", ".join(repr(m if len(m) <= 80 else m[:77] + "...") for m in messages[:shown])
+    more = f" and {len(messages) - shown} more" if len(messages) > shown else ""
+    return f"[{listed}]{more}"
 
 
 def _handshake(handshake: Any) -> str:

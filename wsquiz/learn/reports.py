@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from wsquiz.learn.diagnosis import Cause
 
 if TYPE_CHECKING:
     from wsquiz.engine.transcript import Transcript
@@ -23,6 +25,8 @@ class CheckResult:
     transcript: Transcript | None = None
     description: str = ""
     traceback: str = ""  # the learner's server error, trimmed to the learner's file
+    hint: str = ""  # the check's own hint (the exercise's is the fallback)
+    near_miss: tuple[str, str] | None = None  # an expected and an observed text alike but a slip
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -35,6 +39,7 @@ class CheckResult:
             "expected": self.expected,
             "observed": self.observed,
             "traceback": self.traceback,
+            "near_miss": list(self.near_miss) if self.near_miss else None,
             "transcript": self.transcript.to_dict() if self.transcript else None,
         }
 
@@ -47,6 +52,9 @@ class CheckReport:
     error: str | None = None  # the app never served (did not load, did not start)
     error_detail: str = ""  # for a load error: the trimmed traceback or the syntax error
     error_fix: str = ""
+    # "load": the file did not load (a syntax or import error); "start": it loaded, never served
+    error_kind: Literal["load", "start"] | None = None
+    cause: Cause | None = None  # the likely cause of the failures, named before them
 
     @property
     def score(self) -> int:
@@ -70,5 +78,16 @@ class CheckReport:
             "error": self.error,
             "error_detail": self.error_detail,
             "error_fix": self.error_fix,
+            "error_kind": self.error_kind,
+            "cause": (
+                {
+                    "title": self.cause.title,
+                    "message": self.cause.message,
+                    "fix": self.cause.fix,
+                    "line": self.cause.line,
+                }
+                if self.cause
+                else None
+            ),
             "checks": [r.to_dict() for r in self.results],
         }
