@@ -16,16 +16,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
+from wsquiz._support import sqlite
 from wsquiz.errors import StoreError
 
 FILENAME = "progress.db"
-SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 10.0
 
-MIGRATIONS: dict[int, str] = {
-    1: """
+# Step N brings a store to schema version N (its `user_version`).
+MIGRATIONS: list[sqlite.Step] = [
+    """
     CREATE TABLE answers (
         quiz TEXT NOT NULL,
         question_id TEXT NOT NULL,
@@ -58,10 +59,10 @@ MIGRATIONS: dict[int, str] = {
         at TEXT NOT NULL
     );
     """,
-    # Unlock-style quizzes: first-try correctness kept apart from a later right answer, and the
-    # questions whose answer the learner asked to be shown. A v1 store's first tries are read
-    # from its log.
-    2: """
+    # 2. Unlock-style quizzes: first-try correctness kept apart from a later right answer, and
+    # the questions whose answer the learner asked to be shown. A v1 store's first tries are
+    # read from its log.
+    """
     ALTER TABLE answers ADD COLUMN first_correct INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE answers ADD COLUMN shown INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE answer_log ADD COLUMN shown INTEGER NOT NULL DEFAULT 0;
@@ -71,7 +72,8 @@ MIGRATIONS: dict[int, str] = {
         ORDER BY l.seq LIMIT 1
     ), correct);
     """,
-}
+]
+SCHEMA_VERSION = len(MIGRATIONS)
 
 # How a question stands: right on its first attempt; right later, the answer never shown before;
 # shown (asked for before it was answered right); answered, never right; no record at all.
@@ -184,7 +186,7 @@ class Progress:
             self.unsaved = f"{exc.message} (fix: {exc.fix})" if exc.fix else exc.message
             self.notice = f"progress is not saved this time: {self.unsaved}"
             self.path = Path(":memory:")
-            self._conn = sqlite3.connect(":memory:", isolation_level=None)
+            self._conn = sqlite.connect(":memory:", timeout=BUSY_TIMEOUT_S)
             self._migrate(self._conn)
         if self.notice and not quiet:
             sys.stderr.write(f"wsquiz: {self.notice}\n")
@@ -208,10 +210,8 @@ class Progress:
         if self.path.is_dir():
             raise sqlite3.OperationalError("unable to open database file (it is a folder)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn = sqlite.connect(self.path, timeout=BUSY_TIMEOUT_S, synchronous="FULL")
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
             check = conn.execute("PRAGMA quick_check").fetchone()
             if check is None or check[0] != "ok":
                 raise sqlite3.DatabaseError(f"integrity check failed: {check and check[0]}")
@@ -222,30 +222,22 @@ class Progress:
         return conn
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path}: progress store has schema version {version}, "
-                f"this wsquiz knows up to {SCHEMA_VERSION}",
-                fix="upgrade wsquiz (pip install -U wsquiz) or point WSQUIZ_HOME at another folder",
-            )
-        if version == 0 and self._has_foreign_tables(conn):
+        if sqlite.user_version(conn) == 0 and self._has_foreign_tables(conn):
             raise sqlite3.DatabaseError("not a wsquiz progress store (unknown tables)")
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _statements(MIGRATIONS[target]):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {target}")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        sqlite.migrate(
+            conn,
+            MIGRATIONS,
+            path=self.path,
+            store="the progress store",
+            fix="upgrade wsquiz (pip install -U wsquiz) or point WSQUIZ_HOME at another folder",
+        )
 
     @staticmethod
     def _has_foreign_tables(conn: sqlite3.Connection) -> bool:
-        row = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
-        return bool(row[0])
+        row = conn.execute(
+            "SELECT count(*) AS tables FROM sqlite_master WHERE type = 'table'"
+        ).fetchone()
+        return bool(row["tables"])
 
     @staticmethod
     def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
@@ -294,13 +286,8 @@ class Progress:
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         try:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+            with sqlite.transaction(self._conn) as conn:
+                yield conn
         except sqlite3.Error as exc:
             raise self._unusable(exc) from None
 
@@ -343,9 +330,11 @@ class Progress:
     def outcomes(self, quiz: str) -> dict[str, Outcome]:
         """How each recorded question of the quiz stands (see `Outcome`)."""
         rows = self._rows(
-            f"SELECT question_id, {_OUTCOME_SQL} FROM answers WHERE quiz = ? ORDER BY at", (quiz,)
+            f"SELECT question_id, {_OUTCOME_SQL} AS outcome FROM answers WHERE quiz = ? "
+            "ORDER BY at",
+            (quiz,),
         )
-        return {str(r[0]): r[1] for r in rows}
+        return {str(r["question_id"]): r["outcome"] for r in rows}
 
     def record_exercise(self, name: str, passed: bool, score: float, max_score: float) -> None:
         with self._transaction() as conn:
@@ -379,7 +368,7 @@ class Progress:
 
     # reading
 
-    def _rows(self, sql: str, args: tuple[object, ...] = ()) -> list[Any]:
+    def _rows(self, sql: str, args: tuple[object, ...] = ()) -> list[sqlite3.Row]:
         try:
             return self._conn.execute(sql, args).fetchall()
         except sqlite3.Error as exc:
@@ -391,29 +380,35 @@ class Progress:
             "FROM answers WHERE quiz = ? ORDER BY at",
             (quiz,),
         )
-        return {str(r[1]): _answer(r) for r in rows}
+        return {str(r["question_id"]): _answer(r) for r in rows}
 
     def exercises(self) -> dict[str, ExerciseRow]:
         rows = self._rows(
             "SELECT name, passed, ever_passed, score, max_score, attempts, at FROM exercises"
         )
-        return {str(r[0]): _exercise(r) for r in rows}
+        return {str(r["name"]): _exercise(r) for r in rows}
 
     def lessons(self) -> dict[str, str]:
-        return {str(r[0]): str(r[1]) for r in self._rows("SELECT name, at FROM lessons")}
+        return {str(r["name"]): str(r["at"]) for r in self._rows("SELECT name, at FROM lessons")}
 
     def summary(self) -> Summary:
         outcomes: dict[str, dict[str, int]] = {}
         for r in self._rows(
-            f"SELECT quiz, {_OUTCOME_SQL} AS outcome, count(*) FROM answers GROUP BY quiz, outcome"
+            f"SELECT quiz, {_OUTCOME_SQL} AS outcome, count(*) AS n FROM answers "
+            "GROUP BY quiz, outcome"
         ):
-            outcomes.setdefault(str(r[0]), {})[str(r[1])] = int(r[2])
+            outcomes.setdefault(str(r["quiz"]), {})[str(r["outcome"])] = int(r["n"])
         quizzes = {
-            str(r[0]): QuizProgress(
-                str(r[0]), int(r[1]), int(r[2]), str(r[3]), outcomes.get(str(r[0]), {})
+            str(r["quiz"]): QuizProgress(
+                str(r["quiz"]),
+                int(r["answered"]),
+                int(r["correct"]),
+                str(r["at"]),
+                outcomes.get(str(r["quiz"]), {}),
             )
             for r in self._rows(
-                "SELECT quiz, count(*), sum(ever_correct), max(at) FROM answers GROUP BY quiz"
+                "SELECT quiz, count(*) AS answered, sum(ever_correct) AS correct, max(at) AS at"
+                " FROM answers GROUP BY quiz"
             )
         }
         exercises = self.exercises()
@@ -434,29 +429,25 @@ class Progress:
         self.close()
 
 
-def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
-
-
-def _answer(r: Any) -> AnswerRow:
+def _answer(r: sqlite3.Row) -> AnswerRow:
     return AnswerRow(
-        quiz=str(r[0]),
-        question_id=str(r[1]),
-        answer=str(r[2]),
-        correct=bool(r[3]),
-        ever_correct=bool(r[4]),
-        attempts=int(r[5]),
-        at=str(r[6]),
+        quiz=str(r["quiz"]),
+        question_id=str(r["question_id"]),
+        answer=str(r["answer"]),
+        correct=bool(r["correct"]),
+        ever_correct=bool(r["ever_correct"]),
+        attempts=int(r["attempts"]),
+        at=str(r["at"]),
     )
 
 
-def _exercise(r: Any) -> ExerciseRow:
+def _exercise(r: sqlite3.Row) -> ExerciseRow:
     return ExerciseRow(
-        name=str(r[0]),
-        passed=bool(r[1]),
-        ever_passed=bool(r[2]),
-        score=float(r[3]),
-        max_score=float(r[4]),
-        attempts=int(r[5]),
-        at=str(r[6]),
+        name=str(r["name"]),
+        passed=bool(r["passed"]),
+        ever_passed=bool(r["ever_passed"]),
+        score=float(r["score"]),
+        max_score=float(r["max_score"]),
+        attempts=int(r["attempts"]),
+        at=str(r["at"]),
     )
