@@ -182,3 +182,26 @@ def statement_view(exercise: Exercise) -> Panel:
     points = ", ".join(f"{c.name} ({c.points})" for c in exercise.checks)
     body.append(Text(f"checks: {points}", "dim"))
     return Panel(Group(*body), title=f"{exercise.name}: {exercise.title}", border_style="blue")
+
+
+def watch_header_view(
+    number: int, total: int, passed: int, exercise: Exercise, file: str, note: str = ""
+) -> Group:
+    """The top of `wsquiz watch`'s screen: where the learner stands in the course."""
+    parts: list[RenderableType] = []
+    if note:
+        parts.append(Text(note, "bold green"))
+    parts.append(
+        Text.assemble(
+            (f"exercise {number}/{total}", "bold magenta"),
+            f" ({passed} passed)  ",
+            (exercise.name, "bold"),
+            f": {exercise.title}",
+        )
+    )
+    parts.append(Text(f"your file: {file}", "dim"))
+    return Group(*parts)
+
+
+def watch_footer_view(file: str) -> Text:
+    return Text(f"watching {file}: save it to check again; h hint, l lesson, q quit", "dim")
