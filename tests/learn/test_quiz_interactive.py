@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pexpect
 
-from tests.support import FIXTURE, ROOT, invoke, spawn
+from tests.support import FIXTURE, ROOT, flat, invoke, spawn
 from wsquiz.learn.progress import Progress
 
 
@@ -83,6 +83,8 @@ def test_a_wrong_answer_never_shows_the_key_and_a_retry_counts_apart() -> None:
         "shown": 0,
     }
     assert counts["wrong"] == 0 and counts["unanswered"] == 1
+    code, shown = invoke("progress", "--content", str(FIXTURE))
+    assert "2/3 answered, 0 right first try, 2 after a retry" in flat(shown), shown
 
 
 def test_show_gives_the_answer_and_counts_as_shown_and_resume_goes_on() -> None:

@@ -6,6 +6,7 @@ links it (a quiz asks about everything those lessons teach); content nobody link
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,7 +156,9 @@ def _quizzes(root: Path, progress: Progress, problems: list[str]) -> dict[str, I
         if answered == 0:
             status = f"new, {total} questions"
         else:
-            status = f"{answered}/{total} answered, {correct} right"
+            status = f"{answered}/{total} answered, " + first_tries_text(
+                progress.outcomes(quiz.name), ids
+            )
         found[quiz.name] = Item(
             "quiz",
             quiz.name,
@@ -202,6 +205,18 @@ def _exercises(root: Path, summary: Summary, problems: list[str]) -> dict[str, I
             f"wsquiz check {exercise.name}.py" if row else f"wsquiz exercise start {exercise.name}",
         )
     return found
+
+
+def first_tries_text(outcomes: Mapping[str, str], ids: set[str]) -> str:
+    """`2 right first try, 1 after a retry, 1 shown`: a retry or a shown answer is not counted
+    as right, so the welcome screen says what the quiz's summary says."""
+    count = {k: sum(1 for q, o in outcomes.items() if q in ids and o == k) for k in OUTCOMES}
+    said = f"{count['right_first_try']} right first try"
+    if count["right_after_retry"]:
+        said += f", {count['right_after_retry']} after a retry"
+    if count["shown"]:
+        said += f", {count['shown']} shown"
+    return said
 
 
 def quiz_counts(summary: Summary, name: str, total: int) -> dict[str, int]:
