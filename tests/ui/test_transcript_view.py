@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from typer.testing import CliRunner
 
-from tests.support import ROOT
+from tests.support import ROOT, flat
 from wsquiz.cli import app
 from wsquiz.course.exercises import Exercise, load_exercises
 from wsquiz.course.quizzes import Question, load_quizzes
@@ -26,11 +26,6 @@ from wsquiz.ui.transcript import transcript_view
 
 APPS = ROOT / "quizzes" / "apps"
 runner = CliRunner()
-
-
-def flat(text: str) -> str:
-    """The output without panel borders and line breaks, words joined by one space."""
-    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
 
 
 def rendered(renderable: object, width: int = 100) -> str:
