@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -246,3 +247,34 @@ def test_an_unknown_name_lists_the_others_in_course_order() -> None:
     code, unknown = invoke("exercise", "start", "nope")
     assert code == 2
     assert f"(available: {', '.join(names)})" in " ".join(unknown.split())
+
+
+def every_command(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = []
+    for name, command in getattr(group, "commands", {}).items():
+        found.append((*path, name))
+        found += every_command(command, (*path, name))
+    return found
+
+
+def test_usage_lines_are_plain_and_completion_is_on() -> None:
+    import typer
+
+    from wsquiz.cli import app
+
+    commands = every_command(typer.main.get_command(app))
+    assert ("watch",) in commands and ("quiz",) in commands
+    for command in commands:
+        code, output = invoke(*command, "--help")
+        assert code == 0, (command, output)
+        usage = output.splitlines()[0]
+        assert "{" not in usage and "}" not in usage, usage
+        assert not any(
+            word.islower() and word.isalpha() for word in usage.split()[2 + len(command) :]
+        ), usage
+    code, output = invoke("check", "--help")
+    assert output.startswith("Usage: wsquiz check [OPTIONS] FILE")
+    code, output = invoke("--help")
+    assert "--install-completion" in output and "--show-completion" in output
+    code, script = invoke("--show-completion", "bash")
+    assert code == 0 and "_wsquiz_completion" in script
