@@ -242,3 +242,15 @@ def test_every_bundled_quiz_can_be_listed_without_a_name() -> None:
     assert code == 0
     assert all(name in output for name in ("basics", "closing"))
     assert (ROOT / "quizzes").is_dir()
+
+
+def test_a_wrong_option_with_its_own_app_shows_only_that_app_run() -> None:
+    code, output = invoke(
+        "quiz", "basics", "--no-save", input="s\n\ns\n\ns\n\nA\nq\n"
+    )  # to question 4, four endpoints: answer A (it misses the awaits), wrong
+    assert code == 0, output
+    asked = output.split("basics 4/5", 1)[1]
+    assert "live check A) " in asked  # what the learner's own choice does
+    assert "Not right: A is not the answer." in asked
+    for other in "BCD":
+        assert f"live check {other}) " not in asked  # the others would give the key away
