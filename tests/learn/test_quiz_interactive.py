@@ -254,3 +254,17 @@ def test_a_wrong_option_with_its_own_app_shows_only_that_app_run() -> None:
     assert "Not right: A is not the answer." in asked
     for other in "BCD":
         assert f"live check {other}) " not in asked  # the others would give the key away
+
+
+def test_a_tall_question_keeps_its_text_above_the_prompt_at_80x24() -> None:
+    from wsquiz.course.quizzes import load_course
+
+    first = load_course(ROOT).quiz("rooms").questions[0]
+    child = spawn("quiz", "rooms", "--no-save", size=(24, 80))
+    child.logfile_read = io.StringIO()
+    child.expect("answer> ")
+    screen = seen(child).splitlines()[-24:]  # what the terminal shows now
+    words = " ".join(first.prompt.split()[:6])
+    assert words in flat("\n".join(screen)), "\n".join(screen)
+    child.sendline("q")
+    ended(child)

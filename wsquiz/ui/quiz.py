@@ -19,9 +19,16 @@ from wsquiz.ui.course import step_text
 from wsquiz.ui.transcript import load_error_view, transcript_view
 
 
-def question_view(question: Question, number: int, total: int, collapsed: bool = False) -> Group:
+def question_view(
+    question: Question,
+    number: int,
+    total: int,
+    collapsed: bool = False,
+    prompt_last: bool = False,
+) -> Group:
     """A question as the learner first sees it: prompt, code, options. `collapsed`: each
-    option's own app is one line (`v A` shows its code), so that all fits a short terminal."""
+    option's own app is one line (`v A` shows its code), so that all fits a short terminal;
+    `prompt_last`: the question's text after the code, just above the answer prompt."""
     head = Text.assemble(
         (f"{question.quiz} {number}/{total}", "bold magenta"),
         ("  ", ""),
@@ -29,9 +36,12 @@ def question_view(question: Question, number: int, total: int, collapsed: bool =
         ("  ", ""),
         (question.kind, "dim italic"),
     )
-    parts: list[RenderableType] = [head, Text(question.prompt, "bold")]
+    prompt = Text(question.prompt, "bold")
+    parts: list[RenderableType] = [head] if prompt_last else [head, prompt]
     if question.app is not None:
         parts.append(code_panel(question.app))
+    if prompt_last:
+        parts.append(prompt)
     for option in question.options:
         label = f"{option.letter}) {option.text}"
         if option.app is not None and not collapsed:
@@ -58,16 +68,25 @@ def option_code_view(question: Question, letter: str) -> RenderableType:
 def fitted_question_view(
     question: Question, number: int, total: int, console: Console
 ) -> tuple[Group, bool]:
-    """The question as tall as the terminal allows with its prompt still on the screen: the
-    options' code panels collapse to a line each when the whole would not fit (then True)."""
-    full = question_view(question, number, total)
-    if not any(o.app is not None for o in question.options):
-        return full, False
+    """The question as tall as the terminal allows with its text and the answer prompt still on
+    the screen: the options' code panels collapse to a line each when the whole would not fit
+    (then True), and the question's text goes after the code when it would still scroll away."""
     reserve = 3  # the answer help line, the prompt, a line of slack
-    height = len(console.render_lines(full, console.options, pad=False))
-    if height + reserve <= console.height:
+
+    def fits(view: Group) -> bool:
+        return (
+            len(console.render_lines(view, console.options, pad=False)) + reserve <= console.height
+        )
+
+    full = question_view(question, number, total)
+    if fits(full):
         return full, False
-    return question_view(question, number, total, collapsed=True), True
+    collapsible = any(o.app is not None for o in question.options)
+    if collapsible:
+        collapsed = question_view(question, number, total, collapsed=True)
+        if fits(collapsed):
+            return collapsed, True
+    return question_view(question, number, total, collapsible, prompt_last=True), collapsible
 
 
 def option_line(letter: str, text: str, style: str = "", indent: str = "  ") -> Table:
