@@ -118,6 +118,16 @@ def test_phrasing(qid: str, answer: str, expected: str, observed: dict[str, Obse
     assert verdict_of(QUESTIONS[qid], answer, observed[qid]) == expected
 
 
+def test_names_alone_or_in_a_sentence() -> None:
+    from wsquiz.learn.matching import matches
+
+    assert matches("closed_by", "the server closed it", "server")
+    assert matches("closed_by", "Server.", "server")
+    assert not matches("closed_by", "the server or the client", "server")
+    assert not matches("closed_by", "server client", "server")
+    assert not matches("closed_by", "not the server", "server")
+
+
 def test_every_kind_of_answer_has_rows() -> None:
     kinds = {QUESTIONS[qid].source for qid, _, _ in TABLE}
     assert {"reply", "reply_number", "close_code", "close_reason", "handshake_status"} <= kinds
