@@ -7,12 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from tests.support import ROOT, flat, invoke
-from wsquiz.course.lessons import load_lessons
-
-runner = CliRunner()
+from tests.support import ROOT, flat, invoke, load_lessons
 
 
 @pytest.fixture()

@@ -9,9 +9,7 @@ Four shapes are read, as JSON or TOML: `{id: answer}`; a recorded sheet
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, RootModel, ValidationError
 
+from wsquiz._support.files import write_atomic
 from wsquiz.errors import UsageError
 
 if TYPE_CHECKING:
@@ -174,12 +173,7 @@ def write_sheet(
     if shown is not None:
         sheet["shown"] = shown
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(sheet, out, indent=2, ensure_ascii=False)
-            out.write("\n")
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(sheet, indent=2, ensure_ascii=False) + "\n")
     except OSError as exc:
         raise UsageError(
             f"{path}: cannot write the answer sheet ({exc})", fix="choose a writable path"
