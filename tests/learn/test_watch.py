@@ -178,3 +178,17 @@ def test_wsquiz_watch_walks_the_course_checks_on_save_and_moves_on(tmp_path: Pat
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
+
+
+def test_watch_with_every_exercise_passed_says_so_and_writes_nothing(tmp_path: Path) -> None:
+    from tests.support import invoke
+    from wsquiz.course.exercises import load_exercises
+    from wsquiz.learn.progress import Progress
+
+    with Progress() as progress:
+        for exercise in load_exercises(ROOT):
+            progress.record_exercise(exercise.name, True, 1, 1)
+    code, output = invoke("watch", "--dir", str(tmp_path))
+    assert code == 0, output
+    assert "exercises are passed already" in output
+    assert list(tmp_path.iterdir()) == []

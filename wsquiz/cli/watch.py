@@ -47,6 +47,13 @@ def watch(
         with Progress() as progress, Lab() as lab:
             folder = directory.expanduser().resolve()
             course = CourseWatch(content_root(content), folder, progress)
+            if course.done:
+                console.print(
+                    f"All {course.total} exercises are passed already. "
+                    "`wsquiz` shows the whole course.",
+                    style="bold green",
+                )
+                return
             with _keys() as keys, _saves(course.folder) as saves:
                 _loop(course, lab, console, keys, saves)
     except WsquizError as exc:
@@ -154,9 +161,12 @@ def _keys() -> Iterator[Iterator[str | None]]:
     """Keys as they are pressed (None each tick without one): a terminal in cbreak mode, put
     back as it was on the way out; a pipe read a line at a time (its first character)."""
     stream = sys.stdin
-    fd = stream.fileno()
+    try:
+        fd: int | None = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test's input): lines only
+        fd = None
     saved: list[Any] | None = None
-    if os.isatty(fd):
+    if fd is not None and os.isatty(fd):
         import termios
         import tty
 
@@ -166,14 +176,15 @@ def _keys() -> Iterator[Iterator[str | None]]:
     def read() -> Iterator[str | None]:
         ended = False
         while True:
-            ready = not ended and select.select([fd], [], [], TICK_S)[0]
+            ready = not ended and (fd is None or select.select([fd], [], [], TICK_S)[0])
             if not ready:
                 if ended:
                     threading.Event().wait(TICK_S)
                 yield None
                 continue
-            if saved is not None:
-                yield os.read(fd, 1).decode(errors="replace").lower()
+            if saved is not None and fd is not None:
+                pressed = os.read(fd, 1)  # b"": the terminal went away
+                yield pressed.decode(errors="replace").lower() if pressed else "q"
                 continue
             line = stream.readline()
             ended = not line
@@ -182,7 +193,7 @@ def _keys() -> Iterator[Iterator[str | None]]:
     try:
         yield read()
     finally:
-        if saved is not None:
+        if saved is not None and fd is not None:
             import termios
 
             termios.tcsetattr(fd, termios.TCSADRAIN, saved)
