@@ -278,3 +278,10 @@ def test_usage_lines_are_plain_and_completion_is_on() -> None:
     assert "--install-completion" in output and "--show-completion" in output
     code, script = invoke("--show-completion", "bash")
     assert code == 0 and "_wsquiz_completion" in script
+
+
+def test_retry_wrong_is_for_the_interactive_quiz_with_progress() -> None:
+    for extra in (["--no-save"], ["--key"]):
+        code, output = invoke("quiz", "mini", "--content", str(FIXTURE), "--retry-wrong", *extra)
+        assert code == 2, output
+        assert "--retry-wrong is for the interactive quiz, with progress saved" in output
