@@ -24,6 +24,8 @@ TABLE: list[tuple[str, str, str]] = [
     ("echo-reply", "it sends back Message received: hello", RIGHT),
     ("echo-reply", 'the client receives "Message received: hello".', RIGHT),
     ("echo-reply", "Message received hello", RIGHT),  # punctuation between words
+    ("echo-reply", "It echoes back: Message received: hello", RIGHT),
+    ("echo-reply", "the server gives Message received: hello to the client", RIGHT),
     ("echo-reply", "message received: hello", NEARLY),
     ("echo-reply", "it sends back message received: hello", NEARLY),
     ("echo-reply", "hello", WRONG),

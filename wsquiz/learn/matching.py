@@ -105,7 +105,8 @@ a an the it its it's they this that there here then so and also just i i'd i'm t
 you we would will should must be is are was were being been gets get got getting comes come
 server client clients endpoint handler app browser websocket connection side
 sends send sent sending back replies reply replied answers answer answered responds response
-receives receive received gets says say said shows show shown prints print printed returns return
+receives receive received echoes echoed gives gave writes wrote gets says say said
+shows show shown prints print printed returns return
 with of to from as in on at by for first second third last next one message text value
 raises raise raised throws throw thrown exception error class type instance an
 closes close closed closing code reason status frame header http upgrade request
