@@ -18,6 +18,7 @@ from typing import cast
 import pytest
 from typer.testing import CliRunner
 
+from tests.support import flat
 from wsquiz.cli import app
 from wsquiz.course.exercises import find_exercise
 from wsquiz.engine.lab import Lab
@@ -620,11 +621,6 @@ def test_a_broken_reference_stops_before_anyone_is_graded(tmp_path: Path) -> Non
 # ---- --resume and resubmissions: a student is skipped only for the very file graded -------
 
 BROKEN = "x = 1\ndef broken(:\n"
-
-
-def flat(out: str) -> str:
-    """The output with the console's line wrapping undone."""
-    return " ".join(out.split())
 
 
 def test_resume_regrades_a_resubmission(tmp_path: Path) -> None:

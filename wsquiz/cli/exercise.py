@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from wsquiz.cli._common import (
+    App,
     ContentOption,
     _console,
     _exercise_names,
@@ -17,7 +18,7 @@ from wsquiz.cli._common import (
 )
 from wsquiz.errors import WsquizError
 
-exercise_app = typer.Typer(
+exercise_app = App(
     help="Exercises: write an endpoint, then check it against a live reference solution.",
     no_args_is_help=True,
 )

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wsquiz.cli._common import _console, fail
+from wsquiz.cli._common import App, _console, fail
 from wsquiz.errors import WsquizError
 
 
@@ -28,7 +28,7 @@ def _grade_group() -> type:
     return GradeGroup
 
 
-grade_app = typer.Typer(
+grade_app = App(
     name="grade",
     cls=_grade_group(),
     no_args_is_help=True,
