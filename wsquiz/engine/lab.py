@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Coroutine
 from concurrent.futures import Future
-from dataclasses import replace
 from typing import Any, TypeVar
 
 from wsquiz.engine.appfile import AppSpec, Loaded, load_app, unload
@@ -233,15 +232,15 @@ async def observe(
     isolated: bool = False,
     limits: Limits | None = None,
 ) -> Transcript:
-    """Serve the app, play the scenario, stop the app: one observation. What the server
-    reports while it stops (its lifespan shutdown) is part of it."""
+    """Serve the app, play the scenario, stop the app: one observation.
+
+    What a server reports while it stops (its lifespan shutdown) is not part of it yet: the
+    sandbox kills its server, so in-process serving must not show more than it does."""
     served = await serve(spec, isolated=isolated, limits=limits)
     try:
-        transcript = await play_against(served, scenario)
+        return await play_against(served, scenario)
     finally:
         await served.stop()
-    # the exit status as it was when the scenario ended: stopping it is wsquiz's doing
-    return replace(transcript, server=served.recorder.snapshot(transcript.server.exit_status))
 
 
 async def _echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
