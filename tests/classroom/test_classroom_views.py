@@ -12,7 +12,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.classroom.test_classroom import spawn_host_in_a_terminal
+from tests.classroom.helpers import spawn_host_in_a_terminal
 from tests.support import ROOT
 from wsquiz.classroom.host import Host, open_classroom
 from wsquiz.classroom.material import ExerciseMaterial, QuizMaterial

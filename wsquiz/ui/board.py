@@ -22,8 +22,9 @@ from rich.text import Text
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from wsquiz.classroom.student import MAX_INCOMING, OPEN_TIMEOUT, endpoint
 from wsquiz.errors import UsageError
-from wsquiz.ui.student import MAX_INCOMING, OPEN_TIMEOUT, Lines, endpoint
+from wsquiz.ui.student import Lines
 
 if TYPE_CHECKING:
     pass

@@ -11,6 +11,7 @@ from typing import Any
 from wsquiz.classroom.host import (
     DEFAULT_PORT,
     check_address,
+    check_options,
     export_command,
     load_material,
     open_classroom,
@@ -30,6 +31,9 @@ def run_host(
     db: Path | None = None,
     new: bool = False,
     live: bool = True,
+    feedback: str = "reveal",
+    show_code: bool = False,
+    time_limit: float | None = None,
 ) -> None:
     """`wsquiz classroom host`: serve the class and run the teacher's board until `q`.
 
@@ -42,11 +46,14 @@ def run_host(
 
     # before a session is opened for a class that cannot be served
     check_address(host, DEFAULT_PORT if port is None else port)
+    chosen = check_options(feedback, time_limit)
     store = ClassroomStore(db)
     lab = Lab()
     try:
         material = load_material(content, quiz, exercise, lab)
-        room, resumed = open_classroom(material, store, new=new)
+        room, resumed = open_classroom(
+            material, store, new=new, feedback=chosen, show_code=show_code, time_limit=time_limit
+        )
         served, moved = serve(room, host, port)
         with served:
             session = room.session
