@@ -1017,7 +1017,7 @@ def test_the_board_view_shows_who_answered_what() -> None:
     console = Console(record=True, width=100, no_color=True)
     console.print(board_view(board))
     text = console.export_text()
-    assert "question 2/5" in text and "2 of 3 answered" in text and "key: B" in text
+    assert "question 2/5" in text and "2 of 2 answered (online" in text and "key: B" in text
     assert "--code K7P2QX" in text and "2 online, 3 joined" in text
     rows = {line.split()[0]: line for line in text.splitlines() if line.strip()}
     assert "1 ✔" in rows["B"] and "✔" not in rows["A"]

@@ -149,6 +149,13 @@ class Push(Message):
     index: Annotated[int, Field(strict=True)]
 
 
+class Move(Message):
+    """Several next/prev keys at once (a key held down): `by` questions forward or back."""
+
+    type: Literal["move"]
+    by: Annotated[int, Field(strict=True)]
+
+
 class Kick(Message):
     type: Literal["kick"]
     name: Annotated[str, Field(strict=True, min_length=1)]
@@ -176,7 +183,7 @@ ANSWER_OR_CHECK: dict[str, type[Message]] = {
     "check": CheckMessage,
     "ping": Ping,
 }
-TeacherCommand = Step | Push | Kick | Rename | Hide
+TeacherCommand = Step | Push | Move | Kick | Rename | Hide
 
 STUDENT_MESSAGES: dict[str, type[Message]] = {
     "join": Join,
@@ -185,12 +192,13 @@ STUDENT_MESSAGES: dict[str, type[Message]] = {
     "ping": Ping,
 }
 COMMAND_HELP = (
-    "commands: next, prev, push {index}, reveal, end, kick {name}, rename {name, to}, "
+    "commands: next, prev, push {index}, move {by}, reveal, end, kick {name}, rename {name, to}, "
     "lock, unlock, hide {answer}, show {answer}"
 )
 TEACHER_COMMANDS: dict[str, type[Message]] = {
     **dict.fromkeys(("next", "prev", "reveal", "end", "lock", "unlock"), Step),
     "push": Push,
+    "move": Move,
     "kick": Kick,
     "rename": Rename,
     "hide": Hide,
@@ -246,7 +254,7 @@ def parse_command(data: dict[str, Any]) -> TeacherCommand:
         if data.get("type") == "push":
             raise Invalid(PUSH_HELP) from None
         raise exc
-    assert isinstance(command, (Step, Push, Kick, Rename, Hide))
+    assert isinstance(command, (Step, Push, Move, Kick, Rename, Hide))
     return command
 
 

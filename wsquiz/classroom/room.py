@@ -27,6 +27,7 @@ from wsquiz.classroom.protocol import (
     Hide,
     Invalid,
     Kick,
+    Move,
     Push,
     Rename,
     error,
@@ -495,7 +496,15 @@ class Classroom:
         try:
             command = parse_command(data)
             kind = command.type
-            if self.material.mode == "exercise" and kind in ("next", "prev", "push", "reveal"):
+            if self.material.mode == "exercise" and kind in (
+                "next",
+                "prev",
+                "push",
+                "move",
+                "reveal",
+                "hide",
+                "show",
+            ):
                 return error(f"{kind}: an exercise session has one exercise; commands: end")
             if kind == "next":
                 if self.index >= len(self.items) - 1 and self.index >= 0:
@@ -505,6 +514,11 @@ class Classroom:
                 self.push(max(self.index - 1, 0))
             elif isinstance(command, Push):
                 self.push(command.index)
+            elif isinstance(command, Move):
+                target = max(0, min(len(self.items) - 1, self.index + command.by))
+                if target == self.index:
+                    return error("no question further that way: r reveals this one, e ends")
+                self.push(target)
             elif kind == "reveal":
                 await self.reveal()
             elif kind == "end":

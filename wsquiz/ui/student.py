@@ -437,7 +437,8 @@ class StudentClient:
         given = self.answers.get(item["id"])
         if given is not None:
             self.current.answered = True
-            state = {True: " (right)", False: " (not right)"}.get(given.get("correct"), "")
+            correct = given.get("correct")
+            state = "" if correct is None else (" (right)" if correct else " (not right)")
             shown = literal(given["answer"], 200)
             self.console.print(Text(f"you answered {shown!r}{state}", "dim"))
         elif self.current.revealed:
