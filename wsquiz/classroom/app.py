@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 # Imported at the top (not lazily) because FastAPI resolves the handlers' annotations here; only
@@ -67,11 +68,18 @@ def build_app(room: Classroom) -> FastAPI:
 
     @app.websocket("/ws/student")
     async def student(ws: WebSocket) -> None:
-        await ws.accept()
-        await _student(ws, room)
+        async with _admitted(ws, room) as admitted:
+            if admitted:
+                await ws.accept()
+                await _student(ws, room)
 
     @app.websocket("/ws/board")
     async def board(ws: WebSocket) -> None:
+        async with _admitted(ws, room) as admitted:
+            if admitted:
+                await _board(ws)
+
+    async def _board(ws: WebSocket) -> None:
         await ws.accept()
         key = ws.query_params.get("key")
         private = key is not None and same(key, room.session.host_key)
@@ -94,6 +102,27 @@ def build_app(room: Classroom) -> FastAPI:
         await _watch(ws, room, room.channel("teacher"), True, commands=True)
 
     return app
+
+
+@contextlib.asynccontextmanager
+async def _admitted(ws: WebSocket, room: Classroom) -> AsyncIterator[bool]:
+    """Count the connection; past the host's cap, refuse it at the handshake (HTTP 503) so the
+    host keeps descriptors for the class it has (the teacher's channel is never counted)."""
+    if room.connections >= room.max_connections:
+        from fastapi.responses import PlainTextResponse
+
+        refusal = PlainTextResponse(
+            "the classroom host is at its connection limit: try again in a minute\n", 503
+        )
+        with contextlib.suppress(Exception):
+            await ws.send_denial_response(refusal)
+        yield False
+        return
+    room.connections += 1
+    try:
+        yield True
+    finally:
+        room.connections -= 1
 
 
 async def _student(ws: WebSocket, room: Classroom) -> None:

@@ -127,6 +127,10 @@ class Host:
     def start(self, timeout: float = 10.0) -> Host:
         import uvicorn
 
+        from wsquiz.classroom.limits import connection_cap, quiet_running_out, raise_fd_limit
+
+        self.room.max_connections = connection_cap(raise_fd_limit())
+
         config = uvicorn.Config(
             self.room.app(),
             lifespan="off",
@@ -142,6 +146,7 @@ class Host:
             timeout_graceful_shutdown=2,
         )
         self._server = uvicorn.Server(config)
+        quiet_running_out()  # after the config: uvicorn sets up its loggers there
         self._thread = threading.Thread(target=self._run, name="wsquiz-classroom", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout

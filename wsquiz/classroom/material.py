@@ -49,14 +49,16 @@ class Item:
     option_code: tuple[str, ...] = ()  # each option's app, when the options are apps
     hint: str = ""
 
-    def public(self) -> dict[str, Any]:
-        codes = self.option_code or ("",) * len(self.options)
+    def public(self, code: bool = True) -> dict[str, Any]:
+        """What anyone may see of it; without `code`, the app's text is left to the bundle (a
+        student's terminal gets it there, so a push does not carry it twice)."""
+        codes = self.option_code if code and self.option_code else ("",) * len(self.options)
         return {
             "id": self.id,
             "kind": self.kind,
             "title": self.title,
             "prompt": self.prompt,
-            "code": self.code,
+            "code": self.code if code else "",
             "hint": self.hint,
             "options": [
                 {"letter": letter, "text": text, "code": code}

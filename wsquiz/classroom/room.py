@@ -92,6 +92,8 @@ class Classroom:
         self.check_slots: asyncio.Semaphore | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._boards_told = False
+        self.max_connections = 10**6  # set by the host from its file-descriptor limit
+        self.connections = 0
 
     def channel(self, name: str) -> str:
         """A room of the manager: students, board, board-private or teacher, of this session."""
@@ -112,7 +114,7 @@ class Classroom:
             "type": "question",
             "index": self.index,
             "total": len(self.items),
-            "item": item.public(),
+            "item": item.public(code=False),
             "bundle": bundle,
             "revealed": item.id in self.revealed,
             "feedback": self.feedback,
