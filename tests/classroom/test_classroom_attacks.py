@@ -55,7 +55,7 @@ async def class_goes_on(host: Host, name: str = "latecomer") -> None:
     boss = await teacher(host)
     await boss.send(json.dumps({"type": "push", "index": 0}))
     assert (await next_of(boss, "done"))["command"] == "push"
-    assert (await next_of(ws, "question"))["index"] == 0
+    assert (await next_of(ws, "question", lambda q: q["index"] == 0))["index"] == 0
     await ws.close()
     await boss.close()
 
