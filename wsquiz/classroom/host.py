@@ -15,8 +15,7 @@ from typing import Any
 from wsquiz.classroom.material import Material
 from wsquiz.classroom.protocol import MAX_MESSAGE
 from wsquiz.classroom.room import Classroom, Feedback
-from wsquiz.classroom.store import ClassroomStore
-from wsquiz.classroom.store import Session as ClassSession
+from wsquiz.classroom.store import ClassroomStore, ClassSession
 from wsquiz.errors import UsageError
 
 HOST_FIX = (

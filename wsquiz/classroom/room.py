@@ -38,8 +38,7 @@ from wsquiz.classroom.protocol import (
     same,
 )
 from wsquiz.classroom.seats import MAX_STUDENTS, Admission, Limits, Seat
-from wsquiz.classroom.store import Answer, CheckRow, ClassroomStore, hash_token
-from wsquiz.classroom.store import Session as ClassSession
+from wsquiz.classroom.store import Answer, CheckRow, ClassroomStore, ClassSession, hash_token
 from wsquiz.classroom.text import literal, name_key
 from wsquiz.errors import UsageError, WsquizError
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from wsquiz._support.files import write_atomic
 from wsquiz.classroom.protocol import CLOSE_REMOVED, MAX_MESSAGE
 from wsquiz.errors import UsageError, WsquizError
 
@@ -99,9 +100,7 @@ def save_token(code: str, name: str, token: str) -> None:
     data = _tokens()
     data[token_key(code, name)] = token
     with contextlib.suppress(OSError):
-        partial = path.with_suffix(".partial")
-        partial.write_text(json.dumps(data, indent=1), encoding="utf-8")
-        partial.replace(path)
+        write_atomic(path, json.dumps(data, indent=1), mode=0o600)  # tokens are secrets
 
 
 def _split(url: str) -> Any:
