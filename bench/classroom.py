@@ -254,6 +254,12 @@ def _connected(port: int) -> socket.socket:
     return sock
 
 
+def middle(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run whose p99 is the median of the runs'."""
+    done = sorted((r for r in results if r.get("p99_ms") is not None), key=lambda r: r["p99_ms"])
+    return done[len(done) // 2] if done else results[0]
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
@@ -288,12 +294,20 @@ def main() -> None:
     parser.add_argument("--students", type=int, nargs="+", default=[200, 1000])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--payload", type=int, default=2048, help="bytes of app code per push")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each")
     parser.add_argument("--no-stalled", action="store_true", help="skip the stalled-student runs")
     args = parser.parse_args()
     sizes: dict[str, Any] = {}
     for students in args.students:
-        ours = run(students, args.rounds, args.payload, sequential=False, stalled=False)
-        naive = run(students, args.rounds, args.payload, sequential=True, stalled=False)
+        # ours and naive alternate, `--repeat` times each: on a shared machine the load moves
+        # between runs, and the median of each side is what is compared
+        runs: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
+        for _ in range(args.repeat):
+            for sequential in (False, True):
+                runs[sequential].append(
+                    run(students, args.rounds, args.payload, sequential=sequential, stalled=False)
+                )
+        ours, naive = middle(runs[False]), middle(runs[True])
         sizes[str(students)] = {
             "p50_ms": ours.get("p50_ms"),
             "p99_ms": ours.get("p99_ms"),

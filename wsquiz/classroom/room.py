@@ -24,15 +24,9 @@ from wsquiz.classroom.protocol import (
     CLOSE_REPLACED,
     AnswerMessage,
     CheckMessage,
-    Hide,
     Invalid,
-    Kick,
-    Move,
-    Push,
-    Rename,
     error,
     parse,
-    parse_command,
     parse_join,
     refusal,
     same,
@@ -493,74 +487,9 @@ class Classroom:
 
     async def command(self, data: dict[str, Any]) -> dict[str, Any]:
         """Do one teacher's command; its one reply, `done` or an error (never a close)."""
-        kind = data.get("type")
-        try:
-            command = parse_command(data)
-            kind = command.type
-            if self.material.mode == "exercise" and kind in (
-                "next",
-                "prev",
-                "push",
-                "move",
-                "reveal",
-                "hide",
-                "show",
-            ):
-                return error(f"{kind}: an exercise session has one exercise; commands: end")
-            if kind == "next":
-                if self.index >= len(self.items) - 1 and self.index >= 0:
-                    return error("this is the last question: r reveals it, e ends the session")
-                self.push(self.index + 1)
-            elif kind == "prev":
-                self.push(max(self.index - 1, 0))
-            elif isinstance(command, Push):
-                self.push(command.index)
-            elif isinstance(command, Move):
-                target = max(0, min(len(self.items) - 1, self.index + command.by))
-                if target == self.index:
-                    return error("no question further that way: r reveals this one, e ends")
-                self.push(target)
-            elif kind == "reveal":
-                await self.reveal()
-            elif kind == "end":
-                self.end()
-            elif kind in ("lock", "unlock"):
-                self.locked = kind == "lock"
-                self.notify("lock", {"locked": self.locked})
-                self.changed()
-            elif isinstance(command, (Kick, Rename)):
-                from wsquiz.classroom.roster import kick, rename
+        from wsquiz.classroom.commands import command
 
-                if isinstance(command, Kick):
-                    kick(self, command.name)
-                else:
-                    rename(self, command.name, command.to)
-            elif isinstance(command, Hide):
-                self.hide(command.answer, command.type == "hide")
-        except Invalid as exc:
-            return error(exc.reason)
-        except WsquizError as exc:
-            return error(exc.message)
-        except Exception as exc:  # a live observation that failed: say so, keep hosting
-            return error(f"{kind} failed: {type(exc).__name__}: {exc}")
-        # Every command gets one reply: this, or an error. A board whose input ended (a piped
-        # `e`) waits for it before it leaves, so what the command did is seen.
-        return {"type": "done", "command": kind}
-
-    def hide(self, answer: str, hidden: bool) -> None:
-        item = self.current
-        if item is None or self.material.mode != "quiz":
-            raise UsageError("there is no question on screen: push one first")
-        bars = {self.group_of(a) for a in self.answers.get(item.id, {}).values()}
-        if answer not in bars:
-            shown = ", ".join(sorted(bars)[:8]) or "none yet"
-            raise UsageError(f"no answer {answer!r} in the spread (answers: {shown})")
-        chosen = self.hidden.setdefault(item.id, set())
-        if hidden:
-            chosen.add(answer)
-        else:
-            chosen.discard(answer)
-        self.changed()
+        return await command(self, data)
 
     def seat_named(self, name: str) -> Seat:
         """The seat of `name` (any case or width), or of its number on the teacher's board."""
