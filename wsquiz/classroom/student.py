@@ -188,4 +188,5 @@ def refusal_fix(code: int, reason: str = "", name: str = "", token: bool = False
         1009: "a message was too large for the host",
         4001: "you joined again from another terminal; use that one",
         4002: "ask the teacher for the new session's address and code",
+        4003: "the teacher removed you from this class: ask them before joining again",
     }.get(code, "ask the teacher")

@@ -383,7 +383,10 @@ class TeacherConsole:
             if redraw is not None:
                 redraw()
             elif first:
-                self.console.print(board_view(message, single_keys=isinstance(self.lines, Keys)))
+                single = isinstance(self.lines, Keys)
+                self.console.print(
+                    board_view(message, single_keys=single, width=self.console.width)
+                )
             else:
                 if self._show_spread:
                     self._show_spread = False

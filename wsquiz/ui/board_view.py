@@ -217,7 +217,9 @@ def board_view(
             top.append(line((waiting, "yellow")))
     else:
         top.append(_status(board, question))
-        top.append(line((literal(first_words(question["prompt"])), "bold")))
+        # cut at a word, within the line: never in the middle of one
+        prompt = first_words(literal(question["prompt"]), min(160, max(20, width - 2)))
+        top.append(line((prompt, "bold")))
     spread = board.get("spread") or []
     if spread:
         top.append(_spread(board, spread))

@@ -140,6 +140,11 @@ class StudentClient:
             except HostRefused:
                 raise
             except InvalidStatus as exc:
+                if exc.response.status_code == 503:  # the host is at its connection limit
+                    raise UsageError(
+                        f"the classroom at {self.url} is full right now (HTTP 503)",
+                        fix="try again in a minute, or ask the teacher",
+                    ) from None
                 if not self._joined and not has_port(self.url):
                     raise unreachable(self.url, self.name, exc) from None
                 raise UsageError(
