@@ -311,3 +311,30 @@ def test_seats_answering_every_option_learn_nothing_before_the_reveal(reveal_hos
         await boss.close()
 
     run(scenario())
+
+
+def test_a_time_limit_closes_answers_and_the_last_question_is_not_pushed_again(
+    quiz_host: Host,
+) -> None:
+    room = quiz_host.room
+    room.time_limit = 1.0
+
+    async def scenario() -> None:
+        boss = await teacher(quiz_host)
+        alice, _ = await join(quiz_host, "alice")
+        last = len(room.items) - 1
+        await boss.send(json.dumps({"type": "push", "index": last}))
+        question = await next_of(alice, "question")
+        assert question["deadline"] > 0
+        board = await next_of(boss, "board", lambda b: b["index"] == last)
+        assert 0 < board["remaining"] <= 1.0
+        await asyncio.sleep(1.2)
+        item = question["item"]["id"]
+        await alice.send(json.dumps({"type": "answer", "item": item, "answer": "A"}))
+        assert "time is up" in (await next_of(alice, "error"))["message"]
+        await boss.send(json.dumps({"type": "next"}))  # Enter on the last question
+        assert "last question" in (await next_of(boss, "error"))["message"]
+        await alice.close()
+        await boss.close()
+
+    run(scenario())
