@@ -221,3 +221,30 @@ def test_the_teachers_board_fits_a_class_in_120x35(count: int) -> None:
     assert "[red]x[/]" in text and "\x1b" not in text and "\\x1b" in text
     prompt = next(line for line in lines if line.startswith("Consider"))
     assert prompt.endswith("client …") or prompt.endswith("…")
+
+
+def test_holding_a_key_on_the_teachers_board_never_ends_it(tmp_path: Path) -> None:
+    """Key repeat: 120 presses at once. One command is in flight at a time, the rest go as one
+    move; the board stays, and `q` still leaves it normally."""
+    host = spawn_host_in_a_terminal(tmp_path)
+    try:
+        host.expect("no question yet")
+        host.expect("N Enter go to question N · e end · q quit")
+        host.send("n" * 60 + "p" * 60)
+        host.expect("question 1 pushed")
+        host.send("n")
+        host.expect("question 2 pushed")
+        host.send("q")
+        host.expect("stays open")
+        host.expect(pexpect_eof())
+    finally:
+        if host.isalive():
+            host.terminate(force=True)
+    assert "ConnectionClosed" not in (host.before or "")
+    assert host.exitstatus == 0
+
+
+def pexpect_eof() -> Any:
+    import pexpect
+
+    return pexpect.EOF
