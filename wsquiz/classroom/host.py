@@ -126,9 +126,15 @@ class Host:
     def start(self, timeout: float = 10.0) -> Host:
         import uvicorn
 
-        from wsquiz.classroom.limits import connection_cap, quiet_running_out, raise_fd_limit
+        from wsquiz.classroom.limits import (
+            capped_http,
+            connection_cap,
+            quiet_running_out,
+            raise_fd_limit,
+        )
 
-        self.room.max_connections = connection_cap(raise_fd_limit())
+        fds = raise_fd_limit()
+        self.room.max_connections = connection_cap(fds)
 
         config = uvicorn.Config(
             self.room.app(),
@@ -137,6 +143,7 @@ class Host:
             log_level="warning",
             access_log=False,
             ws_max_size=MAX_MESSAGE,
+            http=capped_http(fds),
             # No per-message deflate: it would compress every broadcast once per student; on a
             # classroom network the same bytes go to every socket as they are.
             ws_per_message_deflate=False,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from typing import Any
 
 RESERVED_FDS = 200  # kept for the store, the lab's servers and sandboxes, the teacher
 MIN_CONNECTIONS = 64
@@ -34,8 +35,42 @@ def raise_fd_limit(wanted: int = 65536) -> int:
 
 
 def connection_cap(fd_limit: int) -> int:
-    """How many WebSocket connections the host takes at once with `fd_limit` descriptors."""
-    return max(MIN_CONNECTIONS, fd_limit - RESERVED_FDS)
+    """How many WebSocket connections the host takes at once with `fd_limit` descriptors (below
+    the cap on all connections: a WebSocket past it is told why, with HTTP 503)."""
+    return max(MIN_CONNECTIONS, fd_limit - RESERVED_FDS - 50)
+
+
+def capped_http(fd_limit: int) -> type[Any]:
+    """uvicorn's HTTP protocol, closing at once any connection past the cap on all of them.
+
+    A socket that connects and says nothing holds a descriptor until uvicorn's keep-alive timeout;
+    a flood of them would take the last descriptors the host needs for its own work (the store,
+    a sandboxed check, the teacher's next push). Past the cap the connection is aborted as it is
+    accepted, so its descriptor comes straight back.
+    """
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    cap = max(MIN_CONNECTIONS, fd_limit - RESERVED_FDS)
+
+    class Capped(H11Protocol):  # type: ignore[misc]
+        refused = False
+
+        def connection_made(self, transport: Any) -> None:
+            if len(self.connections) >= cap:
+                self.refused = True
+                transport.abort()
+                return
+            super().connection_made(transport)
+
+        def data_received(self, data: bytes) -> None:
+            if not self.refused:
+                super().data_received(data)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if not self.refused:
+                super().connection_lost(exc)
+
+    return Capped
 
 
 class RunOutOnce(logging.Filter):
