@@ -1,6 +1,6 @@
 """What the boards are sent: the teacher's private snapshot, and the public one a projector may
 show (who is here and who is done, the spread after the reveal; never a student's answer or
-score, nor the join code unless the teacher chose to show it).
+score, nor the join code unless the teacher chose to show it); and a joining student's welcome.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from wsquiz.classroom.material import Item
     from wsquiz.classroom.room import Classroom
+    from wsquiz.classroom.seats import Seat
 
 LEADERBOARD = 5
 
@@ -158,3 +159,33 @@ def snapshot(room: Classroom, private: bool) -> dict[str, Any]:
         )
         data["spread"] = check_rows(room)
     return data
+
+
+def welcome(room: Classroom, seat: Seat, token: str, rejoined: bool) -> dict[str, Any]:
+    """What a student is told on joining: their seat's token, their answers (right or wrong
+    only where it may be told), what has been revealed."""
+    mine: dict[str, dict[str, Any]] = {}
+    for item_id, given in room.answers.items():
+        if (a := given.get(seat.name)) is not None:
+            mine[item_id] = {"answer": a.answer}
+            if room.feedback == "instant" or item_id in room.revealed:
+                mine[item_id]["correct"] = a.correct
+            if item_id in room.revealed:  # the key only once the teacher revealed it
+                mine[item_id]["observed"] = a.observed
+    best = room.checks.get(seat.name)
+    return {
+        "type": "welcome",
+        "name": seat.name,
+        "token": token,
+        "session": room.session.id,
+        "mode": room.material.mode,
+        "title": room.material.title,
+        "rejoined": rejoined,
+        "total": len(room.items),
+        "feedback": room.feedback,
+        "answers": mine,
+        "revealed": sorted(room.revealed),
+        "check": None
+        if best is None
+        else {"passed": best.passed, "score": best.score, "max_score": best.max_score},
+    }

@@ -368,31 +368,9 @@ class Classroom:
             self.changed()
 
     def welcome(self, seat: Seat, token: str, rejoined: bool) -> dict[str, Any]:
-        mine: dict[str, dict[str, Any]] = {}
-        for item_id, given in self.answers.items():
-            if (a := given.get(seat.name)) is not None:
-                mine[item_id] = {"answer": a.answer}
-                if self.feedback == "instant" or item_id in self.revealed:
-                    mine[item_id]["correct"] = a.correct
-                if item_id in self.revealed:  # the key only once the teacher revealed it
-                    mine[item_id]["observed"] = a.observed
-        best = self.checks.get(seat.name)
-        return {
-            "type": "welcome",
-            "name": seat.name,
-            "token": token,
-            "session": self.session.id,
-            "mode": self.material.mode,
-            "title": self.material.title,
-            "rejoined": rejoined,
-            "total": len(self.items),
-            "feedback": self.feedback,
-            "answers": mine,
-            "revealed": sorted(self.revealed),
-            "check": None
-            if best is None
-            else {"passed": best.passed, "score": best.score, "max_score": best.max_score},
-        }
+        from wsquiz.classroom.feed import welcome
+
+        return welcome(self, seat, token, rejoined)
 
     # ---- what students send
 
