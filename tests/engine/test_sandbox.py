@@ -458,3 +458,26 @@ def test_a_missing_protection_is_said_before_grading(
     result = CliRunner().invoke(cli, ["grade", str(subs), "--exercise", "echo-loop", "--db", db])
     assert result.exit_code == 0, result.output
     assert "warning: the sandbox lacks a network namespace (test)" in result.output
+
+
+@pytest.mark.parametrize("over", ["files", "bytes"])
+def test_a_folder_too_large_to_copy_is_an_error_not_a_copy_cut_short(
+    lab: Lab, tmp_path: Path, over: str
+) -> None:
+    from wsquiz.engine.sandbox import confine
+
+    spec = write_app(tmp_path, handler("await websocket.accept()"), name="main.py")
+    data = tmp_path / "data"
+    data.mkdir()
+    if over == "files":
+        for n in range(confine.MAX_FILES + 1):
+            (data / f"{n}.txt").write_text("x")
+    else:
+        (data / "big.bin").write_bytes(b"x" * (confine.MAX_COPIED + 1))
+    with pytest.raises(AppLoadError) as caught:
+        lab.observe(spec, Scenario.probe("/ws", [], 1), isolated=True)
+    error = caught.value
+    assert error.path == str(tmp_path)
+    limit = f"{confine.MAX_FILES} files" if over == "files" else f"{confine.MAX_COPIED >> 20} MiB"
+    assert limit in error.problem
+    assert "--app-dir" in error.fix and "smaller folder" in error.fix

@@ -23,6 +23,7 @@ from typing import Any
 
 from wsquiz.engine.sandbox import _sys, audit, confine, landlock
 from wsquiz.engine.sandbox.cgroup import Cgroups, cgroup_name
+from wsquiz.errors import AppLoadError
 
 NOBODY = 65534
 SANDBOX_UIDS = 100_000  # + the keeper's pid: one user per sandbox (see _own_uid)
@@ -188,7 +189,11 @@ def _server_main(  # pragma: no cover
     status = 0
     try:
         _sys.prctl(_sys.PR_SET_PDEATHSIG, signal.SIGKILL)
-        _confine(request, uid, namespaced)
+        try:
+            _confine(request, uid, namespaced)
+        except AppLoadError as exc:  # the folder could not be copied whole: say so
+            os.write(events_w, json.dumps(["load_error", exc.to_dict()]).encode() + b"\n")
+            os._exit(3)
         # A change of user clears the parent-death signal: arm it again, then make sure the
         # grader did not die before it was armed (only the grader holds the control pipe).
         _sys.prctl(_sys.PR_SET_PDEATHSIG, signal.SIGKILL)

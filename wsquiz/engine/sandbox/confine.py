@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from wsquiz.engine.sandbox import _sys, landlock
+from wsquiz.errors import AppLoadError
 
 APP_DIR = "/tmp/app"
 PRIVATE = ("/tmp", "/var/tmp", "/dev/shm")  # writable, the sandbox's own
@@ -79,9 +80,21 @@ def read_app(folder: Path, main: Path, whole: bool) -> dict[str, bytes]:
                 continue
             total += len(data)
             if total > MAX_COPIED or len(files) >= MAX_FILES:
-                return files
+                raise _too_large(folder, len(files) >= MAX_FILES)
             files[relative] = data
     return files
+
+
+def _too_large(folder: Path, files: bool) -> AppLoadError:
+    # A copy cut short would serve an app missing some of its files, and say nothing.
+    limit = f"{MAX_FILES} files" if files else f"{MAX_COPIED >> 20} MiB"
+    return AppLoadError(
+        folder,
+        f"the app's folder is too large to copy into the sandbox (over {limit}; "
+        f"{', '.join(sorted(SKIPPED))} and hidden folders are not counted)",
+        fix="serve the app from a smaller folder of its own, or point --app-dir at the "
+        "folder that holds only the app's modules",
+    )
 
 
 def own_view(files: dict[str, bytes], uid: int, disk_mb: int, carried: list[str]) -> None:
