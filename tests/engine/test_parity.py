@@ -332,7 +332,6 @@ def test_a_lifespan_failure_is_the_apps_error_at_its_line(tmp_path: Path, witnes
     assert error["line"] == 6 and 6 in seen.app_lines("app.py")
 
 
-@pytest.mark.xfail(strict=True, reason="the sandbox kills its server: no graceful stop yet")
 def test_the_lifespan_shutdown_is_shown(tmp_path: Path, witness: Witness) -> None:
     folder = write(tmp_path, LIFESPAN_SHUTDOWN)
     _, data = ours(folder, "app.py")

@@ -481,3 +481,50 @@ def test_a_folder_too_large_to_copy_is_an_error_not_a_copy_cut_short(
     limit = f"{confine.MAX_FILES} files" if over == "files" else f"{confine.MAX_COPIED >> 20} MiB"
     assert limit in error.problem
     assert "--app-dir" in error.fix and "smaller folder" in error.fix
+
+
+LIFESPAN = """
+from contextlib import asynccontextmanager
+import asyncio, time
+from fastapi import FastAPI, WebSocket
+
+@asynccontextmanager
+async def lifespan(app):
+    yield
+    print("shutdown began")
+    {shutdown}
+
+app = FastAPI(lifespan=lifespan)
+
+@app.websocket("/ws")
+async def ws(websocket: WebSocket):
+    await websocket.accept()
+    await websocket.close()
+"""
+
+
+@pytest.mark.parametrize("isolated", [False, True], ids=["in-process", "isolated"])
+def test_a_failing_lifespan_shutdown_is_reported_on_both_paths(
+    lab: Lab, tmp_path: Path, isolated: bool
+) -> None:
+    spec = write_app(tmp_path, LIFESPAN.format(shutdown="raise ValueError('no goodbye')"), header="")
+    seen = lab.observe(spec, Scenario.probe("/ws", [], 2), isolated=isolated)
+    assert "shutdown began" in seen.server.logs
+    assert any("no goodbye" in e.message for e in seen.server.errors)
+    assert seen.server.exit_status is None  # stopped by the lab: not an ending of its own
+
+
+@pytest.mark.parametrize("shutdown", ["time.sleep(60)", "await asyncio.sleep(60)"])
+def test_a_lifespan_shutdown_that_never_ends_is_killed_and_leaves_nothing(
+    lab: Lab, tmp_path: Path, shutdown: str, strays: Callable[[], set[int]]
+) -> None:
+    marker = marker_seconds()
+    body = f"import subprocess; subprocess.Popen(['sleep', '{marker}'])\n    " + shutdown
+    spec = write_app(tmp_path, LIFESPAN.format(shutdown=body), header="")
+    served = lab.serve(spec, isolated=True)
+    port = served.port
+    lab.call(served.stop())
+    assert "shutdown began" in served.recorder.snapshot().logs
+    assert not listening(port)
+    assert processes_running(marker) == []
+    assert strays() == set()

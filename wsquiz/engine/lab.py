@@ -8,6 +8,7 @@ Both report through the same `Recorder`, so both are observed the same way.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import atexit
 import contextlib
 import socket
@@ -232,15 +233,17 @@ async def observe(
     isolated: bool = False,
     limits: Limits | None = None,
 ) -> Transcript:
-    """Serve the app, play the scenario, stop the app: one observation.
-
-    What a server reports while it stops (its lifespan shutdown) is not part of it yet: the
-    sandbox kills its server, so in-process serving must not show more than it does."""
+    """Serve the app, play the scenario, stop the app: one observation, with what the server
+    reported as it stopped (uvicorn's shutdown, the lifespan's included)."""
     served = await serve(spec, isolated=isolated, limits=limits)
     try:
-        return await play_against(served, scenario)
-    finally:
+        transcript = await play_against(served, scenario)
+    except BaseException:
         await served.stop()
+        raise
+    status = served.exit_status()  # how it ended by itself, if it did: our stop is no ending
+    await served.stop()
+    return dataclasses.replace(transcript, server=served.recorder.snapshot(status))
 
 
 async def _echo(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -146,7 +146,7 @@ class ServerError:
 
 @dataclass(frozen=True)
 class ServerSide:
-    """What the server process reported while the scenario ran."""
+    """What the server process reported while the scenario ran, and as it stopped."""
 
     errors: tuple[ServerError, ...] = ()
     warnings: tuple[str, ...] = ()

@@ -8,6 +8,7 @@ import dataclasses
 import json
 import os
 import secrets
+import select
 import shutil
 import signal
 import tempfile
@@ -16,7 +17,7 @@ from typing import Any
 
 from wsquiz.engine.appfile import AppSpec
 from wsquiz.engine.capture import Recorder
-from wsquiz.engine.sandbox.child import MAX_EVENT
+from wsquiz.engine.sandbox.child import MAX_EVENT, STOP
 from wsquiz.engine.sandbox.confine import APP_DIR
 from wsquiz.engine.sandbox.zygote import Zygote
 from wsquiz.engine.serving import Limits, Served, listening_socket
@@ -137,8 +138,32 @@ class Sandboxed(Served):
             self._status = (
                 f"the server was stopped at its wall-clock limit of {self.limits.wall_s:g}s"
             )
+        self._close_control()
+
+    def _close_control(self, last: bytes = b"") -> None:
+        """Close the control pipe (the keeper then kills the server at once, unless `last`
+        asks for a graceful stop); only once, so that a reused fd number is never closed."""
+        ctl_w, self._ctl_w = self._ctl_w, -1
+        if ctl_w < 0:
+            return
         with contextlib.suppress(OSError):
-            os.close(self._ctl_w)
+            if last:
+                os.write(ctl_w, last)
+        with contextlib.suppress(OSError):
+            os.close(ctl_w)
+
+    def _drain(self) -> None:
+        """Read what is left in the events pipe (all its writers are gone by now)."""
+        for _ in range(1000):  # at most 64 MB: the child's output is bounded anyway
+            if self._gone is None or self._gone.is_set() or self._events_r < 0:
+                return
+            try:
+                waiting = select.select([self._events_r], [], [], 0)[0]
+            except (OSError, ValueError):
+                return
+            if not waiting:
+                return
+            self._on_events()
 
     def _on_events(self) -> None:
         try:
@@ -192,8 +217,7 @@ class Sandboxed(Served):
                 # believed, and ends the server at once.
                 self._tampered = str(value)[:500]
                 self._status = self._tampered
-                with contextlib.suppress(OSError):
-                    os.close(self._ctl_w)
+                self._close_control()
             elif kind == "exit":
                 if self._status is None:
                     self._status = str(value)
@@ -239,8 +263,8 @@ class Sandboxed(Served):
         keeper, self._keeper = self._keeper, 0
         if self._wall is not None:
             self._wall.cancel()
-        with contextlib.suppress(OSError):
-            os.close(self._ctl_w)
+        # Asked, the keeper lets the server run uvicorn's shutdown for STOP_BOUND at most
+        self._close_control(STOP if self._status is None else b"")
         assert self._zygote is not None
         reaped = self._zygote.exited(keeper)
         try:
@@ -251,6 +275,7 @@ class Sandboxed(Served):
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(reaped), STOP_GRACE)
         self._zygote.forget(keeper)
+        self._drain()  # what the server reported as it stopped, before the report closes
         if self._gone is not None and not self._gone.is_set():
             self._on_exit()
         with contextlib.suppress(OSError):
