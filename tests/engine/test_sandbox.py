@@ -507,10 +507,13 @@ async def ws(websocket: WebSocket):
 def test_a_failing_lifespan_shutdown_is_reported_on_both_paths(
     lab: Lab, tmp_path: Path, isolated: bool
 ) -> None:
-    spec = write_app(tmp_path, LIFESPAN.format(shutdown="raise ValueError('no goodbye')"), header="")
+    spec = write_app(
+        tmp_path, LIFESPAN.format(shutdown="raise ValueError('no goodbye')"), header=""
+    )
     seen = lab.observe(spec, Scenario.probe("/ws", [], 2), isolated=isolated)
     assert "shutdown began" in seen.server.logs
-    assert any("no goodbye" in e.message for e in seen.server.errors)
+    [error] = [e for e in seen.server.errors if "no goodbye" in e.message]
+    assert error.origin == "lifespan shutdown"
     assert seen.server.exit_status is None  # stopped by the lab: not an ending of its own
 
 

@@ -8,9 +8,9 @@ Both report through the same `Recorder`, so both are observed the same way.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import atexit
 import contextlib
+import dataclasses
 import socket
 import threading
 import time
