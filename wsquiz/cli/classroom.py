@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from wsquiz.cli._common import ContentOption, _console, emit_json, fail
+from wsquiz.cli._common import ContentOption, WsOption, _console, emit_json, fail, use_stack
 from wsquiz.errors import WsquizError
 
 classroom_app = typer.Typer(
@@ -42,6 +42,7 @@ def classroom_host(
     plain: Annotated[
         bool, typer.Option("--plain", help="print events as lines instead of a live board")
     ] = False,
+    ws: WsOption = "auto",
 ) -> None:
     """Host a class: print the join address and code, then show the live board.
 
@@ -51,6 +52,7 @@ def classroom_host(
     """
     from wsquiz.ui.host import run_host
 
+    use_stack(ws)
     try:
         run_host(
             _console(),
@@ -85,6 +87,7 @@ def classroom_join(
     from wsquiz.engine.lab import Lab
     from wsquiz.ui.student import StudentClient
 
+    use_stack()
     if code is None:
         code = typer.prompt("join code")
     try:

@@ -9,11 +9,13 @@ import typer
 
 from wsquiz.cli._common import (
     ContentOption,
+    WsOption,
     _console,
     _exercise_names,
     _warn_broken,
     emit_json,
     fail,
+    use_stack,
 )
 from wsquiz.errors import WsquizError
 
@@ -134,6 +136,7 @@ def exercise_verify(
         problems = validate_exercises(root)
         proofs = []
         if not problems:
+            use_stack()
             with Lab() as lab:
                 proofs = [prove(exercise, lab) for exercise in load_exercises(root)]
     except WsquizError as exc:
@@ -172,6 +175,7 @@ def check(
     watch: Annotated[bool, typer.Option("--watch", "-w", help="re-check on every save")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     content: ContentOption = None,
+    ws: WsOption = "auto",
 ) -> None:
     """Check your endpoint live, against the exercise's reference solution, check by check.
 
@@ -204,6 +208,7 @@ def check(
         fail(exc)
     from wsquiz.engine.lab import Lab
 
+    use_stack(ws)
     with Lab() as lab:
         if not watch:
             raise typer.Exit(_check_once(exercise, spec, lab, as_json))

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wsquiz.cli._common import _console, fail
+from wsquiz.cli._common import WsOption, _console, fail, use_stack
 from wsquiz.errors import WsquizError
 
 
@@ -73,6 +73,7 @@ def grade_run(
     cpu: Annotated[int, typer.Option(help="CPU seconds per server")] = 10,
     memory: Annotated[int, typer.Option(help="MiB of memory per server")] = 512,
     content: Annotated[Path | None, typer.Option(help="a course folder")] = None,
+    ws: WsOption = "auto",
 ) -> None:
     """Grade every submission in DIR: `wsquiz grade DIR --exercise NAME`."""
     import os
@@ -84,6 +85,7 @@ def grade_run(
     from wsquiz.grading import run as grading
     from wsquiz.grading.gradebook import Gradebook, default_path
 
+    use_stack(ws)
     try:
         if (exercise is None) == (quiz is None):
             raise WsquizError(

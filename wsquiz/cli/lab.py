@@ -10,10 +10,12 @@ import typer
 from wsquiz.cli._common import (
     HeaderOption,
     SubprotocolOption,
+    WsOption,
     _console,
     _headers,
     emit_json,
     fail,
+    use_stack,
 )
 from wsquiz.errors import WsquizError
 
@@ -32,6 +34,7 @@ def probe(
     subprotocol: SubprotocolOption = None,
     header: HeaderOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    ws: WsOption = "auto",
 ) -> None:
     """Connect one client, send each text, receive until the server closes; show it all."""
     from wsquiz._support.paths import content_root
@@ -41,6 +44,7 @@ def probe(
     from wsquiz.engine.scenario import Scenario
     from wsquiz.errors import AppLoadError, UsageError
 
+    use_stack(ws)
     try:
         if not 0 < timeout <= 60:
             raise UsageError(f"--timeout {timeout:g}: give more than 0 and at most 60 seconds")
@@ -87,6 +91,7 @@ def run(
     ] = 1.0,
     subprotocol: SubprotocolOption = None,
     header: HeaderOption = None,
+    ws: WsOption = "auto",
 ) -> None:
     """Serve APP and talk to it, like wscat: lines typed are sent, replies shown.
 
@@ -101,6 +106,7 @@ def run(
     from wsquiz.ui.run import LivePrinter
     from wsquiz.ui.transcript import load_error_view
 
+    use_stack(ws)
     interactive = sys.stdin.isatty()
     if interactive:
         import readline  # noqa: F401  (line editing and history for input())

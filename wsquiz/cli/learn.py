@@ -10,6 +10,7 @@ import typer
 
 from wsquiz.cli._common import (
     ContentOption,
+    WsOption,
     _console,
     _content_defaults,
     _quiz_names,
@@ -18,8 +19,19 @@ from wsquiz.cli._common import (
     app,
     emit_json,
     fail,
+    use_stack,
 )
 from wsquiz.errors import WsquizError
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from wsquiz.cli._common import version_lines
+
+    for line in version_lines():
+        typer.echo(line)
+    raise typer.Exit(0)
 
 
 @app.callback(invoke_without_command=True)
@@ -34,6 +46,15 @@ def welcome(
             "given before a command, that command uses it too",
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="wsquiz's version, the server stack installed and the --ws auto picks",
+        ),
+    ] = False,
 ) -> None:
     """With no command: the welcome screen, your progress and what to do next."""
     if ctx.invoked_subcommand is not None:
@@ -196,6 +217,7 @@ def validate(
         bool, typer.Option("--live", help="also play every question against the installed server")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    ws: WsOption = "auto",
 ) -> None:
     """Check a course folder: every problem with file, question, key and fix. Exit 1 on any."""
     from wsquiz._support.paths import content_root
@@ -220,6 +242,7 @@ def validate(
     problems += _other_problems(root)
     counts = {"quizzes": len(quizzes), "questions": sum(len(q.questions) for q in quizzes)}
     if live and quizzes:
+        use_stack(ws)
         from wsquiz.engine.lab import Lab
         from wsquiz.learn.judge import audit
         from wsquiz.learn.quiz import observe_all

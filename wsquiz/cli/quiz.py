@@ -10,11 +10,13 @@ import typer
 
 from wsquiz.cli._common import (
     ContentOption,
+    WsOption,
     _console,
     _open_progress,
     _warn_broken,
     emit_json,
     fail,
+    use_stack,
 )
 from wsquiz.errors import WsquizError
 
@@ -40,6 +42,7 @@ def quiz(
     no_save: Annotated[bool, typer.Option("--no-save", help="do not record progress")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     content: ContentOption = None,
+    ws: WsOption = "auto",
 ) -> None:
     """Take a quiz: predict, then see a real server answer. Scriptable with --key and --answers."""
     from wsquiz._support.paths import content_root
@@ -52,6 +55,7 @@ def quiz(
             _list_quizzes(course, as_json)
             return
         chosen = course.quiz(name)
+        use_stack(ws)
         if key and answers is not None:
             raise UsageError("--key and --answers do not go together", fix="use one of them")
         if as_json and not key and answers is None:
