@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from wsquiz.course.problems import Problem
 from wsquiz.course.quizzes import LETTERS, Claim, Option, Question
+from wsquiz.engine.stack import applies
 from wsquiz.engine.transcript import ServerError, Transcript
 from wsquiz.errors import AppLoadError, LabError
 
@@ -41,7 +42,12 @@ def installed_versions() -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-def versions_text(names: tuple[str, ...] = ("fastapi", "starlette", "uvicorn")) -> str:
+def versions_text(names: tuple[str, ...] | None = None) -> str:
+    """The stack observed on: the four packages and the implementation (or just `names`)."""
+    if names is None:
+        from wsquiz.engine.stack import current
+
+        return current().text()
     return ", ".join(f"{n} {v}" for n, v in installed_versions() if n in names)
 
 
@@ -364,6 +370,7 @@ def letters_of(answer: str) -> frozenset[str] | None:
 def option_holds(question: Question, option: Option, observation: Observation) -> bool:
     run = observation.run_for(option)
     claims = option.claims + (question.answer.where if question.answer else ())
+    claims = tuple(c for c in claims if applies(c.when))  # a claim bounded to other stacks
     return bool(claims) and all(claim_holds(c, run)[0] for c in claims)
 
 
@@ -480,6 +487,8 @@ def audit(question: Question, observation: Observation, file: str) -> list[Probl
                 "correct the options' claims (or answer.where) to what the server does",
             )
     for i, claim in enumerate(question.claims):
+        if not applies(claim.when):
+            continue  # not claimed on this stack
         holds, observed = claim_holds(claim, observation.main)
         if not holds:
             seen = (
