@@ -218,6 +218,20 @@ def validate(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     ws: WsOption = "auto",
+    record: Annotated[
+        Path | None,
+        typer.Option(
+            "--record", metavar="FILE", help="with --live: write every observed answer and claim"
+        ),
+    ] = None,
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            "--against",
+            metavar="FILE",
+            help="with --live: list what changed since FILE (a --record); exit 1 if any",
+        ),
+    ] = None,
 ) -> None:
     """Check a course folder: every problem with file, question, key and fix. Exit 1 on any."""
     from wsquiz._support.paths import content_root
@@ -226,6 +240,11 @@ def validate(
     from wsquiz.errors import UsageError
 
     try:
+        if (record or against) and not live:
+            raise UsageError(
+                "--record and --against need --live", fix="wsquiz validate --live --record FILE"
+            )
+        earlier = _read_record(against)
         if directory is not None and not directory.expanduser().is_dir():
             exists = directory.expanduser().exists()
             raise UsageError(
@@ -241,9 +260,11 @@ def validate(
     quizzes, problems = load_quizzes(root)
     problems += _other_problems(root)
     counts = {"quizzes": len(quizzes), "questions": sum(len(q.questions) for q in quizzes)}
+    rows: list[dict[str, Any]] = []
     if live and quizzes:
         use_stack(ws)
         from wsquiz.engine.lab import Lab
+        from wsquiz.learn.drift import question_record
         from wsquiz.learn.judge import audit
         from wsquiz.learn.quiz import observe_all
 
@@ -254,9 +275,11 @@ def validate(
                     rel = _relative(quiz.path, root)
                     for question in quiz.questions:
                         problems += audit(question, observed[question.id], rel)
+                        rows.append(question_record(quiz, question, observed[question.id]))
         except WsquizError as exc:
             fail(exc)
         counts["played"] = counts["questions"]
+    drift = _drift(rows, record, earlier) if live else None
     if as_json:
         emit_json(
             {
@@ -264,9 +287,16 @@ def validate(
                 "ok": not problems,
                 **counts,
                 "problems": [p.to_dict() for p in problems if isinstance(p, Problem)],
+                **(drift or {}),
             }
         )
-        raise typer.Exit(1 if problems else 0)
+        raise typer.Exit(1 if problems or (drift or {}).get("changes") else 0)
+    if drift is not None and "changes" in drift:
+        from wsquiz.ui.drift import drift_view
+
+        _console().print(drift_view(drift, str(against)), soft_wrap=True)
+        if drift["changes"] and not problems:
+            raise typer.Exit(1)
     console = _console()
     if problems:
         from wsquiz.ui.course import problems_view
@@ -280,6 +310,34 @@ def validate(
         f"{questions_n} question{'s' if questions_n != 1 else ''} checked{played} in {root}",
         soft_wrap=True,
     )
+
+
+def _read_record(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    from wsquiz.learn.drift import read_record
+
+    return read_record(path)
+
+
+def _drift(
+    rows: list[dict[str, Any]], record: Path | None, earlier: dict[str, Any] | None
+) -> dict[str, Any]:
+    """`--record` and `--against`: the stack observed on, and what changed since the record."""
+    from wsquiz.learn import drift
+
+    now = drift.course_record(rows)
+    if record is not None:
+        drift.write_record(record, now)
+    found: dict[str, Any] = {"stack": now["stack"]}
+    if earlier is not None:
+        before, after = drift.stacks_of(earlier, now)
+        found["against"] = {"stack": before.to_dict(), "when": earlier.get("when")}
+        found["stack_changes"] = [
+            {"name": name, "old": old, "new": new} for name, old, new in before.changes(after)
+        ]
+        found["changes"] = [c.to_dict() for c in drift.compare(earlier, now)]
+    return found
 
 
 def _other_problems(root: Path) -> list[Any]:
