@@ -186,12 +186,14 @@ def _grade_into(
 ) -> None:
     from wsquiz.engine.lab import Lab
     from wsquiz.engine.serving import Limits
+    from wsquiz.engine.stack import current
     from wsquiz.grading import run as grading
     from wsquiz.ui.grades import progress
 
     limits = Limits(wall_s=wall, cpu_s=cpu, memory_mb=memory)
     with Lab() as lab:
         assignment = grading.assignment_for(kind, name, lab, limits, root)
+        book.record_stack(current().to_dict())
         if not todo:
             return
         with progress(_console(stderr=True)) as bar:

@@ -97,12 +97,14 @@ def _list_quizzes(course: Any, as_json: bool) -> None:
 
 def _print_key(chosen: Any, as_json: bool) -> None:
     from wsquiz.engine.lab import Lab
+    from wsquiz.engine.stack import current
     from wsquiz.learn.quiz import answer_key
 
     with Lab() as lab:
         found = answer_key(chosen, lab)
+    observed_on = current()
     if as_json:
-        emit_json({"quiz": chosen.name, "questions": found})
+        emit_json({"quiz": chosen.name, "questions": found, "stack": observed_on.to_dict()})
         return
     from rich.table import Table
 
@@ -111,6 +113,7 @@ def _print_key(chosen: Any, as_json: bool) -> None:
     table.add_column("answer")
     for row in found:
         table.add_row(row["id"], row["answer"])
+    table.caption = f"observed on {observed_on.text()}"
     _console().print(table)
 
 

@@ -103,7 +103,7 @@ class Claim(_Model):
     @field_validator("when", mode="before")
     @classmethod
     def _bounds(cls, value: Any) -> Any:
-        from wsquiz.engine.stack import FLOORS, Condition
+        from wsquiz.engine.versions import FLOORS, Condition
 
         bounds = [value] if isinstance(value, str) else value
         for text in bounds if isinstance(bounds, (list, tuple)) else ():

@@ -1,31 +1,30 @@
-"""The server stack wsquiz observes: the installed versions of fastapi, starlette, uvicorn and
-websockets (read from package metadata, without importing them), whether wsquiz supports them,
-the WebSocket implementation uvicorn is asked to use (`--ws`), and the version bounds a claim of
-the course can hold between (`when = "starlette >= 1.7"`)."""
+"""The installed server stack: fastapi, starlette, uvicorn and websockets as package metadata
+says (without importing them), whether wsquiz supports them, the WebSocket implementation
+uvicorn is asked to use (`--ws`), and whether a claim's bounds hold here."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
+from wsquiz.engine.versions import (
+    FLOORS,
+    IMPLEMENTATIONS,
+    PACKAGES,
+    Condition,
+    Stack,
+    version_tuple,
+)
 from wsquiz.errors import UsageError, WsquizError
 
-PACKAGES = ("fastapi", "starlette", "uvicorn", "websockets")
-# The oldest versions the whole test suite, the content's live validation and the exercises'
-# verification pass on (CI runs them on exactly these, `.ci/run`). Below them: websockets < 17.4
-# lacks what the client uses; starlette < 1.7 has no `WebSocketDisconnected`; uvicorn < 0.50
-# picks its legacy implementation for `auto` and 0.50.0 splits offered subprotocols wrongly;
-# fastapi < 0.133 does not allow starlette 1.x. pyproject.toml declares the same floors.
-FLOORS = {"fastapi": "0.133.0", "starlette": "1.7.0", "uvicorn": "0.50.1", "websockets": "17.4"}
-IMPLEMENTATIONS = ("auto", "websockets", "websockets-sansio", "wsproto")
 # uvicorn's module for each implementation, as `auto` resolves to one of them.
 _MODULES = {
     "uvicorn.protocols.websockets.websockets_impl": "websockets",
     "uvicorn.protocols.websockets.websockets_sansio_impl": "websockets-sansio",
     "uvicorn.protocols.websockets.wsproto_impl": "wsproto",
 }
+
+__all__ = ["FLOORS", "IMPLEMENTATIONS", "PACKAGES", "Condition", "Stack", "version_tuple"]
 
 
 class UnsupportedStack(WsquizError):
@@ -40,21 +39,6 @@ def installed(name: str) -> str | None:
         return version(name)
     except PackageNotFoundError:
         return None
-
-
-def version_tuple(text: str) -> tuple[int, ...]:
-    """`0.50.1` -> (0, 50, 1); a pre-release or local tail (`1.0.0rc1`, `+cpu`) is ignored."""
-    found: list[int] = []
-    for part in text.split("+", 1)[0].split("."):
-        digits = re.match(r"\d+", part)
-        if digits is None:
-            break
-        found.append(int(digits.group(0)))
-        if digits.group(0) != part:
-            break
-    while len(found) > 1 and found[-1] == 0:
-        found.pop()
-    return tuple(found)
 
 
 # ---- support ----------------------------------------------------------------------------------
@@ -130,48 +114,6 @@ def implementation() -> str:
 # ---- the stack as recorded ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Stack:
-    """What an observation was made on: the four packages' versions and the implementation."""
-
-    versions: tuple[tuple[str, str], ...]
-    ws: str | None  # None: recorded by a wsquiz that did not say
-
-    def to_dict(self) -> dict[str, str | None]:
-        return {**dict(self.versions), "ws": self.ws}
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Stack | None:
-        """A recorded stack (or an older sheet's `versions`); None when there is none."""
-        if not isinstance(data, dict):
-            return None
-        versions = tuple((n, str(data[n])) for n in PACKAGES if data.get(n) is not None)
-        if not versions:
-            return None
-        ws = data.get("ws")
-        return cls(versions, str(ws) if ws is not None else None)
-
-    def version(self, name: str) -> str | None:
-        return dict(self.versions).get(name)
-
-    def text(self) -> str:
-        parts = [f"{name} {version}" for name, version in self.versions]
-        if self.ws is not None:
-            parts.append(f"--ws {self.ws}")
-        return ", ".join(parts)
-
-    def changes(self, other: Stack) -> list[tuple[str, str | None, str | None]]:
-        """(package or `ws`, this one's, the other's) for each that differs."""
-        found = [
-            (name, self.version(name), other.version(name))
-            for name in PACKAGES
-            if self.version(name) != other.version(name)
-        ]
-        if self.ws is not None and other.ws is not None and self.ws != other.ws:
-            found.append(("ws", self.ws, other.ws))
-        return found
-
-
 @cache
 def _versions() -> tuple[tuple[str, str], ...]:
     return tuple((name, installed(name) or "not installed") for name in PACKAGES)
@@ -190,64 +132,24 @@ def report() -> list[tuple[str, str | None]]:
     return rows
 
 
+def responsible(source: str, error_type: str = "", traceback: str = "") -> str:
+    """Which installed package answers for what `source` shows, with its version: the package
+    an error was raised in (by its class's module, else the traceback's last frame in one of
+    them), uvicorn and its implementation for closes and handshakes; else the whole stack."""
+    on = current()
+    if source in ("server_error", "server_error_message"):
+        top = error_type.split(".", 1)[0]
+        if top not in PACKAGES:
+            frames = re.findall(r"[/\\](fastapi|starlette|uvicorn|websockets)[/\\]", traceback)
+            top = frames[-1] if frames else ""
+        if top in PACKAGES:
+            return f"{top} {on.version(top)}"
+    if source in ("close_code", "close_reason", "closed_by", "handshake_status"):
+        return f"uvicorn {on.version('uvicorn')} (--ws {on.ws})"
+    return on.text()
+
+
 # ---- version-aware claims -------------------------------------------------------------------
-
-_CONDITION = re.compile(r"^\s*([a-z][a-z-]*)\s*(>=|<=|==|!=|<|>)\s*([A-Za-z0-9.+-]+)\s*$")
-_TESTS = {
-    ">=": lambda a, b: a >= b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    "<": lambda a, b: a < b,
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-}
-
-
-@dataclass(frozen=True)
-class Condition:
-    """`starlette >= 1.7`, `uvicorn < 0.39`, `ws != wsproto`: where a claim holds."""
-
-    name: str  # one of PACKAGES, or `ws` for the implementation
-    op: str
-    value: str
-
-    @classmethod
-    def parse(cls, text: str) -> Condition:
-        match = _CONDITION.match(text)
-        if match is None:
-            raise ValueError(
-                f"{text!r} is not a bound such as 'starlette >= 1.7' or 'ws != wsproto'"
-            )
-        name, op, value = match.groups()
-        if name == "ws":
-            if op not in ("==", "!=") or value not in IMPLEMENTATIONS[1:]:
-                raise ValueError(
-                    f"{text!r}: the implementation is compared with == or != to one of "
-                    f"{', '.join(IMPLEMENTATIONS[1:])}"
-                )
-        elif name not in PACKAGES:
-            raise ValueError(f"{text!r}: bounds name one of {', '.join(PACKAGES)} or ws")
-        elif not version_tuple(value):
-            raise ValueError(f"{text!r}: {value!r} is not a version")
-        return cls(name, op, value)
-
-    def holds(self, stack: Stack) -> bool:
-        if self.name == "ws":
-            return (stack.ws == self.value) == (self.op == "==")
-        have = stack.version(self.name)
-        if have is None or not version_tuple(have):
-            return False
-        return bool(_TESTS[self.op](version_tuple(have), version_tuple(self.value)))
-
-    def reachable(self) -> bool:
-        """Can a supported stack satisfy it? (`uvicorn < 0.39` cannot: the floor is 0.50.1.)"""
-        if self.name == "ws" or self.op not in ("<", "<=", "=="):
-            return True
-        floor, bound = version_tuple(FLOORS[self.name]), version_tuple(self.value)
-        return floor < bound if self.op == "<" else floor <= bound
-
-    def __str__(self) -> str:
-        return f"{self.name} {self.op} {self.value}"
 
 
 def applies(when: tuple[str, ...], stack: Stack | None = None) -> bool:

@@ -22,7 +22,7 @@ FORMAT = 1
 
 def question_record(quiz: Quiz, question: Question, observation: Observation) -> dict[str, Any]:
     """One question as observed: its key and each claim (held or not, and what was seen)."""
-    claims = []
+    claims: list[dict[str, Any]] = []
     for claim in question.claims:
         bounds = tuple(getattr(claim, "when", ()) or ())
         if not stack.applies(bounds):
@@ -58,7 +58,9 @@ def write_record(path: Path, record: dict[str, Any]) -> None:
             out.write("\n")
         os.replace(tmp, path)
     except OSError as exc:
-        raise UsageError(f"{path}: cannot write the record ({exc})", fix="choose a writable path")
+        raise UsageError(
+            f"{path}: cannot write the record ({exc})", fix="choose a writable path"
+        ) from None
 
 
 def read_record(path: Path) -> dict[str, Any]:
@@ -107,7 +109,7 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     changes: list[Change] = []
     for row in new["questions"]:
         qid = str(row["id"])
-        was = before.pop(qid, None)
+        was: dict[str, Any] | None = before.pop(qid, None)
         if was is None:
             changes.append(Change(qid, "question", "(not recorded)", str(row["answer"])))
             continue
@@ -123,8 +125,8 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
                 changes.append(
                     Change(qid, claim["claim"], _claim_text(earlier), _claim_text(claim))
                 )
-    for qid, was in before.items():
-        changes.append(Change(str(qid), "question", str(was.get("answer")), "(not recorded)"))
+    for gone, row in before.items():
+        changes.append(Change(str(gone), "question", str(row.get("answer")), "(not recorded)"))
     return changes
 
 

@@ -446,9 +446,13 @@ def check_quote(question: Question, observation: Observation) -> QuoteCheck | No
     quote = question.quote
     if quote is None:
         return None
+    from wsquiz.engine.stack import responsible
+
     observed = value_of(quote.of, observation.main, quote.index, quote.client)
     same = observed is not None and normalise(quote.text) == normalise(observed)
-    return QuoteCheck(quote.text, quote.source, observed, same, versions_text())
+    error = observation.main.first_error if observation.main is not None else None
+    package = responsible(quote.of, *((error.type, error.traceback) if error else ()))
+    return QuoteCheck(quote.text, quote.source, observed, same, package)
 
 
 def audit(question: Question, observation: Observation, file: str) -> list[Problem]:

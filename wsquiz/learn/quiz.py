@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wsquiz.course.quizzes import Question, Quiz
+from wsquiz.engine.stack import current as current_stack
 from wsquiz.errors import LabError, UsageError
 from wsquiz.learn.judge import (
     Observation,
@@ -199,10 +200,13 @@ def write_sheet(path: Path, quiz: Quiz, answers: dict[str, str], report: Report 
         "answers": answers,
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": dict(installed_versions()),
+        "stack": current_stack().to_dict(),
     }
     if report is not None:
         sheet["score"] = report.score
         sheet["max_score"] = report.max_score
+        # the key each answer was judged against: a grader on another stack can tell drift
+        sheet["keys"] = {v.question: v.observed for v in report.verdicts}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
