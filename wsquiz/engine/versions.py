@@ -12,9 +12,10 @@ PACKAGES = ("fastapi", "starlette", "uvicorn", "websockets")
 # The oldest versions the whole test suite, the content's live validation and the exercises'
 # verification pass on (CI runs them on exactly these, `.ci/run`). Below them: websockets < 17.4
 # lacks what the client uses; starlette < 1.7 has no `WebSocketDisconnected`; uvicorn < 0.50
-# picks its legacy implementation for `auto` and 0.50.0 splits offered subprotocols wrongly;
+# picks its legacy implementation for `auto`, 0.50.0 splits offered subprotocols wrongly and
+# 0.52.0 drops a refused classroom connection without a close frame;
 # fastapi < 0.133 does not allow starlette 1.x. pyproject.toml declares the same floors.
-FLOORS = {"fastapi": "0.133.0", "starlette": "1.7.0", "uvicorn": "0.50.1", "websockets": "17.4"}
+FLOORS = {"fastapi": "0.133.0", "starlette": "1.7.0", "uvicorn": "0.52.1", "websockets": "17.4"}
 IMPLEMENTATIONS = ("auto", "websockets", "websockets-sansio", "wsproto")
 
 
@@ -125,7 +126,7 @@ class Condition:
         return bool(_TESTS[self.op](version_tuple(have), version_tuple(self.value)))
 
     def reachable(self) -> bool:
-        """Can a supported stack satisfy it? (`uvicorn < 0.39` cannot: the floor is 0.50.1.)"""
+        """Can a supported stack satisfy it? (`uvicorn < 0.39` cannot: the floor is 0.52.1.)"""
         if self.name == "ws" or self.op not in ("<", "<=", "=="):
             return True
         floor, bound = version_tuple(FLOORS[self.name]), version_tuple(self.value)
