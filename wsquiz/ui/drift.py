@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 
@@ -29,16 +28,16 @@ def drift_view(drift: dict[str, Any], against: str) -> Group:
     if not changes:
         parts.append(Text(f"no answer or claim changed since {against}", "green"))
         return Group(*parts)
-    table = Table(title_justify="left", show_lines=False)
-    table.add_column("question", style="bold", overflow="fold")
-    table.add_column("what", overflow="fold")
-    table.add_column("old", overflow="fold")
-    table.add_column("new", overflow="fold")
-    for change in changes:
-        table.add_row(
-            Text(change["id"]), Text(change["what"]), Text(change["old"]), Text(change["new"])
+    for change in changes:  # one line each: ids and values stay whole, for reading and grep
+        parts.append(
+            Text.assemble(
+                (change["id"], "bold"),
+                f": {change['what']}: ",
+                (change["old"], "red"),
+                " -> ",
+                (change["new"], "green"),
+            )
         )
-    parts.append(table)
     count = len({c["id"] for c in changes})
     noun = "question" if count == 1 else "questions"
     parts.append(Text(f"{count} {noun} changed since {against}", "bold yellow"))
