@@ -25,9 +25,12 @@ import tempfile
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.client import ClientConnection, connect
+
+if TYPE_CHECKING:
+    from wsquiz.classroom.store import Mode
 
 BAR_MS = 100.0
 ROUND_TIMEOUT = 3.0
@@ -36,7 +39,7 @@ ROUND_TIMEOUT = 3.0
 class BenchMaterial:
     """Questions with a payload like a real one's; the host never judges in this benchmark."""
 
-    mode = "quiz"
+    mode: Mode = "quiz"
     name = "bench"
     title = "Broadcast benchmark"
     content = "bench"
@@ -66,7 +69,10 @@ class BenchMaterial:
     def bundle(self, item_id: str) -> dict[str, Any]:
         return {"quiz": "bench", "apps": {"app.py": self._code}}
 
-    def verify(self, source: str, student: str) -> Any:
+    def group(self, item_id: str, answer: str, correct: bool, observed: str) -> str:
+        raise NotImplementedError
+
+    def verify(self, source: str, student: str, file: object = None) -> Any:
         raise NotImplementedError
 
 

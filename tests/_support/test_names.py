@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wsquiz._support.names import choose_from, did_you_mean, relative, suggest, unknown_key
+from wsquiz._support.names import (
+    choose_from,
+    close_names,
+    did_you_mean,
+    guess,
+    relative,
+    suggest,
+    unknown_key,
+)
 
 
 def test_suggest_finds_a_close_name_or_one_by_its_part() -> None:
@@ -30,3 +38,11 @@ def test_relative_inside_and_outside_the_root(tmp_path: Path) -> None:
     assert relative(tmp_path / "quizzes" / "a.toml", tmp_path) == "quizzes/a.toml"
     elsewhere = Path("/somewhere/else.toml")
     assert relative(elsewhere, tmp_path) == str(elsewhere)
+
+
+def test_close_names_lists_the_closest_first_and_guess_begins_a_fix() -> None:
+    present = ["echo.py", "echo_once.py", "chat.py"]
+    assert close_names("echo_onc.py", present, most=2, cutoff=0.5) == ["echo_once.py", "echo.py"]
+    assert close_names("zzz.txt", present, most=2, cutoff=0.5) == []
+    assert guess("anwser", ["answer"]) == "did you mean 'answer'? "
+    assert guess("zzz", ["answer"]) == ""

@@ -160,7 +160,7 @@ async def student(host: Host, name: str) -> ClientConnection:
 
 async def next_of(ws: ClientConnection, kind: str) -> dict[str, Any]:
     while True:
-        message = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
         if message.get("type") == kind:
             return message
 

@@ -90,7 +90,7 @@ async def next_of(
 ) -> dict[str, Any]:
     """The next message of this type (skipping others) that satisfies `where`."""
     while True:
-        message = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
         if message.get("type") == kind and where(message):
             return message
 

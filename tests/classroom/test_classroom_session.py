@@ -17,7 +17,6 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.classroom.test_classroom import (
-    ROOT,
     WAIT,
     Typist,
     _Broken,
@@ -30,6 +29,7 @@ from tests.classroom.test_classroom import (
     teacher,
     until_printed,
 )
+from tests.support import ROOT
 from wsquiz.classroom.host import Host, open_classroom
 from wsquiz.classroom.material import ExerciseMaterial, QuizMaterial
 from wsquiz.classroom.store import ClassroomStore

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -48,7 +48,12 @@ def test_count_is_three_after_three_messages(lab: Lab, isolated: bool) -> None:
 
 @PATHS
 def test_count_client_leaving_early_raises_disconnect_in_server(lab: Lab, isolated: bool) -> None:
-    steps = [{"connect": "/ws"}, {"send": "a"}, {"send": "b"}, {"close": 1000}]
+    steps: list[dict[str, Any]] = [
+        {"connect": "/ws"},
+        {"send": "a"},
+        {"send": "b"},
+        {"close": 1000},
+    ]
     seen = observe(lab, "count_three", steps, isolated)
     assert seen.received() == []
     assert [e.type for e in seen.errors] == ["starlette.websockets.WebSocketDisconnect"]
@@ -117,7 +122,7 @@ def test_correct_accept_replies(lab: Lab, isolated: bool) -> None:
 
 @PATHS
 def test_echo_loop_ends_cleanly_when_the_client_leaves(lab: Lab, isolated: bool) -> None:
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"connect": "/ws"},
         {"send": "one"},
         {"receive": 1},
@@ -135,7 +140,7 @@ def test_echo_loop_ends_cleanly_when_the_client_leaves(lab: Lab, isolated: bool)
 
 @PATHS
 def test_chat_room_broadcasts_and_announces_who_left(lab: Lab, isolated: bool) -> None:
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"connect": "/chat/r1", "client": "alice"},
         {"connect": "/chat/r1", "client": "bob"},
         {"send": "hello", "client": "alice"},
@@ -173,7 +178,7 @@ def test_text_bytes_and_json_frames(lab: Lab, isolated: bool, tmp_path: Path) ->
         "    await websocket.send_json({'got': data['n'] + 1})\n"
         "    await websocket.close(4000, 'done')\n"
     )
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"connect": "/ws?name=ann", "headers": {"X-Token": "t1"}, "subprotocols": ["chat"]},
         {"receive": 1},
         {"send_bytes": "raw"},
@@ -191,7 +196,7 @@ def test_text_bytes_and_json_frames(lab: Lab, isolated: bool, tmp_path: Path) ->
 
 def test_every_launch_is_a_fresh_module(lab: Lab) -> None:
     spec = AppSpec.parse(APPS / "chat_room.py")
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"connect": "/chat/r1", "client": "a"},
         {"send": "x", "client": "a"},
         {"receive": 1, "client": "a"},
@@ -228,7 +233,7 @@ def test_limits_have_sane_defaults() -> None:
     assert limits.memory_mb >= 128
 
 
-SEED_SCENARIOS = {
+SEED_SCENARIOS: dict[str, list[dict[str, Any]]] = {
     "echo_once": sends("hi"),
     "count_three": sends("a", "b", "c"),
     "receive_after_close": sends("a"),
@@ -322,7 +327,7 @@ def test_another_servers_log_level_does_not_hide_the_apps_log_lines(
     quiet = logging.getLogger("uvicorn.error")
     before = quiet.level
     try:
-        uvicorn.Config(APPS / "echo_once.py", log_config=None, log_level="warning")
+        uvicorn.Config(cast(Any, APPS / "echo_once.py"), log_config=None, log_level="warning")
         assert quiet.level == logging.WARNING
         seen = observe(lab, "accept_no_await", sends("a"), isolated)
     finally:

@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pytest
 from typer.testing import CliRunner
@@ -300,7 +301,8 @@ def test_resume_grades_again_when_the_limits_or_the_exercise_changed(tmp_path: P
     write(subs, "bob.py", WRONG)
     db = tmp_path / "book.sqlite"
     course = tmp_path / "course"
-    shutil.copytree(ECHO.folder, course / "exercises" / ECHO.folder.name)
+    echo_folder = cast(Path, ECHO.folder)
+    shutil.copytree(echo_folder, course / "exercises" / echo_folder.name)
     base = [str(subs), "--exercise", "echo-loop", "--db", str(db), "--content", str(course)]
     code, out = grade(*base)
     assert code == 0, out
@@ -315,7 +317,7 @@ def test_resume_grades_again_when_the_limits_or_the_exercise_changed(tmp_path: P
     code, out = grade(*base, "--resume", "--wall", "5")
     assert "2 already in the gradebook (--resume)" in flat(out)
 
-    toml = course / "exercises" / ECHO.folder.name / "exercise.toml"
+    toml = course / "exercises" / echo_folder.name / "exercise.toml"
     toml.write_text(toml.read_text().replace("points = 2", "points = 3", 1))
     code, out = grade(*base, "--resume", "--wall", "5")
     assert "graded again from the same file" in flat(out)

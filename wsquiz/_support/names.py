@@ -25,6 +25,17 @@ def suggest(word: str, names: Iterable[str]) -> str | None:
     return best[1] if best else None
 
 
+def close_names(word: str, names: Iterable[str], *, most: int, cutoff: float) -> list[str]:
+    """Up to `most` names close to `word` as a whole, the closest first."""
+    return difflib.get_close_matches(word, list(names), n=most, cutoff=cutoff)
+
+
+def guess(word: str, names: Iterable[str]) -> str:
+    """`did you mean 'x'? ` to begin a fix with, or nothing when no name is close."""
+    close = suggest(word, names)
+    return f"did you mean {close!r}? " if close else ""
+
+
 def did_you_mean(word: str, names: Iterable[str]) -> str:
     """` (did you mean "x"?)` to append to a message, or nothing when no name is close."""
     close = suggest(word, names)
@@ -34,9 +45,7 @@ def did_you_mean(word: str, names: Iterable[str]) -> str:
 def choose_from(word: str, names: Iterable[str], kind: str) -> str:
     """The fix for an unknown name: the likeliest one meant, then every one there is."""
     names = list(names)
-    close = suggest(word, names)
-    guess = f"did you mean {close!r}? " if close else ""
-    return f"{guess}the {kind} are: {', '.join(names) or 'none'}"
+    return f"{guess(word, names)}the {kind} are: {', '.join(names) or 'none'}"
 
 
 def unknown_key(key: str, known: Iterable[str]) -> tuple[str, str]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from wsquiz._support import sqlite
 from wsquiz.errors import StoreError
 
 FILENAME = "classroom.db"
@@ -56,7 +57,17 @@ def check_name(raw: object) -> str:
     return name
 
 
-SCHEMA = """
+def _add_port(conn: sqlite3.Connection) -> None:
+    """Where the host last served a session; a store written before it was kept (and before
+    `user_version` was) gains the column, a newer one has it already."""
+    if "port" not in sqlite.columns(conn, "sessions"):
+        conn.execute("ALTER TABLE sessions ADD COLUMN port INTEGER")
+
+
+# Step N brings a store to schema version N (`user_version`). Step 1 creates only what is missing:
+# a store written before `user_version` was kept is at version 0 with its tables.
+MIGRATIONS: list[sqlite.Step] = [
+    """
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
     code TEXT NOT NULL,
@@ -66,8 +77,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     content TEXT NOT NULL,
     created REAL NOT NULL,
     current INTEGER NOT NULL DEFAULT -1,
-    ended REAL,
-    port INTEGER
+    ended REAL
 );
 CREATE TABLE IF NOT EXISTS seats (
     session TEXT NOT NULL,
@@ -114,7 +124,9 @@ CREATE TABLE IF NOT EXISTS events (
     kind TEXT NOT NULL,
     data TEXT NOT NULL
 );
-"""
+""",
+    _add_port,
+]
 
 
 def default_path() -> Path:
@@ -176,18 +188,29 @@ class ClassroomStore:
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(sessions)")}
-            if "port" not in columns:  # a store written before the port was kept
-                self._db.execute("ALTER TABLE sessions ADD COLUMN port INTEGER")
+            self._db = sqlite.connect(self.path, timeout=10, synchronous="NORMAL", threads=True)
         except (sqlite3.DatabaseError, OSError) as exc:
-            raise StoreError(
-                f"{self.path}: cannot use the classroom store ({exc})",
-                fix=f"move {self.path} aside (it is kept for you) or pass --db NEW_PATH",
-            ) from None
+            raise self._unusable(exc) from None
+        try:
+            sqlite.migrate(
+                self._db,
+                MIGRATIONS,
+                path=self.path,
+                store="the classroom store",
+                fix="upgrade wsquiz, or pass --db NEW_PATH",
+            )
+        except StoreError:
+            self._db.close()
+            raise
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise self._unusable(exc) from None
+
+    def _unusable(self, exc: BaseException) -> StoreError:
+        return StoreError(
+            f"{self.path}: cannot use the classroom store ({exc})",
+            fix=f"move {self.path} aside (it is kept for you) or pass --db NEW_PATH",
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -197,15 +220,15 @@ class ClassroomStore:
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             try:
-                with self._db:
-                    yield self._db
+                with sqlite.transaction(self._db) as db:
+                    yield db
             except sqlite3.DatabaseError as exc:
                 raise StoreError(
                     f"{self.path}: could not write to the classroom store ({exc})",
                     fix="check the disk has room and the file is writable, then host again",
                 ) from None
 
-    def _rows(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    def _rows(self, sql: str, *args: Any) -> list[sqlite3.Row]:
         with self._lock:
             try:
                 return list(self._db.execute(sql, args))
@@ -252,7 +275,7 @@ class ClassroomStore:
             " FROM sessions WHERE id = ?",
             session_id,
         )
-        return Session(*rows[0]) if rows else None
+        return _session_of(rows[0]) if rows else None
 
     def open_session(self, mode: Mode, target: str, content: str) -> Session | None:
         """The latest session of this quiz or exercise not ended: what a restart resumes."""
@@ -264,14 +287,14 @@ class ClassroomStore:
             target,
             content,
         )
-        return Session(*rows[0]) if rows else None
+        return _session_of(rows[0]) if rows else None
 
     def latest_session(self) -> Session | None:
         rows = self._rows(
             "SELECT id, code, host_key, mode, target, content, created, current, ended, port"
             " FROM sessions ORDER BY created DESC LIMIT 1"
         )
-        return Session(*rows[0]) if rows else None
+        return _session_of(rows[0]) if rows else None
 
     def set_current(self, session_id: str, index: int) -> None:
         with self._tx() as db:
@@ -295,13 +318,13 @@ class ClassroomStore:
         rows = self._rows(
             "SELECT name, joined FROM seats WHERE session = ? ORDER BY seat", session_id
         )
-        return [(str(name), float(joined)) for name, joined in rows]
+        return [(str(r["name"]), float(r["joined"])) for r in rows]
 
     def seat_token(self, session_id: str, name: str) -> str | None:
         rows = self._rows(
             "SELECT token_hash FROM seats WHERE session = ? AND name = ?", session_id, name
         )
-        return str(rows[0][0]) if rows else None
+        return str(rows[0]["token_hash"]) if rows else None
 
     def take_seat(self, session_id: str, name: str, token: str) -> bool:
         """Give `name` a seat bound to `token`; False if someone already holds the name."""
@@ -349,8 +372,16 @@ class ClassroomStore:
             session_id,
         )
         return [
-            Answer(str(s), str(i), str(a), bool(c), str(o), str(m), float(t))
-            for s, i, a, c, o, m, t in rows
+            Answer(
+                student=str(r["student"]),
+                item=str(r["item"]),
+                answer=str(r["answer"]),
+                correct=bool(r["correct"]),
+                observed=str(r["observed"]),
+                message=str(r["message"]),
+                at=float(r["at"]),
+            )
+            for r in rows
         ]
 
     def record_check(self, session_id: str, check: CheckRow) -> None:
@@ -379,24 +410,25 @@ class ClassroomStore:
             session_id,
         )
         best: dict[str, CheckRow] = {}
-        for student, item, passed, score, max_score, results, error, at in rows:
-            best[str(student)] = CheckRow(
-                str(student),
-                str(item),
-                bool(passed),
-                float(score),
-                float(max_score),
-                json.loads(results),
-                error,
-                float(at),
+        for r in rows:
+            best[str(r["student"])] = CheckRow(
+                student=str(r["student"]),
+                item=str(r["item"]),
+                passed=bool(r["passed"]),
+                score=float(r["score"]),
+                max_score=float(r["max_score"]),
+                results=json.loads(r["results"]),
+                error=r["error"],
+                at=float(r["at"]),
             )
         return best
 
     def check_counts(self, session_id: str) -> dict[str, int]:
         rows = self._rows(
-            "SELECT student, COUNT(*) FROM checks WHERE session = ? GROUP BY student", session_id
+            "SELECT student, COUNT(*) AS n FROM checks WHERE session = ? GROUP BY student",
+            session_id,
         )
-        return {str(s): int(n) for s, n in rows}
+        return {str(r["student"]): int(r["n"]) for r in rows}
 
     # reveals and the log
 
@@ -410,7 +442,7 @@ class ClassroomStore:
 
     def revealed(self, session_id: str) -> set[str]:
         rows = self._rows("SELECT item FROM reveals WHERE session = ?", session_id)
-        return {str(r[0]) for r in rows}
+        return {str(r["item"]) for r in rows}
 
     def log(self, session_id: str, kind: str, data: dict[str, Any]) -> None:
         with self._tx() as db:
@@ -423,4 +455,19 @@ class ClassroomStore:
         rows = self._rows(
             "SELECT kind, data FROM events WHERE session = ? ORDER BY seq", session_id
         )
-        return [(str(kind), json.loads(data)) for kind, data in rows]
+        return [(str(r["kind"]), json.loads(r["data"])) for r in rows]
+
+
+def _session_of(row: sqlite3.Row) -> Session:
+    return Session(
+        id=row["id"],
+        code=row["code"],
+        host_key=row["host_key"],
+        mode=row["mode"],
+        target=row["target"],
+        content=row["content"],
+        created=row["created"],
+        current=row["current"],
+        ended=row["ended"],
+        port=row["port"],
+    )

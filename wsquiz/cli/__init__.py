@@ -13,6 +13,8 @@ from wsquiz.cli import classroom, exercise, grade, lab, learn, quiz
 from wsquiz.cli._common import app, fail
 from wsquiz.errors import WsquizError
 
+__all__ = ["app", "main"]
+
 # Registered here, in one place, so that `wsquiz --help` lists them in the course's order.
 app.command()(lab.probe)
 app.command()(learn.learn)

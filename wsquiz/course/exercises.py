@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from wsquiz._support.names import suggest, unknown_key
+from wsquiz._support.names import guess, unknown_key
 from wsquiz.course.problems import Broken, Problem
 from wsquiz.errors import ContentError, UsageError
 
@@ -168,12 +168,10 @@ def find_exercise(name: str, root: Path | None = None) -> Exercise:
     from wsquiz.course.order import in_course_order
 
     names = in_course_order(_course(root), "exercise", [n for _, n, _ in _folders(root)])
-    close = suggest(name, names)
-    guess = f"did you mean {close!r}? " if close else ""
     available = ", ".join(names) or "none"
     raise UsageError(
         f"no exercise named {name!r} (available: {available})",
-        fix=f"{guess}see `wsquiz exercise list`",
+        fix=f"{guess(name, names)}see `wsquiz exercise list`",
     )
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from wsquiz._support.names import choose_from, relative, suggest, unknown_key
+from wsquiz._support.names import choose_from, guess, relative, suggest, unknown_key
 from wsquiz.course.problems import Broken, Problem
 from wsquiz.engine.appfile import AppSpec
 from wsquiz.errors import ContentError, UsageError
@@ -513,10 +513,8 @@ def app_or_example(text: str, root: Path) -> AppSpec:
     try:
         return AppSpec.parse(find_example(text, root))
     except UsageError:
-        close = suggest(text, example_names(root))
-        guess = f"did you mean {close!r}? " if close else ""
         raise UsageError(
             f"{text!r} is neither a file nor the name of an example",
-            fix=f"{guess}give the path of a .py file, or an example's name "
-            "(`wsquiz learn LESSON` shows each lesson's examples)",
+            fix=f"{guess(text, example_names(root))}give the path of a .py file, "
+            "or an example's name (`wsquiz learn LESSON` shows each lesson's examples)",
         ) from None

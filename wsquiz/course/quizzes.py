@@ -6,7 +6,6 @@ apps they run in `quizzes/apps/`. The format is documented for teachers in docs/
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 from collections.abc import Sequence
@@ -16,7 +15,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from wsquiz._support.names import did_you_mean, relative, suggest
+from wsquiz._support.names import close_names, did_you_mean, relative, suggest
 from wsquiz.course.problems import Broken, Problem
 from wsquiz.course.problems import quoted as _q
 from wsquiz.engine.scenario import Scenario
@@ -772,7 +771,7 @@ def _check_app(name: str, quiz_path: Path, key: str, add: Any) -> None:
     folder = apps_dir(quiz_path)
     present = sorted(p.name for p in folder.glob("*.py")) if folder.is_dir() else []
     wanted = target if target.endswith(".py") else f"{target}.py"
-    closest = difflib.get_close_matches(wanted, present, n=2, cutoff=0.5)
+    closest = close_names(wanted, present, most=2, cutoff=0.5)
     if closest:
         other = f"name {' or '.join(_q(c) for c in closest)}"
     elif present:

@@ -18,32 +18,53 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+from wsquiz._support import sqlite
 from wsquiz._support.paths import data_home
 from wsquiz.errors import StoreError
 
 Kind = Literal["exercise", "quiz"]
-SCHEMA = 3  # 2: results.digest; 3: results.assignment
 
-_TABLES = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS results (
-    student   TEXT PRIMARY KEY,
-    score     REAL NOT NULL,
-    max_score REAL NOT NULL,
-    error     TEXT,
-    checks    TEXT NOT NULL,
-    source    TEXT NOT NULL DEFAULT '',
-    elapsed_s REAL NOT NULL DEFAULT 0,
-    graded_at TEXT NOT NULL,
-    digest    TEXT NOT NULL DEFAULT '',
-    assignment TEXT NOT NULL DEFAULT ''
-);
-"""
 _COLUMNS = (
     "student, score, max_score, error, checks, source, elapsed_s, graded_at, digest, assignment"
 )
-# Columns added since schema 1, each with the value a row written before it gets.
-_ADDED = {"digest": "TEXT NOT NULL DEFAULT ''", "assignment": "TEXT NOT NULL DEFAULT ''"}
+
+
+def _add_column(version: int, column: str, declaration: str) -> sqlite.Step:
+    """Step `version`: a column added to `results` (its rows get the default), unless a
+    gradebook written before `user_version` was kept has it already. Keeps `meta.schema`, which
+    an older wsquiz reads, in step."""
+
+    def step(conn: sqlite3.Connection) -> None:
+        if column not in sqlite.columns(conn, "results"):
+            conn.execute(f"ALTER TABLE results ADD COLUMN {column} {declaration}")
+        conn.execute(  # a new gradebook's meta is written when it is claimed
+            "INSERT OR REPLACE INTO meta (key, value) SELECT 'schema', ? "
+            "WHERE EXISTS (SELECT 1 FROM meta)",
+            (str(version),),
+        )
+
+    return step
+
+
+# Step N brings a gradebook to schema N (`user_version`, and `meta.schema` as older ones kept it).
+MIGRATIONS: list[sqlite.Step] = [
+    """
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS results (
+        student   TEXT PRIMARY KEY,
+        score     REAL NOT NULL,
+        max_score REAL NOT NULL,
+        error     TEXT,
+        checks    TEXT NOT NULL,
+        source    TEXT NOT NULL DEFAULT '',
+        elapsed_s REAL NOT NULL DEFAULT 0,
+        graded_at TEXT NOT NULL
+    )
+    """,
+    _add_column(2, "digest", "TEXT NOT NULL DEFAULT ''"),
+    _add_column(3, "assignment", "TEXT NOT NULL DEFAULT ''"),
+]
+SCHEMA = len(MIGRATIONS)
 
 
 @dataclass(frozen=True)
@@ -150,30 +171,27 @@ class Gradebook:
             )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            # A committed result survives the grader's crash or kill -9 (not a power cut).
+            self._db = sqlite.connect(path, timeout=30, synchronous="NORMAL")
         except (OSError, sqlite3.Error) as exc:
+            if isinstance(exc, sqlite3.DatabaseError) and not _cannot_open(exc):
+                raise _not_a_gradebook(path, exc) from None
             raise StoreError(
                 f"{path}: cannot open the gradebook ({exc})",
                 fix="give a --db path in a folder you can write to",
             ) from None
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # A committed result survives the grader's crash or kill -9 (not a power cut).
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_TABLES)
+            self._migrate()
             self.kind, self.name = self._claim(kind, name)
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise StoreError(
-                f"{path}: not a wsquiz gradebook ({exc})",
-                fix="give another --db path; move this file aside if it is damaged",
-            ) from None
+            raise _not_a_gradebook(path, exc) from None
         except StoreError:
             self._db.close()
             raise
 
     def _claim(self, kind: Kind | None, name: str | None) -> tuple[Kind, str]:
-        meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        meta = {row["key"]: row["value"] for row in self._db.execute("SELECT key, value FROM meta")}
         if not meta:
             if kind is None or name is None:
                 raise StoreError(
@@ -186,13 +204,6 @@ class Gradebook:
                     [("schema", str(SCHEMA)), ("kind", kind), ("name", name), ("created", now())],
                 )
             return kind, name
-        if int(meta.get("schema", "0")) > SCHEMA:
-            raise StoreError(
-                f"{self.path}: written by a newer wsquiz (schema {meta.get('schema')})",
-                fix="upgrade wsquiz to read it",
-            )
-        if int(meta.get("schema", "0")) < SCHEMA:
-            self._migrate()
         found_kind, found_name = meta.get("kind", ""), meta.get("name", "")
         if found_kind not in ("exercise", "quiz"):
             raise StoreError(f"{self.path}: not a wsquiz gradebook (no kind recorded)")
@@ -206,30 +217,35 @@ class Gradebook:
 
     def _migrate(self) -> None:
         """Bring a gradebook of an older wsquiz to this schema: its rows are kept as they are."""
+        legacy = self._legacy_schema()
         try:
-            with self._transaction():
-                found = {row[1] for row in self._db.execute("PRAGMA table_info(results)")}
-                for column, declaration in _ADDED.items():
-                    if column not in found:
-                        self._db.execute(f"ALTER TABLE results ADD COLUMN {column} {declaration}")
-                self._db.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA),)
-                )
+            sqlite.migrate(
+                self._db,
+                MIGRATIONS,
+                path=self.path,
+                store="the gradebook",
+                fix="upgrade wsquiz to read it",
+                legacy=legacy,
+            )
         except sqlite3.OperationalError as exc:
+            if not (legacy or sqlite.user_version(self._db)):
+                raise  # a new or foreign file, not an older gradebook
             raise StoreError(
                 f"{self.path}: a gradebook of an older wsquiz, which cannot be upgraded ({exc})",
                 fix="make the file and its folder writable (or work on a copy of it)",
             ) from None
 
+    def _legacy_schema(self) -> int:
+        """The schema a gradebook kept only in `meta` (before `user_version`); 0 for none."""
+        if "value" not in sqlite.columns(self._db, "meta"):
+            return 0
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        return int(row["value"]) if row is not None else 0
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with sqlite.transaction(self._db):
             yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
     def record_stack(self, stack: dict[str, Any]) -> None:
         """The server stack this grading observes on (a resumed run's replaces the last)."""
@@ -275,9 +291,7 @@ class Gradebook:
     def graded(self) -> dict[str, Graded]:
         """Each student in the gradebook, and what was graded."""
         rows = self._db.execute("SELECT student, digest, source, assignment FROM results")
-        return {
-            student: Graded(digest, source, against) for student, digest, source, against in rows
-        }
+        return {r["student"]: Graded(r["digest"], r["source"], r["assignment"]) for r in rows}
 
     def results(self) -> list[StudentResult]:
         """Each student's latest grade."""
@@ -294,19 +308,29 @@ class Gradebook:
         self.close()
 
 
-def _result_of(row: tuple[Any, ...]) -> StudentResult:
-    student, score, max_score, error, checks, source, elapsed_s, graded_at, digest, against = row
+def _result_of(row: sqlite3.Row) -> StudentResult:
     return StudentResult(
-        student=student,
-        score=score,
-        max_score=max_score,
-        checks=tuple(CheckOutcome.from_dict(c) for c in json.loads(checks)),
-        error=error,
-        source=source,
-        elapsed_s=elapsed_s,
-        graded_at=graded_at,
-        digest=digest,
-        assignment=against,
+        student=row["student"],
+        score=row["score"],
+        max_score=row["max_score"],
+        checks=tuple(CheckOutcome.from_dict(c) for c in json.loads(row["checks"])),
+        error=row["error"],
+        source=row["source"],
+        elapsed_s=row["elapsed_s"],
+        graded_at=row["graded_at"],
+        digest=row["digest"],
+        assignment=row["assignment"],
+    )
+
+
+def _cannot_open(exc: sqlite3.DatabaseError) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc)
+
+
+def _not_a_gradebook(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    return StoreError(
+        f"{path}: not a wsquiz gradebook ({exc})",
+        fix="give another --db path; move this file aside if it is damaged",
     )
 
 

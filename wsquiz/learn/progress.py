@@ -16,16 +16,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
+from wsquiz._support import sqlite
 from wsquiz.errors import StoreError
 
 FILENAME = "progress.db"
-SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 10.0
 
-MIGRATIONS: dict[int, str] = {
-    1: """
+# Step N brings a store to schema version N (its `user_version`).
+MIGRATIONS: list[sqlite.Step] = [
+    """
     CREATE TABLE answers (
         quiz TEXT NOT NULL,
         question_id TEXT NOT NULL,
@@ -58,7 +58,8 @@ MIGRATIONS: dict[int, str] = {
         at TEXT NOT NULL
     );
     """,
-}
+]
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ class Progress:
             self.unsaved = f"{exc.message} (fix: {exc.fix})" if exc.fix else exc.message
             self.notice = f"progress is not saved this time: {self.unsaved}"
             self.path = Path(":memory:")
-            self._conn = sqlite3.connect(":memory:", isolation_level=None)
+            self._conn = sqlite.connect(":memory:", timeout=BUSY_TIMEOUT_S)
             self._migrate(self._conn)
         if self.notice and not quiet:
             sys.stderr.write(f"wsquiz: {self.notice}\n")
@@ -170,10 +171,8 @@ class Progress:
         if self.path.is_dir():
             raise sqlite3.OperationalError("unable to open database file (it is a folder)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn = sqlite.connect(self.path, timeout=BUSY_TIMEOUT_S, synchronous="FULL")
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
             check = conn.execute("PRAGMA quick_check").fetchone()
             if check is None or check[0] != "ok":
                 raise sqlite3.DatabaseError(f"integrity check failed: {check and check[0]}")
@@ -184,30 +183,22 @@ class Progress:
         return conn
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path}: progress store has schema version {version}, "
-                f"this wsquiz knows up to {SCHEMA_VERSION}",
-                fix="upgrade wsquiz (pip install -U wsquiz) or point WSQUIZ_HOME at another folder",
-            )
-        if version == 0 and self._has_foreign_tables(conn):
+        if sqlite.user_version(conn) == 0 and self._has_foreign_tables(conn):
             raise sqlite3.DatabaseError("not a wsquiz progress store (unknown tables)")
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _statements(MIGRATIONS[target]):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {target}")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        sqlite.migrate(
+            conn,
+            MIGRATIONS,
+            path=self.path,
+            store="the progress store",
+            fix="upgrade wsquiz (pip install -U wsquiz) or point WSQUIZ_HOME at another folder",
+        )
 
     @staticmethod
     def _has_foreign_tables(conn: sqlite3.Connection) -> bool:
-        row = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()
-        return bool(row[0])
+        row = conn.execute(
+            "SELECT count(*) AS tables FROM sqlite_master WHERE type = 'table'"
+        ).fetchone()
+        return bool(row["tables"])
 
     @staticmethod
     def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
@@ -256,13 +247,8 @@ class Progress:
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         try:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+            with sqlite.transaction(self._conn) as conn:
+                yield conn
         except sqlite3.Error as exc:
             raise self._unusable(exc) from None
 
@@ -314,7 +300,7 @@ class Progress:
 
     # reading
 
-    def _rows(self, sql: str, args: tuple[object, ...] = ()) -> list[Any]:
+    def _rows(self, sql: str, args: tuple[object, ...] = ()) -> list[sqlite3.Row]:
         try:
             return self._conn.execute(sql, args).fetchall()
         except sqlite3.Error as exc:
@@ -326,22 +312,25 @@ class Progress:
             "FROM answers WHERE quiz = ? ORDER BY at",
             (quiz,),
         )
-        return {str(r[1]): _answer(r) for r in rows}
+        return {str(r["question_id"]): _answer(r) for r in rows}
 
     def exercises(self) -> dict[str, ExerciseRow]:
         rows = self._rows(
             "SELECT name, passed, ever_passed, score, max_score, attempts, at FROM exercises"
         )
-        return {str(r[0]): _exercise(r) for r in rows}
+        return {str(r["name"]): _exercise(r) for r in rows}
 
     def lessons(self) -> dict[str, str]:
-        return {str(r[0]): str(r[1]) for r in self._rows("SELECT name, at FROM lessons")}
+        return {str(r["name"]): str(r["at"]) for r in self._rows("SELECT name, at FROM lessons")}
 
     def summary(self) -> Summary:
         quizzes = {
-            str(r[0]): QuizProgress(str(r[0]), int(r[1]), int(r[2]), str(r[3]))
+            str(r["quiz"]): QuizProgress(
+                str(r["quiz"]), int(r["answered"]), int(r["correct"]), str(r["at"])
+            )
             for r in self._rows(
-                "SELECT quiz, count(*), sum(ever_correct), max(at) FROM answers GROUP BY quiz"
+                "SELECT quiz, count(*) AS answered, sum(ever_correct) AS correct, max(at) AS at"
+                " FROM answers GROUP BY quiz"
             )
         }
         exercises = self.exercises()
@@ -362,29 +351,25 @@ class Progress:
         self.close()
 
 
-def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
-
-
-def _answer(r: Any) -> AnswerRow:
+def _answer(r: sqlite3.Row) -> AnswerRow:
     return AnswerRow(
-        quiz=str(r[0]),
-        question_id=str(r[1]),
-        answer=str(r[2]),
-        correct=bool(r[3]),
-        ever_correct=bool(r[4]),
-        attempts=int(r[5]),
-        at=str(r[6]),
+        quiz=str(r["quiz"]),
+        question_id=str(r["question_id"]),
+        answer=str(r["answer"]),
+        correct=bool(r["correct"]),
+        ever_correct=bool(r["ever_correct"]),
+        attempts=int(r["attempts"]),
+        at=str(r["at"]),
     )
 
 
-def _exercise(r: Any) -> ExerciseRow:
+def _exercise(r: sqlite3.Row) -> ExerciseRow:
     return ExerciseRow(
-        name=str(r[0]),
-        passed=bool(r[1]),
-        ever_passed=bool(r[2]),
-        score=float(r[3]),
-        max_score=float(r[4]),
-        attempts=int(r[5]),
-        at=str(r[6]),
+        name=str(r["name"]),
+        passed=bool(r["passed"]),
+        ever_passed=bool(r["ever_passed"]),
+        score=float(r["score"]),
+        max_score=float(r["max_score"]),
+        attempts=int(r["attempts"]),
+        at=str(r["at"]),
     )
