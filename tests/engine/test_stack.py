@@ -19,12 +19,13 @@ from wsquiz.engine import stack
 from wsquiz.engine.appfile import AppSpec
 from wsquiz.engine.lab import Lab
 from wsquiz.engine.scenario import Scenario
+from wsquiz.engine.transcript import Transcript
 from wsquiz.engine.versions import FLOORS, Condition, Stack, version_tuple
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, no-redef]
 
 runner = CliRunner()
 HAS_WSPROTO = find_spec("wsproto") is not None
@@ -139,9 +140,9 @@ def test_an_unknown_implementation_is_refused() -> None:
 
 
 @pytest.fixture
-def serve_with() -> Iterator[object]:
+def serve_with() -> Iterator[None]:
     """Choose the implementation for one test, and put the default back after it."""
-    yield stack.choose
+    yield
     stack.choose("auto")
 
 
@@ -159,36 +160,38 @@ LEAVE_ORDER = Scenario.from_steps(
 LONG_REASON = Scenario.from_steps([{"connect": "/ws"}, {"expect_close": True}])
 
 
-def _seen(lab: Lab, name: str, scenario: Scenario, isolated: bool = False) -> object:
+def _seen(lab: Lab, name: str, scenario: Scenario, isolated: bool = False) -> Transcript:
     return lab.observe(AppSpec.parse(APPS / name), scenario, isolated=isolated)
 
 
 def test_the_legacy_websockets_implementation_serves_when_chosen(
-    lab: Lab, serve_with: object
+    lab: Lab, serve_with: None
 ) -> None:
     stack.choose("websockets")
     assert stack.current().ws == "websockets"
     seen = _seen(lab, "room_left_first.py", LEAVE_ORDER)
     # Only the legacy protocol raises a plain RuntimeError for the send to bob's closed socket.
-    assert [e.type for e in seen.server.errors][:1] == ["RuntimeError"]  # type: ignore[attr-defined]
+    assert [e.type for e in seen.server.errors][:1] == ["RuntimeError"]
 
 
-def test_the_sansio_implementation_serves_by_default(lab: Lab, serve_with: object) -> None:
+def test_the_sansio_implementation_serves_by_default(lab: Lab, serve_with: None) -> None:
     assert stack.chosen() == "auto" and stack.current().ws == "websockets-sansio"
     seen = _seen(lab, "room_left_first.py", LEAVE_ORDER, isolated=True)
-    assert seen.server.errors[0].name == "WebSocketDisconnect"  # type: ignore[attr-defined]
+    assert seen.server.errors[0].name == "WebSocketDisconnect"
     long = _seen(lab, "close_long_reason.py", LONG_REASON)
-    assert long.client().close.code == 1006  # type: ignore[attr-defined]
+    close = long.client().close
+    assert close is not None and close.code == 1006
 
 
 @pytest.mark.skipif(not HAS_WSPROTO, reason="wsproto is not installed (pip install wsproto)")
-def test_the_wsproto_implementation_serves_when_chosen(lab: Lab, serve_with: object) -> None:
+def test_the_wsproto_implementation_serves_when_chosen(lab: Lab, serve_with: None) -> None:
     stack.choose("wsproto")
     # wsproto sends a 126-byte close reason as it is; the websockets protocols refuse it.
     for isolated in (False, True):
         long = _seen(lab, "close_long_reason.py", LONG_REASON, isolated)
-        assert long.client().close.code == 1000  # type: ignore[attr-defined]
-        assert long.server.errors == ()  # type: ignore[attr-defined]
+        close = long.client().close
+        assert close is not None and close.code == 1000
+        assert long.server.errors == ()
 
 
 @pytest.mark.skipif(not HAS_WSPROTO, reason="wsproto is not installed (pip install wsproto)")
