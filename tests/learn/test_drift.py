@@ -265,4 +265,20 @@ def test_the_quote_panel_names_the_package_that_printed_the_text(lab: Any) -> No
     question = next(q for q in quiz.questions if q.id == "receive-after-close")
     quote = check_quote(question, observe_question(question, lab))
     assert quote is not None and not quote.same
-    assert quote.versions == f"starlette {version('starlette')}"
+    assert quote.package == f"starlette {version('starlette')}"
+
+
+def test_the_versions_panel_quotes_the_package_not_the_framework(lab: Any) -> None:
+    from rich.console import Console
+
+    from wsquiz.course.quizzes import load_course
+    from wsquiz.learn.judge import judge, observe_question
+    from wsquiz.ui.quiz import verdict_view
+
+    quiz = load_course(ROOT).quiz("messages")
+    question = next(q for q in quiz.questions if q.id == "receive-after-close")
+    observation = observe_question(question, lab)
+    console = Console(record=True, width=100, color_system=None)
+    console.print(verdict_view(question, judge(question, "RuntimeError", observation), observation))
+    shown = console.export_text()
+    assert f"The installed server (starlette {version('starlette')}) printed:" in shown

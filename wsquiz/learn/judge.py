@@ -440,6 +440,7 @@ class QuoteCheck:
     observed: str | None
     same: bool
     versions: str
+    package: str = ""  # the package that printed it, with its version (`starlette 1.10.0`)
 
 
 def check_quote(question: Question, observation: Observation) -> QuoteCheck | None:
@@ -452,7 +453,7 @@ def check_quote(question: Question, observation: Observation) -> QuoteCheck | No
     same = observed is not None and normalise(quote.text) == normalise(observed)
     error = observation.main.first_error if observation.main is not None else None
     package = responsible(quote.of, *((error.type, error.traceback) if error else ()))
-    return QuoteCheck(quote.text, quote.source, observed, same, package)
+    return QuoteCheck(quote.text, quote.source, observed, same, versions_text(), package)
 
 
 def audit(question: Question, observation: Observation, file: str) -> list[Problem]:

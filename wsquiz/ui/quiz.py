@@ -165,7 +165,7 @@ def verdict_view(
                 Text.assemble(
                     (f"{quote.source.capitalize()} quotes:\n  ", ""),
                     (quote.quoted, "italic"),
-                    (f"\nThe installed server ({quote.versions}) printed:\n  ", ""),
+                    (f"\nThe installed server ({quote.package or quote.versions}) printed:\n  ", ""),
                     (shown, "bold"),
                 ),
                 title="versions differ",
