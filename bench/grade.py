@@ -35,8 +35,10 @@ from wsquiz.engine.capture import Recorder
 from wsquiz.engine.lab import Lab, play_against
 from wsquiz.engine.serving import Limits, Served
 from wsquiz.engine.transcript import Transcript
-from wsquiz.grading import run as grading
+from wsquiz.grading.exercise import ExerciseAssignment
 from wsquiz.grading.gradebook import Gradebook
+from wsquiz.grading.run import run as grade_all
+from wsquiz.grading.submissions import discover
 from wsquiz.learn.checking import judge_check
 
 BAR_PER_S = 25.0
@@ -74,13 +76,13 @@ def generate(folder: Path, count: int, exercise: Exercise) -> None:
 
 
 def grade_fast(folder: Path, exercise: Exercise, jobs: int, db: Path) -> tuple[float, list[float]]:
-    submissions = grading.discover(folder, "exercise")
+    submissions = discover(folder, "exercise")
     db.unlink(missing_ok=True)
     start = time.perf_counter()
     with Lab() as lab, Gradebook(db, "exercise", exercise.name) as book:
-        assignment = grading.ExerciseAssignment(exercise, lab, Limits())
+        assignment = ExerciseAssignment(exercise, lab, Limits())
         scores = []
-        for result in grading.run(lab, assignment, submissions, jobs):
+        for result in grade_all(lab, assignment, submissions, jobs):
             book.record(result)
             scores.append(result.score)
     return time.perf_counter() - start, scores

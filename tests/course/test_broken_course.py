@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.support import ROOT
+from tests.support import ROOT, load_lessons
 from wsquiz.cli import app
-from wsquiz.course.lessons import load_lessons
 
 runner = CliRunner()
 

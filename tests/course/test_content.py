@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from tests.support import FIXTURE, ROOT
 from wsquiz.cli import app
-from wsquiz.course.quizzes import load_course, validate_course
+from wsquiz.course.quizzes import load_course
+from wsquiz.course.validation import validate_course
 from wsquiz.errors import UsageError
 
 runner = CliRunner()

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import ROOT, load_lessons
+from wsquiz.course.examples import find_example
 from wsquiz.course.exercises import load_exercises
-from wsquiz.course.lessons import find_example, load_lessons, validate_lessons
+from wsquiz.course.lessons import validate_lessons
 from wsquiz.course.quizzes import load_course
 from wsquiz.engine.appfile import AppSpec
 from wsquiz.engine.lab import Lab
@@ -194,6 +195,19 @@ def second_reply(expected: str) -> Check:
 def idle_closed(seen: Transcript) -> None:
     assert seen.received() == ["Echo: hi", "Echo: still"]
     assert close_of(seen) == (4000, "idle for 1.0 s", "server")
+
+
+def misuse_reported(message: str) -> Check:
+    """`/last` reports the RuntimeError of a receive on a finished socket: Starlette's
+    WebSocketDisconnected from 1.7, a plain RuntimeError before, with the same message."""
+
+    def check(seen: Transcript) -> None:
+        (report,) = seen.received("b")
+        name, _, text = report.partition(": ")
+        assert name in ("WebSocketDisconnected", "RuntimeError"), report
+        assert text == message, report
+
+    return check
 
 
 def replies(*expected: str) -> Check:
@@ -379,6 +393,28 @@ CLAIMS: dict[str, tuple[str, list[dict[str, Any]], Check]] = {
             {"receive": 1, "client": "carol", "timeout": 0.5},
         ],
         rooms_right,
+    ),
+    "used-after-close": (
+        "used_after_close",
+        [
+            {"connect": "/after-close", "client": "a"},
+            {"expect_close": True, "client": "a"},
+            {"sleep": 0.2},
+            {"connect": "/last", "client": "b"},
+            {"receive": 1, "client": "b"},
+        ],
+        misuse_reported('WebSocket is not connected. Need to call "accept" first.'),
+    ),
+    "used-after-leave": (
+        "used_after_close",
+        [
+            {"connect": "/after-leave", "client": "a"},
+            {"close": 1000, "client": "a"},
+            {"sleep": 0.2},
+            {"connect": "/last", "client": "b"},
+            {"receive": 1, "client": "b"},
+        ],
+        misuse_reported('Cannot call "receive" once a disconnect message has been received.'),
     ),
     "push-ticker": ("push_ticker", [{"connect": "/ticks"}, {"receive_all": True}], ticks(3)),
     "push-ticker-count": (

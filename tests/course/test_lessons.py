@@ -10,15 +10,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.support import ROOT
+from tests.support import ROOT, find_lesson, load_lessons
 from wsquiz.cli import app
-from wsquiz.course.lessons import (
-    find_example,
-    find_lesson,
-    load_lesson_set,
-    load_lessons,
-    validate_lessons,
-)
+from wsquiz.course.examples import find_example
+from wsquiz.course.lessons import load_lesson_set, validate_lessons
 from wsquiz.engine.appfile import AppSpec
 from wsquiz.engine.lab import Lab
 from wsquiz.engine.scenario import Scenario

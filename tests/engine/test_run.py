@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from tests.support import ROOT
 from wsquiz.cli import app
-from wsquiz.course.lessons import app_or_example
+from wsquiz.course.examples import app_or_example
 from wsquiz.engine.repl import default_path, parse_line
 from wsquiz.errors import UsageError
 

@@ -268,3 +268,29 @@ def test_run_autograder_grades_a_submission_as_gradescope_would(tmp_path: Path) 
 def test_autograder_for_an_unknown_exercise(tmp_path: Path) -> None:
     result = runner.invoke(app, ["autograder", "--exercise", "nope", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "no exercise named 'nope'" in result.output
+
+
+# ---- exports a hostile class cannot bend ------------------------------------------------
+
+
+def test_text_cells_that_would_start_a_formula_are_neutralised() -> None:
+    for text in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
+        assert exports.cell(text).startswith("'"), text
+    assert exports.cell("alice") == "alice" and exports.cell("") == ""
+    assert exports.cell("a\rb\r\nc") == "a\nb\nc"
+    hostile = StudentResult('=HYPERLINK("x")', 0, 5, error="@evil")
+    rows = list(csv.reader(io.StringIO(exports.to_csv([hostile]))))
+    assert rows[1][0] == '\'=HYPERLINK("x")' and rows[1][-1] == "'@evil"
+    assert rows[1][1:3] == ["0", "5"]  # numbers stay numbers
+
+
+def test_gradescope_file_names_are_unique_bounded_and_stable() -> None:
+    names = exports.file_names(["alice", "a b", "a_b", "Alice", "x" * 300, "é" * 200])
+    assert names[0] == "alice.json" and names[2] == "a_b.json"
+    assert names[1].startswith("a_b-") and names[3].startswith("Alice-")
+    assert len({n.casefold() for n in names}) == len(names)
+    assert all(len(n.encode()) <= exports.MAX_NAME + 18 for n in names)
+    assert exports.file_names(["a b"]) == ["a_b.json"]  # alone, nothing to tell apart
+    assert exports.file_names(["a b", "a_b"]) == exports.file_names(["a b", "a_b"])
+    data = exports.to_gradescope(StudentResult("a b", 1, 1))
+    assert data["extra_data"] == {"student": "a b"}

@@ -22,7 +22,7 @@ from wsquiz.course.exercises import find_exercise
 from wsquiz.engine.lab import Lab
 from wsquiz.engine.serving import Limits
 from wsquiz.errors import StoreError, UsageError
-from wsquiz.grading import run as grading
+from wsquiz.grading import exercise, resume, run, submissions, summary
 from wsquiz.grading.gradebook import Gradebook, StudentResult
 
 ECHO = find_exercise("echo-loop")
@@ -66,7 +66,7 @@ def test_discover_files_and_folders(tmp_path: Path) -> None:
     write(subs, ".hidden.py", "")
     write(subs, "__pycache__/x.py", "")
     write(subs, "README.md", "")
-    found = grading.discover(subs, "exercise")
+    found = submissions.discover(subs, "exercise")
     assert [s.student for s in found] == ["alice", "bob", "carol", "dave"]
     assert found[2].path == subs / "carol" / "main.py"
     assert all(s.problem is None for s in found)
@@ -79,9 +79,9 @@ def test_discover_names_each_problem(tmp_path: Path) -> None:
     (subs / "frank").mkdir()
     write(subs, "gina.py", "")
     write(subs, "gina/app.py", "")
-    write(subs, "huge.py", "#" * (grading.MAX_SOURCE + 1))
+    write(subs, "huge.py", "#" * (submissions.MAX_SOURCE + 1))
     (subs / "link.py").symlink_to("/etc/passwd")
-    found = {s.student: s.problem for s in grading.discover(subs, "exercise")}
+    found = {s.student: s.problem for s in submissions.discover(subs, "exercise")}
     assert "several files (a.py, b.py)" in (found["erin"] or "")
     assert "holds no .py file" in (found["frank"] or "")
     assert "several submissions for gina" in (found["gina"] or "")
@@ -94,28 +94,28 @@ def test_discover_sheets_for_a_quiz(tmp_path: Path) -> None:
     write(subs, "amy.json", "{}")
     write(subs, "ben.toml", "")
     write(subs, "code.py", "")
-    assert [s.student for s in grading.discover(subs, "quiz")] == ["amy", "ben"]
+    assert [s.student for s in submissions.discover(subs, "quiz")] == ["amy", "ben"]
 
 
 def test_discover_refuses_a_missing_or_empty_folder(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no such folder"):
-        grading.discover(tmp_path / "nope", "exercise")
+        submissions.discover(tmp_path / "nope", "exercise")
     (tmp_path / "empty").mkdir()
     with pytest.raises(UsageError, match="holds no submissions"):
-        grading.discover(tmp_path / "empty", "exercise")
+        submissions.discover(tmp_path / "empty", "exercise")
 
 
 def test_shards_split_the_class_deterministically() -> None:
-    subs = [grading.Submission(f"student{i:03}", None) for i in range(200)]
-    shards = [grading.in_shard(subs, (k, 3)) for k in (1, 2, 3)]
+    subs = [submissions.Submission(f"student{i:03}", None) for i in range(200)]
+    shards = [submissions.in_shard(subs, (k, 3)) for k in (1, 2, 3)]
     names = [s.student for shard in shards for s in shard]
     assert sorted(names) == [s.student for s in subs]  # each exactly once
     assert all(len(shard) > 40 for shard in shards)
-    assert grading.in_shard(subs, (2, 3)) == shards[1]  # the same split every time
-    assert grading.parse_shard("2/3") == (2, 3)
+    assert submissions.in_shard(subs, (2, 3)) == shards[1]  # the same split every time
+    assert submissions.parse_shard("2/3") == (2, 3)
     for bad in ("0/3", "4/3", "x", "1-3"):
         with pytest.raises(UsageError, match="expected K/N"):
-            grading.parse_shard(bad)
+            submissions.parse_shard(bad)
 
 
 # ---- the runner, with a fake check function -----------------------------------------------
@@ -159,9 +159,9 @@ def test_the_runner_grades_everyone_in_parallel_and_survives_a_bug(
             (FakeCheck("one", passed, 2 if passed else 0, 2, "ok" if passed else "wrong"),)
         )
 
-    assignment = grading.ExerciseAssignment(ECHO, lab, Limits(), check=check)
-    found = grading.discover(subs, "exercise")
-    results = {r.student: r for r in grading.run(lab, assignment, found, 2)}
+    assignment = exercise.ExerciseAssignment(ECHO, lab, Limits(), check=check)
+    found = submissions.discover(subs, "exercise")
+    results = {r.student: r for r in run.run(lab, assignment, found, 2)}
     assert running["most"] == 2
     assert {s: (r.score, r.max_score) for s, r in results.items()} == {
         "a": (2, 2),
@@ -180,7 +180,7 @@ def test_histogram_bands() -> None:
     results = [
         StudentResult(s, score, 5.0) for s, score in [("a", 0), ("b", 0.4), ("c", 2.5), ("d", 5)]
     ]
-    bands = dict(grading.histogram(results))
+    bands = dict(summary.histogram(results))
     assert bands["  0-  9%"] == 2 and bands[" 50- 59%"] == 1 and bands[" 90-100%"] == 1
     assert sum(bands.values()) == 4
 
@@ -270,8 +270,8 @@ def test_a_gradebook_of_another_exercise_is_refused(tmp_path: Path) -> None:
 def test_resume_skips_the_students_already_graded(tmp_path: Path) -> None:
     subs = class_folder(tmp_path)
     db = tmp_path / "book.sqlite"
-    graded = grading.Submission("alice", subs / "alice.py").digest  # this very file was graded
-    against = grading.fingerprint("exercise", "echo-loop", DEFAULT_LIMITS)  # with these limits
+    graded = submissions.Submission("alice", subs / "alice.py").digest  # this very file was graded
+    against = resume.fingerprint("exercise", "echo-loop", DEFAULT_LIMITS)  # with these limits
     with Gradebook(db, "exercise", "echo-loop") as book:
         book.record(
             StudentResult(

@@ -23,8 +23,10 @@ from wsquiz.course.exercises import find_exercise
 from wsquiz.engine import sandbox
 from wsquiz.engine.lab import Lab
 from wsquiz.engine.serving import Limits
-from wsquiz.grading import run as grading
+from wsquiz.grading.exercise import ExerciseAssignment
 from wsquiz.grading.gradebook import StudentResult
+from wsquiz.grading.run import run as grade_all
+from wsquiz.grading.submissions import discover
 
 LIMITS = Limits(wall_s=3.0, cpu_s=2, memory_mb=256, startup_s=3.0)
 SOLUTION = find_exercise("echo-loop").solution
@@ -106,9 +108,9 @@ def grade_pair(
     )
     (subs / "honest.py").write_bytes(SOLUTION.read_bytes())
     exercise = find_exercise("echo-loop")
-    assignment = grading.ExerciseAssignment(exercise, lab, LIMITS)
-    submissions = grading.discover(subs, "exercise")
-    results = {r.student: r for r in grading.run(lab, assignment, submissions, 2)}
+    assignment = ExerciseAssignment(exercise, lab, LIMITS)
+    submissions = discover(subs, "exercise")
+    results = {r.student: r for r in grade_all(lab, assignment, submissions, 2)}
     honest = results["honest"]
     assert (honest.score, honest.max_score, honest.error) == (5, 5, None), honest
     assert all(c.passed for c in honest.checks)

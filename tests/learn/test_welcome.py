@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.support import FIXTURE, ROOT
+from tests.support import FIXTURE, ROOT, load_lessons
 from wsquiz.cli import app
-from wsquiz.course.lessons import load_lessons
 from wsquiz.course.quizzes import load_course
 from wsquiz.learn.progress import Progress
 
@@ -57,7 +56,7 @@ def test_a_new_learner_sees_the_course_in_order_and_where_to_start() -> None:
     assert where == sorted(where)
 
 
-def test_after_some_answers_it_shows_progress_and_goes_on_with_that_quiz() -> None:
+def test_after_some_answers_it_shows_progress_and_sends_back_to_the_first_unfinished_step() -> None:
     invoke("learn", LESSONS[0].name)
     answer("basics", BASICS.ids[:1], correct=True)
     answer("basics", BASICS.ids[1:2], correct=False)
@@ -66,7 +65,8 @@ def test_after_some_answers_it_shows_progress_and_goes_on_with_that_quiz() -> No
     out = result.stdout
     assert "Welcome back: 1 of" in out
     assert f"2/{len(BASICS.ids)} answered, 1 right" in out
-    assert "next: wsquiz quiz basics" in out
+    # issue 14: "next" is the first unfinished step in course order, not the last one touched
+    assert "next: wsquiz quiz handshake" in out
     assert "start here" not in out
 
 
@@ -108,8 +108,8 @@ def test_progress_counts_exercises_and_lessons() -> None:
     assert not exercises["echo-loop"]["passed"]
     assert exercises["count-messages"]["passed"] and exercises["count-messages"]["score"] == 2
     assert [le["name"] for le in data["lessons"] if le["read"]] == ["receive-loop"]
-    # the last thing done, unfinished, is where to go on
-    assert data["next"]["command"] == "wsquiz check echo-loop.py"
+    # issue 14: the first unfinished step in course order, not the last thing done
+    assert data["next"]["command"] == f"wsquiz learn {LESSONS[0].name}"
     human = invoke("progress").stdout
     assert "tried: 1/3 points" in human and "passed" in human and "2 of" in human
 

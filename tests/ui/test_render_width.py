@@ -12,10 +12,10 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from tests.support import ROOT
+from tests.support import ROOT, load_lessons
 from wsquiz.cli import app
 from wsquiz.course.exercises import Exercise, load_exercises
-from wsquiz.course.lessons import Lesson, load_lessons
+from wsquiz.course.lessons import Lesson
 from wsquiz.course.quizzes import Question, load_quizzes
 from wsquiz.ui.check import statement_view
 from wsquiz.ui.code import code_panel

@@ -236,7 +236,7 @@ class ExerciseMaterial:
         own folders reach neither the student nor the record.
         """
         from wsquiz.engine.appfile import AppSpec
-        from wsquiz.grading.run import Submission
+        from wsquiz.grading.submissions import Submission
         from wsquiz.learn.checking import run_checks
 
         if self.lab is None:

@@ -47,15 +47,15 @@ def exercise_list(
         return
     from rich.table import Table
 
+    from wsquiz.learn.menu import exercise_state
+
     done = _exercise_progress()
     table = Table(box=None, pad_edge=False)
     for column in ("#", "name", "title", "points", "you"):
         table.add_column(column)
     for number, exercise in enumerate(exercises, 1):
         row = done.get(exercise.name)
-        status = (
-            "-" if row is None else ("passed" if row.passed else f"{row.score:g}/{row.max_score:g}")
-        )
+        status = "-" if row is None else exercise_state(row)
         table.add_row(str(number), exercise.name, exercise.title, str(exercise.max_score), status)
     console = _console()
     console.print(table)
@@ -239,6 +239,13 @@ def _check_once(exercise: Any, spec: Any, lab: Any, as_json: bool) -> int:
         from wsquiz.ui.check import report_view
 
         _console().print(report_view(report, exercise, header=False))
+        if report.passed and exercise.folder is not None:
+            from wsquiz.cli.learn import print_next
+
+            folder = exercise.folder.parent  # exercises/, in a course or as the course
+            print_next(
+                "exercise", exercise.name, folder.parent if folder.name == "exercises" else folder
+            )
     return 0 if report.passed else 1
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -76,61 +77,34 @@ def grade_run(
     ws: WsOption = "auto",
 ) -> None:
     """Grade every submission in DIR: `wsquiz grade DIR --exercise NAME`."""
-    import os
-
-    from wsquiz._support.paths import content_root
-    from wsquiz.engine.serving import Limits
-    from wsquiz.errors import UsageError
-    from wsquiz.grading import exports
-    from wsquiz.grading import run as grading
-    from wsquiz.grading.gradebook import Gradebook, default_path
+    from wsquiz.grading.resume import select
 
     use_stack(ws)
     try:
-        if (exercise is None) == (quiz is None):
-            raise WsquizError(
-                "say what to grade: --exercise NAME or --quiz NAME (one of them)",
-                fix="e.g. wsquiz grade submissions/ --exercise echo-loop",
-            )
-        kind: Any = "exercise" if exercise else "quiz"
-        name = exercise or quiz or ""
-        if fmt is not None and fmt not in exports.FORMATS:
-            raise UsageError(f"unknown --format {fmt!r}", fix="use csv, json or gradescope")
-        if fmt is None and out is not None:
-            fmt = exports.format_for(out)
-        if not (0 < wall <= 600 and 0 < cpu <= 3600 and 16 <= memory <= 65536):
-            raise UsageError(
-                "limits out of range", fix="--wall 0-600 s, --cpu 1-3600 s, --memory 16-65536 MiB"
-            )
-        workers = jobs if jobs is not None else os.cpu_count() or 1
-        if workers < 1:
-            raise UsageError("--jobs must be at least 1")
-        parts = grading.parse_shard(shard) if shard else None
-        root = content_root(content) if content else None
-        limits = Limits(wall_s=wall, cpu_s=cpu, memory_mb=memory)
-        against = grading.fingerprint(kind, name, limits, root)
-        if single:
-            submissions = [grading.single(folder, kind, student)]
-        else:
-            submissions = grading.in_shard(grading.discover(folder, kind), parts)
-        if fmt == "gradescope" and out is None:
-            raise UsageError(
-                "--format gradescope needs --out",
-                fix="add --out results.json"
-                if len(submissions) == 1
-                else f"add --out results/ (one <student>.json for each of the {len(submissions)})",
-            )
-        if fmt is not None and out is not None:
-            exports.check_out(fmt, out, len(submissions))  # refused now, not after grading
-        book = Gradebook(db or default_path(kind, name, parts), kind, name)
+        plan = _plan(
+            folder,
+            exercise,
+            quiz,
+            jobs,
+            fmt,
+            out,
+            shard,
+            single,
+            student,
+            wall,
+            cpu,
+            memory,
+            content,
+        )
+        book = _open_book(plan, db)
     except WsquizError as exc:
         fail(exc)
-    to_stdout = fmt is not None and out is None
-    console = _console(stderr=to_stdout)
+    console = _console(stderr=plan.fmt is not None and out is None)
+    submissions = plan.submissions
     with book:
-        chosen = grading.select(submissions, book.graded(), resume, against)
+        chosen = select(submissions, book.graded(), resume, plan.against)
         try:
-            _grade_into(book, chosen.todo, kind, name, workers, wall, cpu, memory, root)
+            _grade_into(book, chosen.todo, plan)
         except KeyboardInterrupt:
             graded = book.graded()
             count = sum(
@@ -150,59 +124,135 @@ def grade_run(
         results = [r for r in book.results() if r.student in wanted]
     from wsquiz.ui.grades import report
 
-    title = f"{kind} {name}: {len(results)} students"
+    title = f"{plan.kind} {plan.name}: {len(results)} students"
     console.print(
         report(results, title, len(chosen.skipped), chosen.changed, chosen.moved, chosen.renewed)
     )
     console.print(f"gradebook: {book.path}", markup=False)
-    if fmt is None:
-        return
+    if plan.fmt is not None:
+        _export(results, plan, out, console)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What `wsquiz grade` is asked to do, its options checked before anyone is graded."""
+
+    kind: Any
+    name: str
+    fmt: str | None
+    workers: int
+    shard: tuple[int, int] | None
+    root: Path | None
+    limits: Any
+    against: str  # the assignment's fingerprint (see grading.resume)
+    submissions: list[Any]
+
+
+def _plan(
+    folder: Path,
+    exercise: str | None,
+    quiz: str | None,
+    jobs: int | None,
+    fmt: str | None,
+    out: Path | None,
+    shard: str | None,
+    single: bool,
+    student: str | None,
+    wall: float,
+    cpu: int,
+    memory: int,
+    content: Path | None,
+) -> _Plan:
+    import os
+
+    from wsquiz._support.paths import content_root
+    from wsquiz.engine.serving import Limits
+    from wsquiz.errors import UsageError
+    from wsquiz.grading import exports
+    from wsquiz.grading.resume import fingerprint
+    from wsquiz.grading.submissions import discover, in_shard, parse_shard
+    from wsquiz.grading.submissions import single as one_submission
+
+    if (exercise is None) == (quiz is None):
+        raise WsquizError(
+            "say what to grade: --exercise NAME or --quiz NAME (one of them)",
+            fix="e.g. wsquiz grade submissions/ --exercise echo-loop",
+        )
+    kind: Any = "exercise" if exercise else "quiz"
+    name = exercise or quiz or ""
+    if fmt is not None and fmt not in exports.FORMATS:
+        raise UsageError(f"unknown --format {fmt!r}", fix="use csv, json or gradescope")
+    if fmt is None and out is not None:
+        fmt = exports.format_for(out)
+    if not (0 < wall <= 600 and 0 < cpu <= 3600 and 16 <= memory <= 65536):
+        raise UsageError(
+            "limits out of range", fix="--wall 0-600 s, --cpu 1-3600 s, --memory 16-65536 MiB"
+        )
+    workers = jobs if jobs is not None else os.cpu_count() or 1
+    if workers < 1:
+        raise UsageError("--jobs must be at least 1")
+    parts = parse_shard(shard) if shard else None
+    root = content_root(content) if content else None
+    limits = Limits(wall_s=wall, cpu_s=cpu, memory_mb=memory)
+    against = fingerprint(kind, name, limits, root)
+    if single:
+        submissions = [one_submission(folder, kind, student)]
+    else:
+        submissions = in_shard(discover(folder, kind), parts)
+    if fmt == "gradescope" and out is None:
+        raise UsageError(
+            "--format gradescope needs --out",
+            fix="add --out results.json"
+            if len(submissions) == 1
+            else f"add --out results/ (one <student>.json for each of the {len(submissions)})",
+        )
+    if fmt is not None and out is not None:
+        exports.check_out(fmt, out, len(submissions))  # refused now, not after grading
+    return _Plan(kind, name, fmt, workers, parts, root, limits, against, submissions)
+
+
+def _open_book(plan: _Plan, db: Path | None) -> Any:
+    from wsquiz.grading.gradebook import Gradebook, default_path
+
+    return Gradebook(db or default_path(plan.kind, plan.name, plan.shard), plan.kind, plan.name)
+
+
+def _export(results: list[Any], plan: _Plan, out: Path | None, console: Any) -> None:
+    """The export asked for with --format: to `out`, or to stdout."""
+    from wsquiz.grading import exports
+
     try:
         if out is None:
             data = (
                 exports.to_csv(results)
-                if fmt == "csv"
-                else json.dumps(exports.to_json(results, kind, name), indent=2) + "\n"
+                if plan.fmt == "csv"
+                else json.dumps(exports.to_json(results, plan.kind, plan.name), indent=2) + "\n"
             )
             sys.stdout.write(data)
             return
-        written = exports.write(results, fmt, out, kind=kind, name=name)
+        written = exports.write(results, plan.fmt or "", out, kind=plan.kind, name=plan.name)
     except WsquizError as exc:
         fail(exc)
     where = written[0] if len(written) == 1 else f"{len(written)} files in {out}"
-    console.print(f"{fmt}: {where}", markup=False)
+    console.print(f"{plan.fmt}: {where}", markup=False)
 
 
-def _grade_into(
-    book: Any,
-    todo: list[Any],
-    kind: Any,
-    name: str,
-    workers: int,
-    wall: float,
-    cpu: int,
-    memory: int,
-    root: Path | None,
-) -> None:
+def _grade_into(book: Any, todo: list[Any], plan: _Plan) -> None:
     from wsquiz.engine.lab import Lab
-    from wsquiz.engine.serving import Limits
     from wsquiz.engine.stack import current
-    from wsquiz.grading import run as grading
-    from wsquiz.ui.grades import progress
+    from wsquiz.grading.run import assignment_for, run
+    from wsquiz.ui.grades import progress, progress_line
 
-    limits = Limits(wall_s=wall, cpu_s=cpu, memory_mb=memory)
     with Lab() as lab:
-        assignment = grading.assignment_for(kind, name, lab, limits, root)
+        assignment = assignment_for(plan.kind, plan.name, lab, plan.limits, plan.root)
         book.record_stack(current().to_dict())
         if not todo:
             return
         with progress(_console(stderr=True)) as bar:
             task = bar.add_task("grading", total=len(todo), last="")
-            for result in grading.run(lab, assignment, todo, workers):
+            for result in run(lab, assignment, todo, plan.workers):
                 book.record(result)
-                bar.update(
-                    task, advance=1, last=f"{result.student}: {result.score:g}/{result.max_score:g}"
-                )
+                bar.update(task, advance=1, last=progress_line(result))
 
 
 @grade_app.command("export")

@@ -38,7 +38,7 @@ def probe(
 ) -> None:
     """Connect one client, send each text, receive until the server closes; show it all."""
     from wsquiz._support.paths import content_root
-    from wsquiz.course.lessons import app_or_example
+    from wsquiz.course.examples import app_or_example
     from wsquiz.engine.lab import Lab
     from wsquiz.engine.repl import route_of
     from wsquiz.engine.scenario import Scenario
@@ -99,7 +99,7 @@ def run(
     Ctrl-D, Ctrl-C or /quit stop the server. Piped lines are sent one by one.
     """
     from wsquiz._support.paths import content_root
-    from wsquiz.course.lessons import app_or_example
+    from wsquiz.course.examples import app_or_example
     from wsquiz.engine.lab import Lab
     from wsquiz.engine.repl import HELP, Session
     from wsquiz.errors import AppLoadError, UsageError

@@ -1,10 +1,11 @@
-"""The learner's commands: the welcome screen, `learn`, `progress`, `reset`;
-`validate` for teachers."""
+"""The learner's commands: the welcome screen, `learn` (a long lesson paged, its ending drawn
+from the course order), `progress`, `reset`; `validate` for teachers; and `print_next`, the
+"next" line that other commands print after a finished step."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,6 +23,13 @@ from wsquiz.cli._common import (
     use_stack,
 )
 from wsquiz.errors import WsquizError
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+    from wsquiz.course.order import Kind
+    from wsquiz.learn.menu import Menu
+    from wsquiz.ui.course import LessonEnding
 
 
 def _print_version(value: bool) -> None:
@@ -93,8 +101,9 @@ def learn(
     from wsquiz._support.paths import content_root
     from wsquiz.course.lessons import copy_examples, load_lesson_set
     from wsquiz.errors import StoreError
+    from wsquiz.learn.menu import build_menu
     from wsquiz.learn.progress import Progress
-    from wsquiz.ui.course import lesson_view, lessons_table
+    from wsquiz.ui.course import LessonEnding, lesson_view, lessons_table
 
     console = _console()
     try:
@@ -129,13 +138,40 @@ def learn(
             command = chosen.run_command(name, str(target))
             console.print(f"  {command}", markup=False, highlight=False, soft_wrap=True)
         return
-    following = lessons[lessons.index(chosen) + 1] if chosen != lessons[-1] else None
-    console.print(lesson_view(chosen, following))
+    ending = LessonEnding()
     try:
         with Progress() as progress:
             progress.record_lesson(chosen.name)
+            ending = lesson_ending(build_menu(root, progress), chosen.name)
     except StoreError as exc:
         _console(stderr=True).print(f"warning: not recorded as read: {exc.message}")
+    show_lesson(console, lesson_view(chosen, ending))
+
+
+def lesson_ending(menu: Menu, name: str) -> LessonEnding:
+    """What the end of lesson `name` points to, from the course order and the progress."""
+    from wsquiz.learn.menu import following, next_after, next_lesson, unfinished_before
+    from wsquiz.ui.course import LessonEnding
+
+    return LessonEnding(
+        steps=tuple(following(menu, "lesson", name)),
+        next=next_after(menu, "lesson", name),
+        behind=unfinished_before(menu, "lesson", name),
+        next_lesson=next_lesson(menu, name),
+    )
+
+
+def show_lesson(console: Console, view: RenderableType) -> None:
+    """A lesson taller than the terminal goes through a pager when a person reads it
+    interactively (Rich's pager, `$PAGER` or less); piped, it is printed as it is."""
+    height = console.size.height
+    if console.is_terminal and console.is_interactive:
+        lines = console.render_lines(view, pad=False)
+        if len(lines) > height:
+            with console.pager(styles=True):
+                console.print(view)
+            return
+    console.print(view)
 
 
 def progress_command(
@@ -177,8 +213,9 @@ def reset(
     try:
         with Progress() as progress:
             if quiz is not None:
-                recorded = len(progress.answers(quiz))
                 known = _quiz_names(content)
+                quiz = next((name for name in known if name.lower() == quiz.lower()), quiz)
+                recorded = len(progress.answers(quiz))
                 if quiz not in known and not recorded:
                     from wsquiz._support.names import choose_from
 
@@ -235,8 +272,7 @@ def validate(
 ) -> None:
     """Check a course folder: every problem with file, question, key and fix. Exit 1 on any."""
     from wsquiz._support.paths import content_root
-    from wsquiz.course.problems import Problem
-    from wsquiz.course.quizzes import load_quizzes
+    from wsquiz.course.validation import check_course
     from wsquiz.errors import UsageError
 
     try:
@@ -257,8 +293,8 @@ def validate(
         root = content_root(directory)
     except WsquizError as exc:
         fail(exc)
-    quizzes, problems = load_quizzes(root)
-    problems += _other_problems(root)
+    report = check_course(root)
+    quizzes, problems = report.quizzes, list(report.problems)
     counts = {"quizzes": len(quizzes), "questions": sum(len(q.questions) for q in quizzes)}
     rows: list[dict[str, Any]] = []
     if live and quizzes:
@@ -286,7 +322,7 @@ def validate(
                 "root": str(root),
                 "ok": not problems,
                 **counts,
-                "problems": [p.to_dict() for p in problems if isinstance(p, Problem)],
+                "problems": [p.to_dict() for p in problems],
                 **(drift or {}),
             }
         )
@@ -340,19 +376,17 @@ def _drift(
     return found
 
 
-def _other_problems(root: Path) -> list[Any]:
-    """Lessons' and exercises' own validation, where those parts provide it."""
-    found: list[Any] = []
-    try:
-        from wsquiz.course.lessons import validate_lessons
+def print_next(kind: Kind, name: str, root: Path) -> None:
+    """After a step is finished (a passing check): the first unfinished step after it in course
+    order. Nothing when the progress cannot be read: the step itself went well."""
+    from wsquiz.learn.menu import next_step
+    from wsquiz.learn.progress import Progress
+    from wsquiz.ui.course import step_text
 
-        found += validate_lessons(root)
-    except ImportError:
-        pass
     try:
-        from wsquiz.course.exercises import validate_exercises
-
-        found += validate_exercises(root)
-    except ImportError:
-        pass
-    return found
+        with Progress(quiet=True) as progress:
+            found = next_step(root, progress, after=(kind, name))
+    except WsquizError:
+        return
+    if found is not None:
+        _console().print(step_text(found))

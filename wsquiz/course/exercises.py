@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from wsquiz._support.names import guess, unknown_key
+from pydantic import ValidationError
+
+from wsquiz._support.names import guess
+from wsquiz.course.exercisefile import Check, ExerciseFile, Expect
 from wsquiz.course.problems import Broken, Problem
+from wsquiz.course.schema import Loc, Place, located_problems
 from wsquiz.errors import ContentError, UsageError
 
 if sys.version_info >= (3, 11):
@@ -19,37 +23,12 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found, no-redef]
 
-if TYPE_CHECKING:
-    from wsquiz.engine.scenario import Scenario
-
 HEADER = re.compile(r"^#\s*wsquiz exercise:\s*([a-z0-9][a-z0-9-]*)\s*$", re.MULTILINE)
 FOLDER = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)$")
-SLUG = r"^[a-z0-9][a-z0-9-]*$"
 FILES = ("exercise.toml", "starter.py", "solution.py")
-
-Compare = Literal["reference", "ignore"]
-
-
-@dataclass(frozen=True)
-class Expect:
-    """What a check compares between the learner's observation and the reference's."""
-
-    replies: Compare | dict[str, tuple[str, ...]] = "reference"
-    clients: tuple[str, ...] | None = None
-    silent: tuple[str, ...] = ()
-    handshake: Compare = "reference"
-    close: Compare | int | dict[str, int] = "ignore"
-    server_errors: Literal["reference", "none", "ignore"] = "ignore"
-    concurrent: tuple[str, ...] = ()  # served at the same time: their messages interleave
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    points: int
-    scenario: Scenario
-    description: str = ""
-    expect: Expect = field(default_factory=Expect)
+DOCS = "docs/exercises.md"
+# Part of the API of this module: what an exercise holds.
+__all__ = ["Check", "Exercise", "ExerciseSet", "Expect"]
 
 
 @dataclass(frozen=True)
@@ -156,8 +135,10 @@ def load_exercises(root: Path | None = None) -> tuple[Exercise, ...]:
 
 
 def find_exercise(name: str, root: Path | None = None) -> Exercise:
+    """An exercise by its name (case-insensitive: `Echo-Loop` is echo-loop)."""
+    wanted = name.strip().lower()
     for _, found, folder in _folders(root):
-        if found == name:
+        if found.lower() == wanted:
             exercise, problems = _load(folder, found)
             if problems:
                 base = _course(root)
@@ -222,77 +203,43 @@ def _relative(file: str, base: Path) -> str:
         return file
 
 
-_TOP_KEYS = ("name", "title", "endpoint", "statement", "hint", "serve", "checks")
-_CHECK_KEYS = ("name", "points", "description", "timeout", "scenario", "expect")
-_EXPECT_KEYS = (
-    "replies",
-    "clients",
-    "silent",
-    "handshake",
-    "close",
-    "server_errors",
-    "concurrent",
-)
-
-
 def _load(folder: Path, name: str) -> tuple[Exercise | None, list[Problem]]:
+    """An exercise folder, and its problems (files named as given; callers make them relative)."""
     toml_path = folder / "exercise.toml"
+    missing = [
+        Problem(
+            str(folder),
+            "",
+            needed,
+            f"{needed} is missing",
+            f"an exercise folder holds {', '.join(FILES)}",
+        )
+        for needed in FILES
+        if not (folder / needed).is_file()
+    ]
+    if missing:
+        return None, missing
     file = str(toml_path)
-    problems: list[Problem] = []
-
-    def problem(where: str, key: str, message: str, fix: str) -> None:
-        problems.append(Problem(file, where, key, message, fix))
-
-    for needed in FILES:
-        if not (folder / needed).is_file():
-            problems.append(
-                Problem(
-                    str(folder),
-                    "",
-                    needed,
-                    f"{needed} is missing",
-                    f"an exercise folder holds {', '.join(FILES)}",
-                )
-            )
-    if problems:
-        return None, problems
     try:
         data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        problem("file", "", f"cannot read it ({exc})", "make it a readable UTF-8 file")
-        return None, problems
+        return None, [
+            Problem(file, "file", "", f"cannot read it ({exc})", "make it a readable UTF-8 file")
+        ]
     except tomllib.TOMLDecodeError as exc:
-        problem("file", "", f"not valid TOML: {exc}", "correct the TOML syntax at that line")
-        return None, problems
-
-    for key in data:
-        if key not in _TOP_KEYS:
-            problem("top level", key, *unknown_key(key, _TOP_KEYS))
-    texts: dict[str, str] = {}
-    for key in ("title", "statement", "hint", "endpoint", "name"):
-        value = data.get(key, "")
-        if not isinstance(value, str):
-            problem("top level", key, f"{key!r} must be a string", f'write {key} = "..."')
-            value = ""
-        texts[key] = value.strip()
-    for key in ("title", "statement"):
-        if not texts[key]:
-            problem("top level", key, f"{key!r} is missing", f'add {key} = "..."')
-    if texts["name"] and texts["name"] != name:
-        problem(
-            "top level",
-            "name",
-            f"name {texts['name']!r} does not match the folder {folder.name!r}",
-            f"write name = {name!r}, or rename the folder",
+        return None, [
+            Problem(
+                file, "file", "", f"not valid TOML: {exc}", "correct the TOML syntax at that line"
+            )
+        ]
+    problems: list[Problem] = []
+    parsed: ExerciseFile | None = None
+    try:
+        parsed = ExerciseFile.model_validate(
+            data, context={"folder": folder.name, "name": name, "clients": None}
         )
-    serve = data.get("serve", "per-check")
-    if serve not in ("per-check", "once"):
-        problem(
-            "top level",
-            "serve",
-            f"serve = {serve!r} is not one of per-check, once",
-            'write serve = "per-check" (a fresh server for every check) or "once"',
-        )
+    except ValidationError as exc:
+        problems += located_problems(exc, ExerciseFile, file, _placer(data), docs=DOCS)
     header = exercise_of_file(folder / "starter.py")
     if header != name:
         problems.append(
@@ -306,201 +253,34 @@ def _load(folder: Path, name: str) -> tuple[Exercise | None, list[Problem]]:
                 f"make its first line `# wsquiz exercise: {name}`",
             )
         )
-
-    raw_checks = data.get("checks")
-    checks: list[Check] = []
-    if not isinstance(raw_checks, list) or not raw_checks:
-        problem("top level", "checks", "no checks", "add at least one [[checks]] table")
-    else:
-        seen: set[str] = set()
-        for index, raw in enumerate(raw_checks, 1):
-            check = _check(raw, index, seen, problem)
-            if check is not None:
-                checks.append(check)
-    if problems:
+    if problems or parsed is None:
         return None, problems
     exercise = Exercise(
         name=name,
-        title=texts["title"],
-        statement=texts["statement"],
+        title=parsed.title,
+        statement=parsed.statement,
         starter=(folder / "starter.py").resolve(),
         solution=(folder / "solution.py").resolve(),
-        hint=texts["hint"],
-        checks=tuple(checks),
-        endpoint=texts["endpoint"],
+        hint=parsed.hint,
+        checks=parsed.checks,
+        endpoint=parsed.endpoint,
         folder=folder.resolve(),
-        serve=serve,
+        serve=parsed.serve,
     )
-    return exercise, problems
+    return exercise, []
 
 
-def _check(raw: Any, index: int, seen: set[str], problem: Any) -> Check | None:
-    from pydantic import ValidationError
+def _placer(data: Any) -> Place:
+    """Errors inside a check are placed at `check "its-name"` (or `check N`), others at the
+    top level."""
+    checks = data.get("checks") if isinstance(data, dict) else None
 
-    from wsquiz.engine.scenario import Scenario
+    def place(loc: Loc) -> tuple[str, Loc]:
+        if len(loc) >= 2 and loc[0] == "checks" and isinstance(loc[1], int):
+            raw = checks[loc[1]] if isinstance(checks, list) and loc[1] < len(checks) else None
+            named = raw.get("name") if isinstance(raw, dict) else None
+            label = f"check {loc[1] + 1}" if not isinstance(named, str) else f'check "{named}"'
+            return label, loc[2:] or ("checks",)
+        return "top level", loc
 
-    where = f"check {index}"
-    if not isinstance(raw, dict):
-        problem(where, "checks", "a check must be a table", "write it as [[checks]]")
-        return None
-    name = raw.get("name")
-    if not isinstance(name, str) or not re.match(SLUG, name):
-        problem(
-            where,
-            "name",
-            "a check needs a name (lowercase letters, digits, -)",
-            'add name = "what-it-checks"',
-        )
-        return None
-    where = f'check "{name}"'
-    if name in seen:
-        problem(where, "name", f"two checks are named {name!r}", "give each check its own name")
-    seen.add(name)
-    bad = False
-    for key in raw:
-        if key not in _CHECK_KEYS:
-            problem(where, key, *unknown_key(key, _CHECK_KEYS))
-            bad = True
-    points = raw.get("points", 1)
-    if not isinstance(points, int) or isinstance(points, bool) or points < 0:
-        problem(where, "points", "points must be a whole number >= 0", "write points = 1")
-        bad = True
-    timeout = raw.get("timeout")
-    steps = raw.get("scenario")
-    if not isinstance(steps, list) or not steps:
-        problem(where, "scenario", "no scenario", 'add scenario = [{ connect = "/ws" }, ...]')
-        return None
-    try:
-        scenario = Scenario.from_steps(steps, timeout=timeout)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(part) for part in first["loc"])
-        loc = loc.replace("steps.", "step ", 1)
-        problem(
-            where,
-            "scenario",
-            f"{loc}: {first['msg']}",
-            "see docs/exercises.md for the steps (connect, send, receive, close, ...)",
-        )
-        return None
-    expect = _expect(raw.get("expect", {}), where, scenario, problem)
-    if expect is None or bad:
-        return None
-    description = raw.get("description", "")
-    return Check(
-        name=name,
-        points=points,
-        scenario=scenario,
-        description=description if isinstance(description, str) else "",
-        expect=expect,
-    )
-
-
-def _expect(raw: Any, where: str, scenario: Scenario, problem: Any) -> Expect | None:
-    if not isinstance(raw, dict):
-        problem(where, "expect", "expect must be a table", 'write expect = { silent = ["b"] }')
-        return None
-    ok = True
-    for key in raw:
-        if key not in _EXPECT_KEYS:
-            problem(where, f"expect.{key}", *unknown_key(key, _EXPECT_KEYS))
-            ok = False
-    clients = set(scenario.clients)
-
-    def names(key: str, value: Any) -> tuple[str, ...] | None:
-        nonlocal ok
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            problem(
-                where,
-                f"expect.{key}",
-                f"{key} must be a list of client names",
-                f'write {key} = ["alice"]',
-            )
-            ok = False
-            return None
-        unknown = [v for v in value if v not in clients]
-        if unknown:
-            problem(
-                where,
-                f"expect.{key}",
-                f"no client named {unknown[0]!r} in the scenario "
-                f"(its clients: {', '.join(sorted(clients))})",
-                "name a client that connects in the scenario",
-            )
-            ok = False
-        return tuple(value)
-
-    def choice(key: str, allowed: tuple[str, ...], default: str) -> str:
-        nonlocal ok
-        value = raw.get(key, default)
-        if value not in allowed:
-            problem(
-                where,
-                f"expect.{key}",
-                f"{key} = {value!r} is not one of {allowed}",
-                f'write {key} = "{default}"',
-            )
-            ok = False
-            return default
-        return str(value)
-
-    replies: Any = raw.get("replies", "reference")
-    if isinstance(replies, dict):
-        names("replies", list(replies))
-        if not all(
-            isinstance(v, list) and all(isinstance(x, str) for x in v) for v in replies.values()
-        ):
-            problem(
-                where,
-                "expect.replies",
-                "exact replies are lists of strings per client",
-                'write replies = { client = ["Echo: hi"] }',
-            )
-            ok = False
-        replies = {k: tuple(v) for k, v in replies.items()} if ok else "reference"
-    elif replies not in ("reference", "ignore"):
-        problem(
-            where,
-            "expect.replies",
-            f"replies = {replies!r} is not understood",
-            'write replies = "reference" (or a table of exact lists per client)',
-        )
-        ok = False
-    close: Any = raw.get("close", "ignore")
-    if isinstance(close, dict):
-        names("close", list(close))
-        if not all(isinstance(v, int) for v in close.values()):
-            problem(where, "expect.close", "close codes are integers", "write close = 1000")
-            ok = False
-    elif not (close in ("reference", "ignore") or isinstance(close, int)):
-        problem(
-            where,
-            "expect.close",
-            f"close = {close!r} is not understood",
-            'write close = "reference", or a code such as 1000',
-        )
-        ok = False
-    only = names("clients", raw["clients"]) if "clients" in raw else None
-    silent = names("silent", raw.get("silent", [])) or ()
-    concurrent = names("concurrent", raw.get("concurrent", [])) or ()
-    if concurrent and len(set(concurrent)) < 2:
-        problem(
-            where,
-            "expect.concurrent",
-            "concurrent names at least two clients (those served at the same time)",
-            'write concurrent = ["first", "second"]',
-        )
-        ok = False
-    handshake = choice("handshake", ("reference", "ignore"), "reference")
-    errors = choice("server_errors", ("reference", "none", "ignore"), "ignore")
-    if not ok:
-        return None
-    return Expect(
-        replies=replies,
-        clients=only,
-        silent=silent,
-        handshake=handshake,  # type: ignore[arg-type]
-        close=close,
-        server_errors=errors,  # type: ignore[arg-type]
-        concurrent=concurrent,
-    )
+    return place

@@ -1,9 +1,11 @@
-"""Lessons: `lessons/NN-slug.md`, Markdown with TOML front matter between `+++` lines.
+"""Lessons: `lessons/NN-slug.md`, Markdown with TOML front matter between `+++` lines; the front
+matter's model (`FrontMatter`), loading every lesson of a course (a broken one kept apart, with its
+problems), their validation, looking one up by name or number, and copying its examples.
 
     +++
     title = "The receive loop"
     examples = ["receive_loop"]     # each is lessons/examples/<name>.py
-    quiz = "messages"               # optional: the quiz that goes with it
+    quiz = "messages"               # optional: the quiz placed after it
     exercises = ["echo-loop"]       # optional
     paths = { receive_loop = "/ws" }  # optional: where `wsquiz run NAME` connects (default /ws)
     +++
@@ -20,10 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from wsquiz._support.names import choose_from, guess, relative, suggest, unknown_key
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
+
+from wsquiz._support.names import choose_from, relative, suggest
+from wsquiz.course.examples import EXAMPLES, example_problems, find_example
 from wsquiz.course.problems import Broken, Problem
-from wsquiz.engine.appfile import AppSpec
-from wsquiz.errors import ContentError, UsageError
+from wsquiz.course.schema import ContentModel, invalid, located_problems
+from wsquiz.errors import UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,19 +36,11 @@ else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found, no-redef]
 
 LESSONS = "lessons"
-EXAMPLES = ("lessons/examples", "quizzes/apps")
 FRONT = "+++"
 NAME_RE = re.compile(r"^(\d+)-([a-z0-9][a-z0-9-]*)$")
 EXAMPLE_RE = re.compile(r"^@example\s+(\S+)\s*$")
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
 DEFAULT_PATH = "/ws"
-KEYS: dict[str, str] = {
-    "title": "a short title, as text",
-    "examples": "a list of example names, each lessons/examples/<name>.py",
-    "quiz": "the name of the quiz that goes with the lesson",
-    "exercises": "a list of exercise names",
-    "paths": "a table: example name = the WebSocket path `wsquiz run` connects to",
-}
 
 
 @dataclass(frozen=True)
@@ -177,205 +174,172 @@ def load_lesson_set(root: Path) -> LessonSet:
     return LessonSet(root, tuple(lessons), tuple(broken))
 
 
-def load_lessons(root: Path) -> tuple[Lesson, ...]:
-    """Every lesson of the course at `root`, in order; ContentError on the first problem."""
-    found = load_lesson_set(root)
-    if found.broken:
-        first = found.broken[0].problems[0]
-        count = sum(len(b.problems) for b in found.broken)
-        more = f" (and {count - 1} more)" if count > 1 else ""
-        where = ": ".join(p for p in (first.file, first.where) if p)
-        raise ContentError(
-            f"{where}: {first.message}{more}",
-            fix=first.fix or "run `wsquiz validate` to see every problem",
+class FrontMatter(ContentModel):
+    """A lesson's front matter, the TOML between its `+++` lines."""
+
+    title: str = Field("", validate_default=True, description="a short title, as text")
+    examples: tuple[str, ...] = Field((), description="example names, lessons/examples/NAME.py")
+    quiz: str | None = Field(None, description="the quiz that goes with the lesson")
+    exercises: tuple[str, ...] = Field((), description="exercise names")
+    paths: dict[str, str] = Field(
+        default_factory=dict, description="example name = the path `wsquiz run` connects to"
+    )
+
+    @field_validator("title")
+    @classmethod
+    def _titled(cls, value: str) -> str:
+        if not value.strip():
+            raise invalid(
+                "title is missing or empty", 'add title = "..." to the front matter', absent=True
+            )
+        return value.strip()
+
+    @field_validator("quiz", "examples", "exercises")
+    @classmethod
+    def _named(cls, value: Any) -> Any:
+        names = value if isinstance(value, tuple) else (value,)
+        if any(not name for name in names if name is not None):
+            raise invalid("a name cannot be empty", "write the name between the quotes")
+        return value
+
+    @field_validator("paths")
+    @classmethod
+    def _paths(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        if not all(path.startswith("/") for path in value.values()):
+            raise invalid(
+                "paths must map example names to paths starting with /",
+                'write paths = { example = "/ws/path" }',
+            )
+        examples = info.data.get("examples", ())
+        for example in value:
+            if example not in examples:
+                raise invalid(
+                    f"path given for {example!r}, which is not in examples",
+                    f"add {example!r} to examples, or remove it from paths",
+                )
+        return value
+
+
+def _front_matter(meta: dict[str, Any], name: str, shown: str) -> tuple[FrontMatter, list[Problem]]:
+    """The front matter, and its problems; with problems, what of it could be read (the keys
+    without one), so that a broken lesson keeps what it links in its place in the course."""
+    try:
+        return FrontMatter.model_validate(meta), []
+    except ValidationError as exc:
+        problems = located_problems(exc, FrontMatter, shown, lambda loc: ("front matter", loc))
+        bad = {error["loc"][0] for error in exc.errors() if error["loc"]}
+    readable = {key: value for key, value in meta.items() if key not in bad}
+    try:
+        return FrontMatter.model_validate({**readable, "title": readable.get("title", name)}), (
+            problems
         )
-    return found.lessons
+    except ValidationError:
+        return FrontMatter.model_validate({"title": name}), problems
+
+
+def _split(text: str) -> tuple[dict[str, Any] | None, int, str]:
+    """(front matter, the line its closing +++ is on, or the problem); front matter None: the
+    problem is the message. Line numbers count from 0."""
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != FRONT:
+        return None, 0, "no front matter: the first line must be +++"
+    try:
+        end = next(i for i, line in enumerate(lines[1:], 1) if line.strip() == FRONT)
+    except StopIteration:
+        return None, 0, "the front matter is never closed"
+    try:
+        return tomllib.loads("\n".join(lines[1:end])), end, ""
+    except tomllib.TOMLDecodeError as exc:
+        return None, 0, f"the front matter is not valid TOML: {exc}"
+
+
+_SPLIT_FIXES = {
+    "no front matter": 'start the file with +++, then title = "...", then +++',
+    "the front matter is never closed": "add a line +++ after the front matter",
+    "the front matter is not valid TOML": "fix the TOML between the +++ lines",
+}
 
 
 def parse_lesson(path: Path, root: Path) -> tuple[Lesson | None, list[Problem]]:
+    """A lesson file, and its problems (with problems, the lesson is what could be read)."""
     shown = relative(path, root)
-    problems: list[Problem] = []
-
-    def problem(message: str, fix: str, key: str = "", where: str = "") -> None:
-        problems.append(Problem(shown, where, key, message, fix))
-
     found = NAME_RE.match(path.stem)
     if not found:
-        problem(
-            "a lesson file is named NN-slug.md (a number, a dash, lowercase words with dashes)",
-            f"rename it, e.g. lessons/10-{_slug(path.stem)}.md",
-        )
-        return None, problems
+        return None, [
+            Problem(
+                shown,
+                "",
+                "",
+                "a lesson file is named NN-slug.md (a number, a dash, lowercase words with dashes)",
+                f"rename it, e.g. lessons/10-{_slug(path.stem)}.md",
+            )
+        ]
     number, name = int(found.group(1)), found.group(2)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        problem(f"cannot read it ({exc})", "save it as UTF-8 text")
-        return None, problems
-    lines = text.splitlines()
-    if not lines or lines[0].strip() != FRONT:
-        problem(
-            "no front matter: the first line must be +++",
-            'start the file with +++, then title = "...", then +++',
-        )
-        return None, problems
-    try:
-        end = next(i for i, line in enumerate(lines[1:], 1) if line.strip() == FRONT)
-    except StopIteration:
-        problem("the front matter is never closed", "add a line +++ after the front matter")
-        return None, problems
-    try:
-        meta = tomllib.loads("\n".join(lines[1:end]))
-    except tomllib.TOMLDecodeError as exc:
-        problem(f"the front matter is not valid TOML: {exc}", "fix the TOML between the +++ lines")
-        return None, problems
-    body = "\n".join(lines[end + 1 :]).strip("\n") + "\n"
-
-    for key in meta:
-        if key not in KEYS:
-            problem(
-                *unknown_key(key, KEYS),
-                key=key,
-                where="front matter",
-            )
-    title = meta.get("title")
-    # A misspelt `title` also leaves the title missing: the misspelling is the one problem.
-    misspelt = any(suggest(key, KEYS) == "title" for key in meta if key not in KEYS)
-    if not isinstance(title, str) or not title.strip():
-        if not misspelt:
-            problem(
-                "title is missing or empty",
-                'add title = "..." to the front matter',
-                "title",
-                "front matter",
-            )
-        title = name
-    quiz = meta.get("quiz")
-    if quiz is not None and (not isinstance(quiz, str) or not quiz):
-        problem("quiz must be a quiz name, as text", KEYS["quiz"], "quiz", "front matter")
-        quiz = None
-    names = _names(meta, "examples", problem)
-    exercises = _names(meta, "exercises", problem)
-    paths = meta.get("paths", {})
-    if not isinstance(paths, dict) or not all(
-        isinstance(v, str) and v.startswith("/") for v in paths.values()
-    ):
-        problem(
-            "paths must map example names to paths starting with /",
-            KEYS["paths"],
-            "paths",
-            "front matter",
-        )
-        paths = {}
-    for example in paths:
-        if example not in names:
-            problem(
-                f"path given for {example!r}, which is not in examples",
-                f"add {example!r} to examples, or remove it from paths",
-                "paths",
-                "front matter",
-            )
-
+        return None, [Problem(shown, "", "", f"cannot read it ({exc})", "save it as UTF-8 text")]
+    meta, end, trouble = _split(text)
+    if meta is None:
+        fix = next(f for start, f in _SPLIT_FIXES.items() if trouble.startswith(start))
+        return None, [Problem(shown, "", "", trouble, fix)]
+    front, problems = _front_matter(meta, name, shown)
     examples: dict[str, Path] = {}
-    for example in names:
+    for example in front.examples:
         try:
             examples[example] = find_example(example, root)
         except UsageError as exc:
             folders = " or ".join(f"{folder}/" for folder in EXAMPLES)
-            problem(
-                f"examples: no example named {example!r} in {folders}",
-                exc.fix,
-                "examples",
-                "front matter",
+            problems.append(
+                Problem(
+                    shown,
+                    "front matter",
+                    "examples",
+                    f"examples: no example named {example!r} in {folders}",
+                    exc.fix,
+                )
             )
             continue
-        problems += _example_problems(examples[example], root)
+        problems += example_problems(examples[example], root)
+    lines = text.splitlines()
     fenced = False
     for line_no, line in enumerate(lines[end + 1 :], end + 2):
         if FENCE_RE.match(line):
             fenced = not fenced
-        found_example = None if fenced else EXAMPLE_RE.match(line)
-        if found_example and found_example.group(1) not in names:
-            problem(
-                f"@example {found_example.group(1)} is not in the front matter's examples",
-                f'add "{found_example.group(1)}" to examples = [...]',
-                where=f"line {line_no}",
+        placed = None if fenced else EXAMPLE_RE.match(line)
+        if placed and placed.group(1) not in front.examples:
+            problems.append(
+                Problem(
+                    shown,
+                    f"line {line_no}",
+                    "",
+                    f"@example {placed.group(1)} is not in the front matter's examples",
+                    f'add "{placed.group(1)}" to examples = [...]',
+                )
             )
     lesson = Lesson(
         name=name,
-        title=title.strip(),
+        title=front.title,
         path=path,
-        body=body,
+        body="\n".join(lines[end + 1 :]).strip("\n") + "\n",
         examples=examples,
-        quiz=quiz,
-        exercises=tuple(exercises),
-        paths={str(k): str(v) for k, v in paths.items()},
+        quiz=front.quiz,
+        exercises=front.exercises,
+        paths=dict(front.paths),
         number=number,
     )
     return lesson, problems
 
 
-def _names(meta: dict[str, Any], key: str, problem: Any) -> list[str]:
-    value = meta.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        problem(f"{key} must be a list of names", KEYS[key], key, "front matter")
-        return []
-    return list(value)
-
-
-def _example_problems(path: Path, root: Path) -> list[Problem]:
-    try:
-        source = path.read_text(encoding="utf-8")
-        compile(source, str(path), "exec")
-    except SyntaxError as exc:
-        return [
-            Problem(
-                relative(path, root),
-                f"line {exc.lineno}",
-                "",
-                f"SyntaxError: {exc.msg}",
-                "an example must be a runnable app file",
-            )
-        ]
-    except (OSError, UnicodeDecodeError) as exc:
-        shown = relative(path, root)
-        return [Problem(shown, "", "", f"cannot read it ({exc})", "save it as UTF-8")]
-    if not re.search(r"^app\s*=", source, re.MULTILINE):
-        return [
-            Problem(
-                relative(path, root),
-                "",
-                "",
-                "defines no module-level `app`",
-                "an example is an app file: app = FastAPI() at the top level",
-            )
-        ]
-    return []
-
-
 def validate_lessons(root: Path) -> list[Problem]:
-    """Every problem of every lesson of the course at `root`, with file, key and a fix."""
-    problems: list[Problem] = []
-    seen: dict[str, Path] = {}
+    """Every problem of every lesson of the course at `root`, with file, key and a fix: its
+    own, and the quizzes and exercises it links that are not in the course."""
+    found = load_lesson_set(root)
+    problems = [problem for bad in found.broken for problem in bad.problems]
     quizzes = _stems(root / "quizzes", "*.toml")
     exercises = _stems(root / "exercises", "*")
-    for path in lesson_files(root):
-        lesson, found = parse_lesson(path, root)
-        problems += found
-        if lesson is None:
-            continue
-        shown = relative(path, root)
-        if lesson.name in seen:
-            problems.append(
-                Problem(
-                    shown,
-                    "",
-                    "",
-                    f"lesson name {lesson.name!r} is taken by {relative(seen[lesson.name], root)}",
-                    "give each lesson its own slug",
-                )
-            )
-        seen[lesson.name] = path
+    for lesson in found.outline:
+        shown = relative(lesson.path, root)
         if lesson.quiz and lesson.quiz not in quizzes:
             problems.append(
                 Problem(
@@ -421,27 +385,6 @@ def _choices(name: str, available: list[str], where: str) -> str:
     return f"add it as {where}"
 
 
-def example_names(root: Path) -> list[str]:
-    names: list[str] = []
-    for folder in EXAMPLES:
-        names += [p.stem for p in sorted((root / folder).glob("*.py")) if p.stem not in names]
-    return names
-
-
-def find_example(name: str, root: Path) -> Path:
-    """The app file of an example: lessons/examples/NAME.py, else quizzes/apps/NAME.py."""
-    stem = name[:-3] if name.endswith(".py") else name
-    if stem and "/" not in stem and "\\" not in stem:
-        for folder in EXAMPLES:
-            candidate = root / folder / f"{stem}.py"
-            if candidate.is_file():
-                return candidate
-    raise UsageError(
-        f"no example named {name!r} in {root}",
-        fix=choose_from(stem, example_names(root), "examples"),
-    )
-
-
 def copy_examples(lesson: Lesson, directory: Path, *, force: bool = False) -> list[Path]:
     """Write the lesson's example apps into `directory`, to be changed and run there.
 
@@ -469,16 +412,10 @@ def copy_examples(lesson: Lesson, directory: Path, *, force: bool = False) -> li
     return list(targets.values())
 
 
-def find_lesson(name: str, lessons: tuple[Lesson, ...]) -> Lesson:
-    """A lesson by its name, its file stem (01-first-reply) or its number."""
-    for lesson in lessons:
-        if _names_it(name, lesson.name, lesson.path.stem, lesson.number):
-            return lesson
-    raise _no_lesson(name, lessons, ())
-
-
 def _names_it(name: str, slug: str, stem: str, number: int | None) -> bool:
-    return name in (slug, stem) or (name.isdigit() and int(name) == number)
+    """Names are case-insensitive: `Receive-Loop` is receive-loop."""
+    name = name.strip().lower()
+    return name in (slug, stem.lower()) or (name.isdigit() and int(name) == number)
 
 
 def _no_lesson(
@@ -502,19 +439,3 @@ def _no_lesson(
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "lesson"
-
-
-def app_or_example(text: str, root: Path) -> AppSpec:
-    """`APP` of `wsquiz run`: a file (`path/app.py[:attr]`) or the name of a bundled example."""
-    looks_like_path = "/" in text or text.endswith(".py") or ":" in text
-    if looks_like_path or Path(text).exists():
-        return AppSpec.parse(text)
-
-    try:
-        return AppSpec.parse(find_example(text, root))
-    except UsageError:
-        raise UsageError(
-            f"{text!r} is neither a file nor the name of an example",
-            fix=f"{guess(text, example_names(root))}give the path of a .py file, "
-            "or an example's name (`wsquiz learn LESSON` shows each lesson's examples)",
-        ) from None

@@ -8,6 +8,7 @@ Gradescope's `results.json` follows its autograder specification: a top-level `s
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from wsquiz._support.files import open_folder, write_all, write_atomic
 from wsquiz.errors import UsageError
 from wsquiz.grading.gradebook import StudentResult, number
 
@@ -46,22 +48,35 @@ def check_names(results: Sequence[StudentResult]) -> list[str]:
 
 
 def to_csv(results: Sequence[StudentResult]) -> str:
+    """A row per student, a column per check; every text cell safe to open in a spreadsheet."""
     names = check_names(results)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", "score", "max_score", *names, "error"])
+    writer.writerow(["student", "score", "max_score", *map(cell, names), "error"])
     for result in results:
         earned = {c.name: c.points for c in result.checks}
         writer.writerow(
             [
-                result.student,
+                cell(result.student),
                 _number(result.score),
                 _number(result.max_score),
                 *(_number(earned.get(name, 0.0)) for name in names),
-                result.error or "",
+                cell(result.error or ""),
             ]
         )
     return buffer.getvalue()
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(text: str) -> str:
+    """A text cell a spreadsheet shows as text: one that would start a formula (`=`, `+`, `-`,
+    `@`, tab, carriage return) gets a leading `'`, as OWASP recommends against CSV injection.
+    The numbers wsquiz writes itself are left as numbers. A carriage return inside a cell
+    becomes a newline: the csv module quotes that one, and a reader keeps the row whole."""
+    text = f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def to_gradescope(result: StudentResult) -> dict[str, Any]:
@@ -85,6 +100,8 @@ def to_gradescope(result: StudentResult) -> dict[str, Any]:
         "execution_time": round(result.elapsed_s, 3),
         "output": summary,
         "tests": tests,
+        # the student's name as graded: a file name may have been made safe, cut or suffixed
+        "extra_data": {"student": result.student},
     }
 
 
@@ -128,6 +145,10 @@ def check_out(fmt: str, out: Path, students: int) -> None:
         raise UsageError(
             f"--out {out}: {existing} is a file, not a folder", fix="give --out another path"
         )
+    try:
+        os.close(open_folder(existing, create=False))
+    except OSError as exc:
+        raise _unwritable(Path(exc.filename or existing), exc) from None
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(
             f"--out {out}: {existing} is not writable",
@@ -167,30 +188,70 @@ def write(
             )
         text = json.dumps(to_gradescope(results[0]), indent=2, ensure_ascii=False) + "\n"
         return [_write_text(out, text)]
-    written = []
-    for result in results:
-        text = json.dumps(to_gradescope(result), indent=2, ensure_ascii=False) + "\n"
-        written.append(_write_text(out / f"{safe_name(result.student)}.json", text))
-    return written
+    texts = {
+        name: json.dumps(to_gradescope(result), indent=2, ensure_ascii=False) + "\n"
+        for name, result in zip(file_names([r.student for r in results]), results, strict=True)
+    }
+    try:
+        return write_all(out, texts)  # all the class or none of it
+    except OSError as exc:
+        raise _unwritable(Path(exc.filename or out), exc) from None
+
+
+MAX_NAME = 120  # bytes of a student's name kept in a file name; the rest is told by a digest
 
 
 def safe_name(student: str) -> str:
+    """`student` as a file name: only letters, digits and `.@+-`, never hidden."""
     return re.sub(r"[^\w.@+-]", "_", student).lstrip(".") or "_"
 
 
+def file_names(students: Sequence[str]) -> list[str]:
+    """One `<name>.json` per student, unique (case aside, for the file systems that ignore it)
+    and bounded: a name changed to be safe, or cut, gets a digest of the student's name when
+    another student's name would give the same file, or when it is too long."""
+    safe = [safe_name(student) for student in students]
+    taken: dict[str, list[int]] = {}
+    for index, name in enumerate(safe):
+        taken.setdefault(name.casefold(), []).append(index)
+    names = []
+    for index, (student, name) in enumerate(zip(students, safe, strict=True)):
+        rivals = taken[name.casefold()]
+        first_exact = next((i for i in rivals if students[i] == safe[i]), rivals[0])
+        cut = _cut(name, MAX_NAME)
+        if cut != name or (len(rivals) > 1 and index != first_exact):
+            digest = hashlib.sha256(student.encode("utf-8", "surrogateescape")).hexdigest()
+            name = f"{cut}-{digest[:12]}"
+        names.append(name)
+    seen: set[str] = set()
+    for index, name in enumerate(names):  # a student literally named like another's digest
+        while name.casefold() in seen:
+            name = f"{name}-{index}"
+        seen.add(name.casefold())
+        names[index] = name
+    return [f"{name}.json" for name in names]
+
+
+def _cut(name: str, limit: int) -> str:
+    raw = name.encode("utf-8", "surrogateescape")
+    if len(raw) <= limit:
+        return name
+    return raw[:limit].decode("utf-8", "ignore")
+
+
 def _write_text(path: Path, text: str) -> Path:
-    """Write atomically: a reader never sees half a file."""
+    """Write atomically, never through a file or link someone else put there."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial")
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
+        return write_atomic(path, text)
     except OSError as exc:
-        raise UsageError(
-            f"{path}: cannot write the export ({exc.strerror or exc})",
-            fix="give --out a path in a folder you can write to",
-        ) from None
-    return path
+        raise _unwritable(path, exc) from None
+
+
+def _unwritable(path: Path, exc: OSError) -> UsageError:
+    return UsageError(
+        f"{path}: cannot write the export ({exc.strerror or exc}); nothing was written",
+        fix="give --out a path in a folder you can write to (and only you can)",
+    )
 
 
 def _number(value: float) -> str:

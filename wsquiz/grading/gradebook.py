@@ -262,12 +262,12 @@ class Gradebook:
     def record(self, result: StudentResult) -> None:
         """Write one student's result (replacing an earlier one) in a transaction of its own."""
         row = (
-            result.student,
+            _storable(result.student),
             result.score,
             result.max_score,
-            result.error,
+            _storable(result.error) if result.error is not None else None,
             json.dumps([c.to_dict() for c in result.checks]),
-            result.source,
+            _storable(result.source),
             result.elapsed_s,
             result.graded_at,
             result.digest,
@@ -306,6 +306,12 @@ class Gradebook:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _storable(text: str) -> str:
+    """`text` that SQLite can hold: a lone surrogate (a file name's byte that is not UTF-8)
+    written as its escape rather than failing the whole row."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _result_of(row: sqlite3.Row) -> StudentResult:

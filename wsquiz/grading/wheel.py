@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import zipfile
 from importlib import metadata
 from pathlib import Path
 
+from wsquiz._support.files import write_atomic
 from wsquiz._support.paths import CONTENT_DIRS, PACKAGE, bundled_root
 from wsquiz.errors import UsageError
 
@@ -59,8 +61,8 @@ def build_wheel(folder: Path) -> Path:
     record.append(f"{info}/RECORD,,")
     contents[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
 
-    target = folder / f"wsquiz-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in contents.items():
             archive.writestr(name, data)
-    return target
+    return write_atomic(folder / f"wsquiz-{version}-py3-none-any.whl", packed.getvalue())

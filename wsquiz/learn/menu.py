@@ -2,6 +2,8 @@
 
 Each lesson is followed by the exercises it links, and each quiz comes after the last lesson that
 links it (a quiz asks about everything those lessons teach); content nobody links comes last.
+"Next" is the first unfinished step on that path (`next_step`, `next_after`), and an exercise's
+state reads the same everywhere (`exercise_state`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 from wsquiz.course.lessons import LessonSet, load_lesson_set
 from wsquiz.course.order import Kind, course_order
 from wsquiz.errors import WsquizError
-from wsquiz.learn.progress import Progress, Summary
+from wsquiz.learn.progress import ExerciseRow, Progress, Summary
 
 
 @dataclass(frozen=True)
@@ -89,30 +91,78 @@ def build_menu(root: Path, progress: Progress) -> Menu:
     found.update((("exercise", name), item) for name, item in exercises.items())
     path = course_order(lessons.outline, list(quizzes), list(exercises))
     items = tuple(found[key] for key in path if key in found)
-    return Menu(root, items, _next(items, summary.last), summary, tuple(problems))
+    return Menu(root, items, _next(items), summary, tuple(problems))
 
 
 def next_after(menu: Menu, kind: Kind, name: str) -> Item | None:
-    """The first unfinished item after this one, in course order (then from the start)."""
-    return _next(menu.items, (kind, name), skip_last=True)
+    """Where the end of this step points: the first unfinished step after it in course order
+    (then, the course ending, the first unfinished one from the start)."""
+    keys = [(item.kind, item.name) for item in menu.items]
+    start = keys.index((kind, name)) + 1 if (kind, name) in keys else 0
+    later = _next(menu.items[start:], skip=(kind, name))
+    return later or _next(menu.items, skip=(kind, name))
 
 
-def _next(
-    items: tuple[Item, ...], last: tuple[str, str] | None, skip_last: bool = False
-) -> Item | None:
-    """Where to go on: the item last worked on if unfinished, else the next unfinished one."""
-    start = 0
-    if last is not None:
-        for index, item in enumerate(items):
-            if (item.kind, item.name) == last:
-                if not item.done and item.usable and not skip_last:
-                    return item
-                start = index + 1
-                break
-    for item in (*items[start:], *items[:start]):
+def unfinished_before(menu: Menu, kind: Kind, name: str) -> Item | None:
+    """The first unfinished step before this one in course order: what a learner who went
+    ahead left behind."""
+    for item in menu.items:
+        if (item.kind, item.name) == (kind, name):
+            return None
         if not item.done and item.usable:
             return item
     return None
+
+
+def next_step(root: Path, progress: Progress, after: tuple[Kind, str] | None = None) -> Item | None:
+    """The first unfinished step of the course at `root` in course order, or the first after
+    `after` (the step just taken): what the welcome screen, `progress`, the end of a lesson, a
+    quiz and a passing check call "next"."""
+    menu = build_menu(root, progress)
+    return menu.next if after is None else next_after(menu, *after)
+
+
+def _next(items: tuple[Item, ...], skip: tuple[str, str] | None = None) -> Item | None:
+    """The first usable step not done yet, in course order: never one further on while an
+    earlier one is unfinished, whatever was worked on last."""
+    for item in items:
+        if not item.done and item.usable and (item.kind, item.name) != skip:
+            return item
+    return None
+
+
+def exercise_state(row: ExerciseRow | None) -> str:
+    """An exercise's state in words, the same in the welcome screen, `progress` and `exercise
+    list`: passed (ever: the best check), and the latest check's score when it differs."""
+    if row is None:
+        return "new"
+    latest = f"{row.score:g}/{row.max_score:g} points"
+    if row.ever_passed and row.passed:
+        return "passed"
+    if row.ever_passed:
+        return f"passed (latest check: {latest})"
+    return f"tried: {latest}"
+
+
+def following(menu: Menu, kind: Kind, name: str) -> list[Item]:
+    """The steps that come after this one up to the next lesson: what a lesson leads to."""
+    keys = [(item.kind, item.name) for item in menu.items]
+    if (kind, name) not in keys:
+        return []
+    found: list[Item] = []
+    for item in menu.items[keys.index((kind, name)) + 1 :]:
+        if item.kind == "lesson":
+            break
+        found.append(item)
+    return found
+
+
+def next_lesson(menu: Menu, name: str) -> Item | None:
+    """The lesson after this one in course order."""
+    lessons = menu.of("lesson")
+    names = [item.name for item in lessons]
+    index = names.index(name) if name in names else -1
+    return lessons[index + 1] if 0 <= index < len(lessons) - 1 else None
 
 
 def _one_line(message: str) -> str:
@@ -185,12 +235,7 @@ def _exercises(root: Path, summary: Summary, problems: list[str]) -> dict[str, I
     found: dict[str, Item] = {}
     for exercise in loaded.exercises:
         row = summary.exercises.get(exercise.name)
-        if row is None:
-            status = "new"
-        elif row.ever_passed:
-            status = "passed"
-        else:
-            status = f"tried: {row.score:g}/{row.max_score:g} points"
+        status = exercise_state(row)
         found[exercise.name] = Item(
             "exercise",
             exercise.name,
@@ -217,6 +262,7 @@ def menu_to_dict(menu: Menu, store: Path | None = None) -> dict[str, object]:
             {
                 **base(item),
                 "passed": bool(row and row.ever_passed),
+                "passed_latest": bool(row and row.passed),
                 "score": row.score if row else None,
                 "max_score": row.max_score if row else None,
                 "attempts": row.attempts if row else 0,

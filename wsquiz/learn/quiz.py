@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wsquiz._support.files import write_atomic
 from wsquiz.course.quizzes import Question, Quiz
 from wsquiz.engine.stack import current as current_stack
 from wsquiz.errors import LabError, UsageError
@@ -208,12 +207,7 @@ def write_sheet(path: Path, quiz: Quiz, answers: dict[str, str], report: Report 
         # the key each answer was judged against: a grader on another stack can tell drift
         sheet["keys"] = {v.question: v.observed for v in report.verdicts}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(sheet, out, indent=2, ensure_ascii=False)
-            out.write("\n")
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(sheet, indent=2, ensure_ascii=False) + "\n")
     except OSError as exc:
         raise UsageError(
             f"{path}: cannot write the answer sheet ({exc})", fix="choose a writable path"

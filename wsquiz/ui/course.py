@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from wsquiz.ui.code import CodeView
+
 if TYPE_CHECKING:
     from wsquiz.course.lessons import Lesson
-    from wsquiz.learn.menu import Item, Menu
-if TYPE_CHECKING:
     from wsquiz.course.problems import Problem
-from wsquiz.ui.code import CodeView
+    from wsquiz.learn.menu import Item, Menu
 
 MARKS = {"done": ("✓", "green"), "started": ("•", "yellow"), "new": (" ", "dim")}
 
@@ -40,7 +42,18 @@ def example_panel(name: str, path: Path, command: str, shown_path: str = "") -> 
     )
 
 
-def lesson_view(lesson: Lesson, next_lesson: Lesson | None = None) -> Group:
+@dataclass(frozen=True)
+class LessonEnding:
+    """Where a lesson leads, all from the course order: the steps that follow it up to the next
+    lesson, the first unfinished step after it, an unfinished one left behind, the next lesson."""
+
+    steps: tuple[Item, ...] = ()
+    next: Item | None = None
+    behind: Item | None = None
+    next_lesson: Item | None = None
+
+
+def lesson_view(lesson: Lesson, ending: LessonEnding | None = None) -> Group:
     from rich.rule import Rule
 
     from wsquiz.ui.markdown import CourseMarkdown
@@ -62,28 +75,31 @@ def lesson_view(lesson: Lesson, next_lesson: Lesson | None = None) -> Group:
             shown = str(path)
         parts.append(example_panel(value, path, lesson.run_command(value), shown))
         parts.append(Text(""))
-    parts.append(lesson_next_view(lesson, next_lesson))
+    parts.append(lesson_next_view(lesson, ending or LessonEnding()))
     return Group(*parts)
 
 
-def lesson_next_view(lesson: Lesson, next_lesson: Lesson | None) -> Panel:
+_WHY = {
+    "quiz": "test what you just read against a live server",
+    "exercise": "write it yourself; wsquiz check runs it live",
+    "lesson": "",
+}
+
+
+def lesson_next_view(lesson: Lesson, ending: LessonEnding) -> Panel:
     lines: list[Text] = []
-    if lesson.quiz:
+    if ending.next is not None:
+        why = _WHY[ending.next.kind] or ending.next.title
         lines.append(
-            Text.assemble(
-                ("next: ", "bold"),
-                (f"wsquiz quiz {lesson.quiz}", "bold green"),
-                "   test what you just read against a live server",
-            )
+            Text.assemble(("next: ", "bold"), (ending.next.command, "bold green"), f"   {why}")
         )
-    for name in lesson.exercises:
-        lines.append(
-            Text.assemble(
-                ("exercise: ", "bold"),
-                (f"wsquiz exercise start {name}", "bold blue"),
-                "   write it yourself; wsquiz check runs it live",
-            )
-        )
+    for item in ending.steps:
+        if item == ending.next:
+            continue
+        lead = f"{item.kind}: "
+        done = "   (done)" if item.done else f"   {_WHY[item.kind]}"
+        style = "bold blue" if item.kind == "exercise" else "bold magenta"
+        lines.append(Text.assemble((lead, "bold"), (item.command, style), done))
     if lesson.examples:
         lines.append(
             Text.assemble(
@@ -92,12 +108,20 @@ def lesson_next_view(lesson: Lesson, next_lesson: Lesson | None) -> Panel:
                 "   a copy of its files here, to edit and run",
             )
         )
-    if next_lesson is not None:
+    if ending.next_lesson is not None:
         lines.append(
             Text.assemble(
                 ("next lesson: ", "bold"),
-                (f"wsquiz learn {next_lesson.name}", "bold cyan"),
-                f"   {next_lesson.title}",
+                (ending.next_lesson.command, "bold cyan"),
+                f"   {ending.next_lesson.title}",
+            )
+        )
+    if ending.behind is not None:
+        lines.append(
+            Text.assemble(
+                ("not done yet, earlier: ", "bold"),
+                (ending.behind.command, "bold yellow"),
+                f"   ({ending.behind.kind}: {ending.behind.title})",
             )
         )
     if not lines:
@@ -126,14 +150,35 @@ def lessons_table(lessons: tuple[Lesson, ...], read: dict[str, str]) -> Table:
     return table
 
 
-def menu_table(menu: Menu) -> Table:
+NARROW = 80  # below this many columns the titles (and progress bars) are left out
+
+
+class ByWidth:
+    """A renderable built for the width it is given: tables that keep names whole at 60
+    columns and show titles from 80."""
+
+    def __init__(self, build: Callable[[int], RenderableType]) -> None:
+        self.build = build
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.build(options.max_width)
+
+
+def _widest(items: tuple[Item, ...]) -> int:
+    return max((len(item.name) for item in items), default=4)
+
+
+def menu_table(menu: Menu, width: int = NARROW) -> Table:
     """The course in order, a line per lesson and quiz; the exercises that follow a lesson
-    share one line, so the whole course fits a screen or so (`wsquiz progress` lists each)."""
+    share one line, so the whole course fits a screen or so (`wsquiz progress` lists each).
+    Narrower than 80 columns, the titles are left out, and names are never split."""
+    narrow = width < NARROW
     table = Table(show_edge=False, pad_edge=False, box=None)
     table.add_column("", width=1)
     table.add_column("", style="dim", no_wrap=True)
-    table.add_column("name", style="bold", no_wrap=True)
-    table.add_column("title", ratio=1)
+    table.add_column("name", style="bold", no_wrap=not narrow, min_width=_widest(menu.items))
+    if not narrow:
+        table.add_column("title", ratio=1)
     table.add_column("progress", no_wrap=True)
     groups: list[list[Item]] = []
     for item in menu.items:
@@ -144,16 +189,20 @@ def menu_table(menu: Menu) -> Table:
     for group in groups:
         first = group[0]
         if first.kind == "exercise" and len(group) > 1:
-            table.add_row(*_exercises_row(group, menu.next))
+            mark, kind, names, status = _exercises_row(group, menu.next)
+            table.add_row(mark, kind, names, status) if narrow else table.add_row(
+                mark, kind, Text(""), names, status
+            )
             continue
         here = menu.next is not None and first == menu.next
-        table.add_row(
+        cells = [
             _mark(first),
             Text(first.kind, KIND_STYLE[first.kind]),
             Text(first.name, "bold reverse" if here else "bold"),
             Text(first.title, no_wrap=True, overflow="ellipsis"),  # one line per step
             _status(first),
-        )
+        ]
+        table.add_row(*(cells[:3] + cells[4:] if narrow else cells))
     return table
 
 
@@ -163,8 +212,8 @@ def _status(item: Item) -> Text:
     return Text(item.status, "green" if item.done else "yellow" if item.started else "dim")
 
 
-def _exercises_row(group: list[Item], next_item: Item | None) -> tuple[Text, ...]:
-    names = Text(no_wrap=False, overflow="fold")
+def _exercises_row(group: list[Item], next_item: Item | None) -> tuple[Text, Text, Text, Text]:
+    names = Text(no_wrap=False)  # wraps between names (at the spaces), never inside one
     for index, item in enumerate(group):
         if index:
             names.append(" · ", "dim")
@@ -180,7 +229,7 @@ def _exercises_row(group: list[Item], next_item: Item | None) -> tuple[Text, ...
         status = Text("new", "dim")
     done = passed == len(group)
     mark = _mark(group[0]) if done else Text(*MARKS["started" if started else "new"])
-    return mark, Text("exercises", KIND_STYLE["exercise"]), Text(""), names, status
+    return mark, Text("exercises", KIND_STYLE["exercise"]), names, status
 
 
 def next_text(menu: Menu) -> Text:
@@ -220,7 +269,7 @@ def welcome_view(menu: Menu) -> Group:
         ),
         next_text(menu),  # at the top, where it does not scroll away; at the bottom too
         Text(""),
-        menu_table(menu),
+        ByWidth(lambda width: menu_table(menu, width)),
         Text(""),
         next_text(menu),
     ]
@@ -241,13 +290,16 @@ def _bar(part: int, whole: int, width: int = 10) -> Text:
     return Text.assemble(("█" * filled, "green"), ("░" * (width - filled), "dim"))
 
 
-def progress_view(menu: Menu) -> Group:
+def progress_table(menu: Menu, width: int = NARROW) -> Table:
+    """Every step, a line each; narrower than 80 columns, without the progress bars."""
+    narrow = width < NARROW
     table = Table(show_edge=False, pad_edge=False, box=None)
     table.add_column("", width=1)
     table.add_column("", style="dim", no_wrap=True)
     table.add_column("name", style="bold", no_wrap=True)
-    table.add_column("", no_wrap=True)
-    table.add_column("progress", ratio=1)
+    if not narrow:
+        table.add_column("", no_wrap=True)
+    table.add_column("progress", ratio=1, no_wrap=narrow, overflow="ellipsis")
     for item in menu.items:
         if item.kind == "quiz":
             bar = _bar(item.correct, item.total)
@@ -255,14 +307,23 @@ def progress_view(menu: Menu) -> Group:
             bar = _bar(1 if item.done else 0, 1)
         else:
             bar = Text("")
-        table.add_row(
-            _mark(item), Text(item.kind, KIND_STYLE[item.kind]), item.name, bar, item.status
-        )
+        cells: list[RenderableType] = [
+            _mark(item),
+            Text(item.kind, KIND_STYLE[item.kind]),
+            Text(item.name),
+            bar,
+            Text(item.status),
+        ]
+        table.add_row(*(cells[:3] + cells[4:] if narrow else cells))
+    return table
+
+
+def progress_view(menu: Menu) -> Group:
     done = sum(1 for item in menu.items if item.done)
     parts: list[RenderableType] = [
         Text(f"{done} of {menu.steps} steps done", "bold"),
         Text(""),
-        table,
+        ByWidth(lambda width: progress_table(menu, width)),
         Text(""),
         next_text(menu),
     ]

@@ -1,22 +1,52 @@
-"""Rich views of a grading run: the progress bar, the results table, the score histogram."""
+"""Rich views of a grading run: the progress bar, the results table, the score histogram.
+
+What students wrote (their names, answers, and the feedback quoting them) is shown literally:
+as `Text`, never markup, each control character as its escape.
+"""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Group
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from wsquiz.grading.gradebook import StudentResult
-from wsquiz.grading.run import Summary, histogram, summarize
+from wsquiz.grading.summary import Summary, histogram, summarize
 
 MAX_ROWS = 40
 MAX_NAMES = 10  # students named in the summary line
 BAR_WIDTH = 40
+
+
+# Format characters that reorder what follows them (a name shown backwards); others (the
+# joiners of emoji) are harmless.
+BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def literal(text: str, *, lines: bool = False) -> str:
+    """Untrusted `text` made harmless to print: each control character (and bidirectional
+    override) written as its escape, `\\x1b`, so none moves the cursor, clears the screen or
+    rings the bell; newlines kept only with `lines`."""
+    out = []
+    for char in text:
+        if (char == "\n" and lines) or not (
+            char in BIDI or unicodedata.category(char) in ("Cc", "Cs")
+        ):
+            out.append(char)
+        else:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return "".join(out)
+
+
+def progress_line(result: StudentResult) -> str:
+    """The last student graded, for the progress bar (shown without markup)."""
+    return literal(f"{result.student}: {result.score:g}/{result.max_score:g}")
 
 
 def progress(console: Any) -> Progress:
@@ -59,10 +89,10 @@ def results_table(results: Sequence[StudentResult], title: str) -> Table:
             else ("red" if result.error else "yellow")
         )
         table.add_row(
-            escape(result.student),
+            Text(literal(result.student)),
             f"{_points(result.score)}/{_points(result.max_score)}",
             f"{result.percent:.0f}",
-            Text(note, style=style),
+            Text(literal(note, lines=True), style=style),
         )
     return table
 
@@ -101,7 +131,7 @@ def moved_text(moved: Sequence[str]) -> Text:
 
 
 def _names(students: Sequence[str]) -> str:
-    shown = ", ".join(students[:MAX_NAMES])
+    shown = ", ".join(literal(student) for student in students[:MAX_NAMES])
     return shown + (f" and {len(students) - MAX_NAMES} more" if len(students) > MAX_NAMES else "")
 
 

@@ -28,6 +28,7 @@ from rich.text import Text
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
+from wsquiz._support.files import write_atomic
 from wsquiz.errors import UsageError, WsquizError
 
 if TYPE_CHECKING:
@@ -139,9 +140,7 @@ def save_token(code: str, name: str, token: str) -> None:
     data = _tokens()
     data[token_key(code, name)] = token
     with contextlib.suppress(OSError):
-        partial = path.with_suffix(".partial")
-        partial.write_text(json.dumps(data, indent=1), encoding="utf-8")
-        partial.replace(path)
+        write_atomic(path, json.dumps(data, indent=1), mode=0o600)  # tokens are secrets
 
 
 # ---- the student --------------------------------------------------------------------------
