@@ -1,6 +1,7 @@
 """Grading speed: N generated echo-loop submissions graded with -j 2, against the naive way.
 
-The grader: one lab (a warm process), every submission served in a sandbox forked from it,
+The grader: one lab (a warm process), every submission served in a sandbox forked from its
+zygote with every protection on (as `wsquiz grade` does: `app_folder=False`),
 each result written to a SQLite gradebook in its own transaction; the clock runs from the
 lab's start to the last result written. The naive way, measured in the same run on a sample:
 one `python -m uvicorn` subprocess per submission, polled until it serves, the same scenarios
@@ -33,6 +34,7 @@ from wsquiz.course.exercises import Exercise, find_exercise
 from wsquiz.engine.appfile import AppSpec
 from wsquiz.engine.capture import Recorder
 from wsquiz.engine.lab import Lab, play_against
+from wsquiz.engine.sandbox import missing_protections
 from wsquiz.engine.serving import Limits, Served
 from wsquiz.engine.transcript import Transcript
 from wsquiz.grading.exercise import ExerciseAssignment
@@ -80,7 +82,7 @@ def grade_fast(folder: Path, exercise: Exercise, jobs: int, db: Path) -> tuple[f
     db.unlink(missing_ok=True)
     start = time.perf_counter()
     with Lab() as lab, Gradebook(db, "exercise", exercise.name) as book:
-        assignment = ExerciseAssignment(exercise, lab, Limits())
+        assignment = ExerciseAssignment(exercise, lab, Limits(app_folder=False))
         scores = []
         for result in grade_all(lab, assignment, submissions, jobs):
             book.record(result)
@@ -212,6 +214,7 @@ def main() -> None:
                 "jobs": args.jobs,
                 "naive_sample": len(naive_scores),
                 "load_avg": round(os.getloadavg()[0], 2),
+                "missing_protections": list(missing_protections()),
                 "ok": per_s >= BAR_PER_S and speedup >= BAR_SPEEDUP,
             }
         )

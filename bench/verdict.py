@@ -18,7 +18,7 @@ from pathlib import Path
 from wsquiz.course.quizzes import load_course
 from wsquiz.engine.lab import Lab
 from wsquiz.learn.judge import key_of
-from wsquiz.learn.quiz import Session
+from wsquiz.learn.quiz import QuizSession
 
 ROOT = Path(__file__).resolve().parent.parent
 BAR_MS = 50.0
@@ -36,21 +36,21 @@ def main() -> None:
     with Lab() as lab:
         # warm the lab once (imports), as the quiz does before its first question
         first_quiz, first = questions[0]
-        Session(first_quiz, lab).observation(first)
+        QuizSession(first_quiz, lab).observation(first)
         for _ in range(args.rounds):
             for quiz, question in questions:
-                session = Session(quiz, lab)
+                session = QuizSession(quiz, lab)
                 session.prepare(question)  # shown: the server starts while the learner reads
                 time.sleep(args.read_ms / 1000)
                 answer = key_of(question, session.observation(question))
                 start = time.perf_counter()
-                verdict, _ = session.answer(question, answer)
+                verdict = session.attempt(question, answer).verdict
                 warm.append((time.perf_counter() - start) * 1000)
                 assert verdict.correct, verdict
 
-                session = Session(quiz, lab)
+                session = QuizSession(quiz, lab)
                 start = time.perf_counter()
-                verdict, _ = session.answer(question, answer)
+                verdict = session.attempt(question, answer).verdict
                 cold.append((time.perf_counter() - start) * 1000)
                 assert verdict.correct, verdict
     verdict_ms = statistics.median(warm)

@@ -7,12 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from tests.support import ROOT, load_lessons
-from wsquiz.cli import app
-
-runner = CliRunner()
+from tests.support import ROOT, flat, invoke, load_lessons
 
 
 @pytest.fixture()
@@ -27,12 +23,6 @@ def course(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     basics.write_text(text.replace("\nhint =", "\nhnit =", 1), encoding="utf-8")
     monkeypatch.setenv("WSQUIZ_CONTENT", str(root))
     return root
-
-
-def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.output
 
 
 def test_the_welcome_screen_keeps_the_good_quizzes_and_flags_the_broken_one(course: Path) -> None:
@@ -118,10 +108,6 @@ def copied(tmp_path: Path) -> Path:
     for part in ("lessons", "quizzes", "exercises"):
         shutil.copytree(ROOT / part, root / part)
     return root
-
-
-def flat(text: str) -> str:
-    return " ".join(text.split())
 
 
 def test_a_misspelt_key_in_one_lesson_leaves_the_other_lessons_usable(copied: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from wsquiz.engine import client as ws_client
 from wsquiz.engine import lab as lab_module
+from wsquiz.engine import sandbox
 from wsquiz.engine.appfile import AppSpec
 from wsquiz.engine.lab import Lab, play_against
 from wsquiz.engine.scenario import Scenario
@@ -55,9 +56,10 @@ def descendants(root: int | None = None) -> list[int]:
 
 @pytest.fixture
 def strays() -> Callable[[], set[int]]:
-    """The processes below this one that were not there when the test began."""
+    """The processes below this one that were not there when the test began (a lab's zygote,
+    its long-lived helper, is not one: what it forks is)."""
     before = set(descendants())
-    return lambda: set(descendants()) - before
+    return lambda: set(descendants()) - before - sandbox.zygote_pids()
 
 
 def processes_running(marker: str) -> list[int]:
@@ -397,3 +399,62 @@ def test_the_server_runs_as_nobody(lab: Lab, tmp_path: Path) -> None:
     uid, pid = seen.received()[0].split()
     assert int(uid) == 65534 or int(uid) > 100_000  # nobody, or a user of its own
     assert pid == "1"  # PID 1 of its own namespace: its whole tree dies with it
+
+
+# ---- the sandbox's protections ---------------------------------------------------------------
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs root")
+def test_every_protection_holds_here() -> None:
+    assert sandbox.missing_protections() == ()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs root")
+def test_the_server_has_no_capabilities_and_sees_nothing_else(lab: Lab, tmp_path: Path) -> None:
+    with socket.socket() as grader:
+        grader.bind(("127.0.0.1", 0))
+        grader.listen(1)
+        port = grader.getsockname()[1]
+        spec = write_app(
+            tmp_path,
+            "import os, socket\n"
+            + handler(
+                "await websocket.accept()",
+                "status = dict(l.split(':', 1) for l in open('/proc/self/status'))",
+                "caps = sorted({status[k].strip() for k in ('CapEff', 'CapPrm', 'CapBnd')})",
+                "await websocket.send_text(' '.join(caps))",
+                "try:",
+                f"    socket.create_connection(('127.0.0.1', {port}), timeout=1)",
+                "    await websocket.send_text('reached the grader')",
+                "except OSError as exc:",
+                "    await websocket.send_text(type(exc).__name__)",
+                "await websocket.send_text(' '.join(sorted(os.listdir('/tmp'))))",
+                "await websocket.send_text(str(len(os.listdir('/proc'))))",
+                "await websocket.send_text(os.getcwd())",
+            ),
+        )
+        (tmp_path / "static.txt").write_text("beside the app")
+        seen = probe(lab, spec, [])
+    caps, reached, private, processes, cwd = seen.received()
+    assert caps == "0000000000000000"
+    assert reached in ("OSError", "PermissionError", "ConnectionRefusedError")
+    assert "app" in private.split() and tmp_path.name not in private
+    assert int(processes) < 80  # its own /proc: a handful of its own entries, no one else's
+    assert cwd == "/tmp/app"  # a copy of the app's folder, as uvicorn's working directory
+
+
+def test_a_missing_protection_is_said_before_grading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from wsquiz.cli import app as cli
+
+    monkeypatch.setattr(sandbox, "missing_protections", lambda: ("a network namespace (test)",))
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "broken.py").write_text("def broken(:\n")
+    db = str(tmp_path / "book.sqlite")
+    result = CliRunner().invoke(cli, ["grade", str(subs), "--exercise", "echo-loop", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "warning: the sandbox lacks a network namespace (test)" in result.output

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -17,6 +18,7 @@ from typing import cast
 import pytest
 from typer.testing import CliRunner
 
+from tests.support import flat
 from wsquiz.cli import app
 from wsquiz.course.exercises import find_exercise
 from wsquiz.engine.lab import Lab
@@ -414,17 +416,28 @@ async def ws(websocket: WebSocket):
 """
 
 
-def tree_of(marker: str) -> list[int]:
-    """Processes whose command line holds the marker: the grader and all it forked."""
-    found = []
+def tree_of(marker: str, known: Sequence[int] = ()) -> list[int]:
+    """Processes whose command line holds the marker (the grader), all they started (the
+    sandboxes' zygote is a fresh program: it and its sandboxes are found by parentage), and
+    those of `known` still alive."""
+    marked, parents = set(), {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 if marker.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
-                    found.append(int(entry))
+                    marked.add(int(entry))
+                stat = Path(f"/proc/{entry}/stat").read_text()
             except OSError:
                 continue
-    return found
+            parents[int(entry)] = int(stat.rsplit(")", 1)[-1].split()[1])
+    found, frontier = set(marked), list(marked)
+    while frontier:
+        pid = frontier.pop()
+        children = [p for p, parent in parents.items() if parent == pid and p not in found]
+        found.update(children)
+        frontier += children
+    found.update(p for p in known if p in parents)
+    return sorted(found)
 
 
 def rows(db: Path) -> dict[str, str]:
@@ -468,14 +481,15 @@ def test_kill_9_of_the_grader_leaves_nothing_and_resume_finishes(tmp_path: Path)
             time.sleep(0.05)
         assert len(rows(db)) >= 2
         time.sleep(0.3)  # the slow students are being graded now, their servers running
-        assert len(tree_of(marker)) > 2, "no server of the grader was running"
+        running = tree_of(marker)
+        assert len(running) > 2, "no server of the grader was running"
         os.kill(grader.pid, signal.SIGKILL)
         grader.wait(10)
     finally:
         if grader.poll() is None:
             grader.kill()
     deadline = time.monotonic() + 3  # the parent-death signals act at once
-    while (left := tree_of(marker)) and time.monotonic() < deadline:
+    while (left := tree_of(marker, running)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert left == [], f"processes outlived the grader: {left}"
 
@@ -607,11 +621,6 @@ def test_a_broken_reference_stops_before_anyone_is_graded(tmp_path: Path) -> Non
 # ---- --resume and resubmissions: a student is skipped only for the very file graded -------
 
 BROKEN = "x = 1\ndef broken(:\n"
-
-
-def flat(out: str) -> str:
-    """The output with the console's line wrapping undone."""
-    return " ".join(out.split())
 
 
 def test_resume_regrades_a_resubmission(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from tests.support import ROOT
+from tests.support import ROOT, flat
 from wsquiz.cli import app
 
 EXERCISES = ROOT / "exercises"
@@ -16,11 +16,6 @@ runner = CliRunner()
 # Temporary paths are long (longer still under xdist, and on CI): where the output shows one,
 # the console is wide enough that Rich never folds it mid-path.
 WIDE = {"COLUMNS": "1000"}
-
-
-def flat(text: str) -> str:
-    """The output without panel borders and line breaks."""
-    return " ".join(text.replace("│", " ").replace("╭", " ").replace("╰", " ").split())
 
 
 def test_exercise_list_json() -> None:

@@ -5,22 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from tests.support import FIXTURE, ROOT
-from wsquiz.cli import app
+from tests.support import FIXTURE, ROOT, invoke
 from wsquiz.course.quizzes import load_course
 
 QUIZZES = [q.name for q in load_course(ROOT).quizzes]
-runner = CliRunner()
-
-
-def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.output
 
 
 def key_of(name: str, *extra: str) -> dict[str, str]:
@@ -250,8 +242,46 @@ def test_an_unknown_name_lists_the_others_in_course_order() -> None:
     code, output = invoke("quiz", "nope")
     assert code == 2
     assert f"the quizzes are: {', '.join(order)}" in " ".join(output.split())
-    exercises = runner.invoke(app, ["exercise", "list", "--json"])
-    names = [e["name"] for e in json.loads(exercises.stdout)["exercises"]]
-    unknown = runner.invoke(app, ["exercise", "start", "nope"])
-    assert unknown.exit_code == 2
-    assert f"(available: {', '.join(names)})" in " ".join(unknown.stderr.split())
+    code, exercises = invoke("exercise", "list", "--json")
+    names = [e["name"] for e in json.loads(exercises)["exercises"]]
+    code, unknown = invoke("exercise", "start", "nope")
+    assert code == 2
+    assert f"(available: {', '.join(names)})" in " ".join(unknown.split())
+
+
+def every_command(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = []
+    for name, command in getattr(group, "commands", {}).items():
+        found.append((*path, name))
+        found += every_command(command, (*path, name))
+    return found
+
+
+def test_usage_lines_are_plain_and_completion_is_on() -> None:
+    import typer
+
+    from wsquiz.cli import app
+
+    commands = every_command(typer.main.get_command(app))
+    assert ("watch",) in commands and ("quiz",) in commands
+    for command in commands:
+        code, output = invoke(*command, "--help")
+        assert code == 0, (command, output)
+        usage = output.splitlines()[0]
+        assert "{" not in usage and "}" not in usage, usage
+        assert not any(
+            word.islower() and word.isalpha() for word in usage.split()[2 + len(command) :]
+        ), usage
+    code, output = invoke("check", "--help")
+    assert output.startswith("Usage: wsquiz check [OPTIONS] FILE")
+    code, output = invoke("--help")
+    assert "--install-completion" in output and "--show-completion" in output
+    code, script = invoke("--show-completion", "bash")
+    assert code == 0 and "_wsquiz_completion" in script
+
+
+def test_retry_wrong_is_for_the_interactive_quiz_with_progress() -> None:
+    for extra in (["--no-save"], ["--key"]):
+        code, output = invoke("quiz", "mini", "--content", str(FIXTURE), "--retry-wrong", *extra)
+        assert code == 2, output
+        assert "--retry-wrong is for the interactive quiz, with progress saved" in output

@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from typer.testing import CliRunner
 
-from tests.support import ROOT
+from tests.support import ROOT, flat
 from wsquiz.cli import app
 from wsquiz.course.exercises import Exercise, load_exercises
 from wsquiz.course.quizzes import Question, load_quizzes
@@ -26,11 +26,6 @@ from wsquiz.ui.transcript import transcript_view
 
 APPS = ROOT / "quizzes" / "apps"
 runner = CliRunner()
-
-
-def flat(text: str) -> str:
-    """The output without panel borders and line breaks, words joined by one space."""
-    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
 
 
 def rendered(renderable: object, width: int = 100) -> str:
@@ -86,7 +81,7 @@ def test_the_quiz_lists_every_clients_events_in_time_order() -> None:
     """rooms 2/7: bob leaves first. His close is a client action at the moment he sends it,
     before alice's message, and its outcome comes when the close completes: not all the closes
     at the end, stamped when they finished."""
-    result = runner.invoke(app, ["quiz", "rooms", "--no-save"], input="x\n\n1006\nq\n")
+    result = runner.invoke(app, ["quiz", "rooms", "--no-save"], input="s\n\n1006\nq\n")
     assert result.exit_code == 0, result.output
     rows = panel_rows(result.stdout, "live check: room_no_cleanup.py")
     times = [float(m.group(1)) for row in rows if (m := re.match(r"\s*(\d+\.\d)\s", row))]

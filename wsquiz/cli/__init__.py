@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from wsquiz.cli import classroom, exercise, grade, lab, learn, quiz
+from wsquiz.cli import classroom, exercise, grade, lab, learn, quiz, watch
 from wsquiz.cli._common import app, fail
 from wsquiz.errors import WsquizError
 
@@ -21,6 +21,7 @@ app.command()(learn.learn)
 app.command("progress")(learn.progress_command)
 app.command()(learn.reset)
 app.command()(exercise.check)
+app.command()(watch.watch)
 app.command()(lab.run)
 app.command()(grade.autograder)
 app.command()(learn.validate)

@@ -3,19 +3,53 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperCommand
+from typer.models import CommandFunctionType
 
 from wsquiz.errors import WsquizError
 
-app = typer.Typer(
+
+class PlainUsageCommand(TyperCommand):
+    """A command whose usage line names its arguments as click does (`FILE`, `[LESSON]`), not
+    as Typer does (`{FILE}`, `[lesson]`, which read like placeholders to type as they are)."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [_plain(piece) for piece in super().collect_usage_pieces(ctx)]
+
+
+def _plain(piece: str) -> str:
+    found = re.fullmatch(r"([{\[]?)([A-Za-z_][\w-]*)(\.\.\.)?([}\]]?)(\.\.\.)?", piece)
+    if found is None or piece == "[OPTIONS]":
+        return piece
+    opening, name, inner, closing, outer = found.groups()
+    more = "..." if inner or outer else ""
+    name = name.upper()
+    return f"[{name}]{more}" if opening == "[" and closing == "]" else f"{name}{more}"
+
+
+class App(typer.Typer):
+    """wsquiz's Typer app and command groups: their commands' usage lines are plain."""
+
+    def command(
+        self, name: str | None = None, *, cls: type[TyperCommand] | None = None, **kwargs: Any
+    ) -> Callable[[CommandFunctionType], CommandFunctionType]:
+        return super().command(name, cls=cls or PlainUsageCommand, **kwargs)
+
+
+app = App(
     name="wsquiz",
     help="Learn FastAPI WebSockets: predict what a server does, then watch a real one.",
     no_args_is_help=False,
-    add_completion=False,
+    # Typer's completion: `--install-completion` and `--show-completion` (the shell is
+    # detected only when one of them is given, so `--help` stays quick)
+    add_completion=True,
     # Plain (click) help: Rich help costs ~120 ms of imports and layout, which would make
     # `wsquiz --help` 2.5x slower than importing typer and rich (bench/startup.py).
     rich_markup_mode=None,

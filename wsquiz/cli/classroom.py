@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
-from wsquiz.cli._common import ContentOption, WsOption, _console, emit_json, fail, use_stack
+from wsquiz.cli._common import App, ContentOption, WsOption, _console, emit_json, fail, use_stack
 from wsquiz.errors import WsquizError
 
-classroom_app = typer.Typer(
+classroom_app = App(
     help="A live class over WebSockets: the teacher hosts, students join, answers checked live.",
     no_args_is_help=True,
 )

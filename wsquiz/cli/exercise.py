@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from wsquiz.cli._common import (
+    App,
     ContentOption,
     WsOption,
     _console,
@@ -19,7 +20,7 @@ from wsquiz.cli._common import (
 )
 from wsquiz.errors import WsquizError
 
-exercise_app = typer.Typer(
+exercise_app = App(
     help="Exercises: write an endpoint, then check it against a live reference solution.",
     no_args_is_help=True,
 )
@@ -207,8 +208,16 @@ def check(
     except WsquizError as exc:
         fail(exc)
     from wsquiz.engine.lab import Lab
+    from wsquiz.engine.sandbox import missing_protections
 
     use_stack(ws)
+    missing = missing_protections()
+    if missing and not as_json:  # said once, quietly: it is the learner's own code
+        _console(stderr=True).print(
+            f"(your app runs sandboxed here without: {'; '.join(missing)})",
+            style="dim",
+            markup=False,
+        )
     with Lab() as lab:
         if not watch:
             raise typer.Exit(_check_once(exercise, spec, lab, as_json))

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wsquiz.cli._common import WsOption, _console, fail, use_stack
+from wsquiz.cli._common import App, WsOption, _console, fail, use_stack
 from wsquiz.errors import WsquizError
 
 
@@ -28,7 +28,7 @@ def _grade_group() -> type:
     return GradeGroup
 
 
-grade_app = typer.Typer(
+grade_app = App(
     name="grade",
     cls=_grade_group(),
     no_args_is_help=True,
@@ -101,6 +101,10 @@ def grade_run(
         fail(exc)
     console = _console(stderr=plan.fmt is not None and out is None)
     submissions = plan.submissions
+    from wsquiz.engine.sandbox import missing_protections
+
+    for missing in missing_protections():  # before grading: the instructor decides
+        _console(stderr=True).print(f"warning: the sandbox lacks {missing}", markup=False)
     with book:
         chosen = select(submissions, book.graded(), resume, plan.against)
         try:
@@ -193,7 +197,7 @@ def _plan(
         raise UsageError("--jobs must be at least 1")
     parts = parse_shard(shard) if shard else None
     root = content_root(content) if content else None
-    limits = Limits(wall_s=wall, cpu_s=cpu, memory_mb=memory)
+    limits = Limits(wall_s=wall, cpu_s=cpu, memory_mb=memory, app_folder=False)
     against = fingerprint(kind, name, limits, root)
     if single:
         submissions = [one_submission(folder, kind, student)]

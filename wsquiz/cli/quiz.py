@@ -39,6 +39,10 @@ def quiz(
         Path | None,
         typer.Option("--record", metavar="SHEET", help="also write the answer sheet for grading"),
     ] = None,
+    retry_wrong: Annotated[
+        bool,
+        typer.Option("--retry-wrong", help="ask again only the questions not answered right"),
+    ] = False,
     no_save: Annotated[bool, typer.Option("--no-save", help="do not record progress")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     content: ContentOption = None,
@@ -58,6 +62,11 @@ def quiz(
         use_stack(ws)
         if key and answers is not None:
             raise UsageError("--key and --answers do not go together", fix="use one of them")
+        if retry_wrong and (key or answers is not None or no_save):
+            raise UsageError(
+                "--retry-wrong is for the interactive quiz, with progress saved",
+                fix=f"wsquiz quiz {chosen.name} --retry-wrong",
+            )
         if as_json and not key and answers is None:
             raise UsageError(
                 "--json needs --list, --key or --answers (the interactive quiz is not JSON)",
@@ -68,7 +77,7 @@ def quiz(
         elif answers is not None:
             _score_answers(chosen, answers, record, not no_save, as_json)
         else:
-            _play(chosen, record, not no_save)
+            _play(chosen, record, not no_save, retry_wrong)
     except WsquizError as exc:
         fail(exc)
 
@@ -137,7 +146,8 @@ def _score_answers(
         if progress is not None:
             progress.close()
     if record is not None:
-        write_sheet(record, chosen, sheet.answers, report)
+        keys = {v.question: v.observed for v in report.verdicts}
+        write_sheet(record, chosen, sheet.answers, (report.score, report.max_score), keys=keys)
     if as_json:
         emit_json(report.to_dict())
     else:
@@ -157,7 +167,7 @@ def _score_answers(
     raise typer.Exit(0 if report.passed else 1)
 
 
-def _play(chosen: Any, record: Path | None, save: bool) -> None:
+def _play(chosen: Any, record: Path | None, save: bool, retry_wrong: bool) -> None:
     from wsquiz.engine.lab import Lab
     from wsquiz.ui.quizmaster import play
 
@@ -165,12 +175,15 @@ def _play(chosen: Any, record: Path | None, save: bool) -> None:
     console = _console()
     try:
         with Lab() as lab:
-            given = play(chosen, lab, console, progress)
+            session = play(chosen, lab, console, progress, retry_wrong)
     finally:
         if progress is not None:
             progress.close()
     if record is not None:
         from wsquiz.learn.quiz import write_sheet
 
-        write_sheet(record, chosen, given, None)
+        # each question's first answer: grading keeps first-try correctness
+        attempts = {k: list(a.attempts) for k, a in session.asked.items()}
+        shown = [k for k, a in session.asked.items() if a.shown]
+        write_sheet(record, chosen, session.first_answers(), None, attempts, shown)
         console.print(f"answer sheet written to {record}")

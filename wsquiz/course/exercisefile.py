@@ -89,6 +89,7 @@ class Check(ContentModel):
     name: str = Field(pattern=SLUG)
     points: StrictInt = Field(default=1, ge=0)
     description: str = ""
+    hint: str = ""  # shown when this check fails (else the exercise's hint)
     timeout: float | None = Field(default=None, gt=0, le=60)
     scenario: Scenario
     expect: Expect = Field(default_factory=Expect)

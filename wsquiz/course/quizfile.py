@@ -93,6 +93,9 @@ class Answer(ContentModel):
     index: int = 0
     client: str | None = None
     where: tuple[Claim, ...] = ()
+    # "ignore" where the protocol ignores case (a header's value, a URL's scheme); "exact"
+    # where the server sent exact text, and a case-only difference is "nearly"
+    case: Literal["exact", "ignore"] = "exact"
 
     @field_validator("where", mode="before")
     @classmethod

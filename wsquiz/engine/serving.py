@@ -14,7 +14,14 @@ from wsquiz.engine.capture import Recorder
 
 @dataclass(frozen=True)
 class Limits:
-    """Limits for code run in a sandbox."""
+    """Limits for code run in a sandbox, and what of the app's folder it sees.
+
+    `memory_mb` and `processes` hold for the sandbox's whole process tree where cgroups can be
+    made (else per process: see `sandbox.missing_protections`); `disk_mb` is the size of each of
+    its private /tmp, /var/tmp and /dev/shm. With `app_folder` the app sees (a copy of) its
+    folder, as uvicorn would; without it only its own file, unless it is the one Python file of
+    its folder: a class's shared folder of `<student>.py` files is never shown to a student.
+    """
 
     wall_s: float = 10.0
     memory_mb: int = 512
@@ -22,6 +29,8 @@ class Limits:
     processes: int = 32
     output_kb: int = 64
     startup_s: float = 5.0
+    disk_mb: int = 64
+    app_folder: bool = True
 
 
 def listening_socket() -> socket.socket:

@@ -8,13 +8,14 @@ state reads the same everywhere (`exercise_state`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from wsquiz.course.lessons import LessonSet, load_lesson_set
 from wsquiz.course.order import Kind, course_order
 from wsquiz.errors import WsquizError
-from wsquiz.learn.progress import ExerciseRow, Progress, Summary
+from wsquiz.learn.progress import OUTCOMES, ExerciseRow, Progress, Summary
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,9 @@ def _quizzes(root: Path, progress: Progress, problems: list[str]) -> dict[str, I
         if answered == 0:
             status = f"new, {total} questions"
         else:
-            status = f"{answered}/{total} answered, {correct} right"
+            status = f"{answered}/{total} answered, " + first_tries_text(
+                progress.outcomes(quiz.name), ids
+            )
         found[quiz.name] = Item(
             "quiz",
             quiz.name,
@@ -249,6 +252,27 @@ def _exercises(root: Path, summary: Summary, problems: list[str]) -> dict[str, I
     return found
 
 
+def first_tries_text(outcomes: Mapping[str, str], ids: set[str]) -> str:
+    """`2 right first try, 1 after a retry, 1 shown`: a retry or a shown answer is not counted
+    as right, so the welcome screen says what the quiz's summary says."""
+    count = {k: sum(1 for q, o in outcomes.items() if q in ids and o == k) for k in OUTCOMES}
+    said = f"{count['right_first_try']} right first try"
+    if count["right_after_retry"]:
+        said += f", {count['right_after_retry']} after a retry"
+    if count["shown"]:
+        said += f", {count['shown']} shown"
+    return said
+
+
+def quiz_counts(summary: Summary, name: str, total: int) -> dict[str, int]:
+    """A quiz's questions by outcome: right_first_try, right_after_retry, shown, wrong and
+    unanswered (see `progress.Outcome`)."""
+    recorded = summary.quizzes.get(name)
+    if recorded is None:
+        return {**dict.fromkeys(OUTCOMES, 0), "unanswered": total}
+    return recorded.counts(total)
+
+
 def menu_to_dict(menu: Menu, store: Path | None = None) -> dict[str, object]:
     """The JSON of `wsquiz progress --json`."""
 
@@ -272,7 +296,13 @@ def menu_to_dict(menu: Menu, store: Path | None = None) -> dict[str, object]:
         "store": str(store) if store else None,
         "lessons": [{**base(i), "read": i.done} for i in menu.of("lesson")],
         "quizzes": [
-            {**base(i), "questions": i.total, "answered": i.answered, "correct": i.correct}
+            {
+                **base(i),
+                "questions": i.total,
+                "answered": i.answered,
+                "correct": i.correct,
+                **quiz_counts(menu.summary, i.name, i.total),
+            }
             for i in menu.of("quiz")
         ],
         "exercises": exercises,

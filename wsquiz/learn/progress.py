@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Literal
 
 from wsquiz._support import sqlite
 from wsquiz.errors import StoreError
@@ -58,8 +59,36 @@ MIGRATIONS: list[sqlite.Step] = [
         at TEXT NOT NULL
     );
     """,
+    # 2. Unlock-style quizzes: first-try correctness kept apart from a later right answer, and
+    # the questions whose answer the learner asked to be shown. A v1 store's first tries are
+    # read from its log.
+    """
+    ALTER TABLE answers ADD COLUMN first_correct INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE answers ADD COLUMN shown INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE answer_log ADD COLUMN shown INTEGER NOT NULL DEFAULT 0;
+    UPDATE answers SET first_correct = coalesce((
+        SELECT l.correct FROM answer_log l
+        WHERE l.quiz = answers.quiz AND l.question_id = answers.question_id
+        ORDER BY l.seq LIMIT 1
+    ), correct);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# How a question stands: right on its first attempt; right later, the answer never shown before;
+# shown (asked for before it was answered right); answered, never right; no record at all.
+Outcome = Literal["right_first_try", "right_after_retry", "shown", "wrong", "unanswered"]
+OUTCOMES: tuple[Outcome, ...] = (
+    "right_first_try",
+    "right_after_retry",
+    "shown",
+    "wrong",
+    "unanswered",
+)
+_OUTCOME_SQL = (
+    "CASE WHEN first_correct AND attempts > 0 THEN 'right_first_try' "
+    "WHEN shown THEN 'shown' WHEN ever_correct THEN 'right_after_retry' ELSE 'wrong' END"
+)
 
 
 @dataclass(frozen=True)
@@ -88,10 +117,20 @@ class ExerciseRow:
 
 @dataclass(frozen=True)
 class QuizProgress:
+    """One quiz's records: `answered` questions, `correct` ever right, and how many stand at
+    each outcome (`unanswered` is the quiz's business: it knows how many questions it has)."""
+
     name: str
     answered: int
     correct: int
     at: str
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def counts(self, total: int) -> dict[str, int]:
+        """Every outcome's count, `unanswered` out of the quiz's `total` questions."""
+        found: dict[str, int] = {name: self.outcomes.get(name, 0) for name in OUTCOMES}
+        found["unanswered"] = max(0, total - self.answered)
+        return found
 
 
 @dataclass(frozen=True)
@@ -260,13 +299,42 @@ class Progress:
                 "VALUES (?, ?, ?, ?, ?)",
                 (quiz, question_id, answer, int(correct), at),
             )
+            # first_correct is set by the first attempt only: a later right answer is a retry
             conn.execute(
-                "INSERT INTO answers VALUES (?, ?, ?, ?, ?, 1, ?) "
+                "INSERT INTO answers (quiz, question_id, answer, correct, ever_correct, attempts, "
+                "at, first_correct) VALUES (?, ?, ?, ?, ?, 1, ?, ?) "
                 "ON CONFLICT (quiz, question_id) DO UPDATE SET answer = excluded.answer, "
                 "correct = excluded.correct, ever_correct = max(ever_correct, excluded.correct), "
                 "attempts = attempts + 1, at = excluded.at",
-                (quiz, question_id, answer, int(correct), int(correct), at),
+                (quiz, question_id, answer, int(correct), int(correct), at, int(correct)),
             )
+
+    def record_shown(self, quiz: str, question_id: str) -> None:
+        """The learner asked for the answer: the question counts as shown, unless it was
+        already answered right."""
+        at = now()
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO answer_log (quiz, question_id, answer, correct, at, shown) "
+                "VALUES (?, ?, '', 0, ?, 1)",
+                (quiz, question_id, at),
+            )
+            conn.execute(
+                "INSERT INTO answers (quiz, question_id, answer, correct, ever_correct, attempts, "
+                "at, first_correct, shown) VALUES (?, ?, '', 0, 0, 0, ?, 0, 1) "
+                "ON CONFLICT (quiz, question_id) DO UPDATE SET "
+                "shown = max(shown, 1 - ever_correct), at = excluded.at",
+                (quiz, question_id, at),
+            )
+
+    def outcomes(self, quiz: str) -> dict[str, Outcome]:
+        """How each recorded question of the quiz stands (see `Outcome`)."""
+        rows = self._rows(
+            f"SELECT question_id, {_OUTCOME_SQL} AS outcome FROM answers WHERE quiz = ? "
+            "ORDER BY at",
+            (quiz,),
+        )
+        return {str(r["question_id"]): r["outcome"] for r in rows}
 
     def record_exercise(self, name: str, passed: bool, score: float, max_score: float) -> None:
         with self._transaction() as conn:
@@ -324,9 +392,19 @@ class Progress:
         return {str(r["name"]): str(r["at"]) for r in self._rows("SELECT name, at FROM lessons")}
 
     def summary(self) -> Summary:
+        outcomes: dict[str, dict[str, int]] = {}
+        for r in self._rows(
+            f"SELECT quiz, {_OUTCOME_SQL} AS outcome, count(*) AS n FROM answers "
+            "GROUP BY quiz, outcome"
+        ):
+            outcomes.setdefault(str(r["quiz"]), {})[str(r["outcome"])] = int(r["n"])
         quizzes = {
             str(r["quiz"]): QuizProgress(
-                str(r["quiz"]), int(r["answered"]), int(r["correct"]), str(r["at"])
+                str(r["quiz"]),
+                int(r["answered"]),
+                int(r["correct"]),
+                str(r["at"]),
+                outcomes.get(str(r["quiz"]), {}),
             )
             for r in self._rows(
                 "SELECT quiz, count(*) AS answered, sum(ever_correct) AS correct, max(at) AS at"

@@ -1,36 +1,29 @@
-"""A quiz session without UI: observe ahead, judge answers, save progress, score answer sheets."""
+"""A quiz without UI: observe every question live, score answers (`--answers`, grading), and the
+interactive session, unlock-style (`QuizSession`). Answer files and sheets are `sheets`'."""
 
 from __future__ import annotations
 
-import json
-import sys
 from concurrent.futures import Future
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
-from wsquiz._support.files import write_atomic
 from wsquiz.course.quizzes import Question, Quiz
-from wsquiz.engine.stack import current as current_stack
 from wsquiz.errors import LabError, UsageError
 from wsquiz.learn.judge import (
     Observation,
     Verdict,
-    installed_versions,
     judge,
     key_of,
     observe_question_async,
 )
+from wsquiz.learn.progress import Outcome
+from wsquiz.learn.sheets import Sheet, read_sheet, write_sheet
 
 if TYPE_CHECKING:
     from wsquiz.engine.lab import Lab
     from wsquiz.learn.progress import Progress
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[import-not-found, no-redef]
+__all__ = ["QuizSession", "Report", "Sheet", "answer_key", "read_sheet", "score", "write_sheet"]
 
 OBSERVE_TIMEOUT_S = 60.0
 CONCURRENT_QUESTIONS = 8  # sandboxed courses fork a process per app: keep the machine usable
@@ -116,117 +109,67 @@ def score(
     return Report(quiz.name, tuple(verdicts))
 
 
-# ---- answer files and sheets -----------------------------------------------------------------
+# ---- the interactive session ---------------------------------------------------------------
+
+Status = Literal["right", "nearly", "wrong"]
+
+
+@dataclass
+class Asked:
+    """One question in this session: every attempt, and whether its answer was shown."""
+
+    attempts: list[str] = field(default_factory=list)
+    right: bool = False
+    shown: bool = False
+    first_try: bool = False  # its first attempt (in this session) was right
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.first_try:
+            return "right_first_try"
+        if self.shown:
+            return "shown"
+        if self.right:
+            return "right_after_retry"
+        return "wrong" if self.attempts else "unanswered"
 
 
 @dataclass(frozen=True)
-class Sheet:
-    """A learner's answers: `{id: answer}`, or a sheet written by `--record`."""
+class Attempt:
+    """One answer judged, unlock-style: `feedback` never gives the key away unless right."""
 
-    answers: dict[str, str]
-    quiz: str | None = None
-    student: str | None = None
+    verdict: Verdict
+    observation: Observation
+    number: int  # 1: the first try
+    status: Status
+    feedback: str
 
-
-def _as_answer(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    raise ValueError(f"an answer is text or a number, not {type(value).__name__}")
+    @property
+    def right(self) -> bool:
+        return self.status == "right"
 
 
-def _listed_answers(entries: list[Any], key: str) -> dict[str, Any]:
-    answers: dict[str, Any] = {}
-    for i, entry in enumerate(entries):
-        if not isinstance(entry, dict) or "id" not in entry or "answer" not in entry:
-            raise ValueError(f'{key}[{i}] is not an object with "id" and "answer"')
-        answers[str(entry["id"])] = entry["answer"]
-    return answers
+def feedback(question: Question, verdict: Verdict) -> tuple[Status, str]:
+    """What the learner is told of an answer before they know the key."""
+    if verdict.correct:
+        return "right", verdict.message
+    if verdict.nearly:
+        return "nearly", "Nearly: only the case differs, and the server sent exact text."
+    if question.options:
+        return "wrong", f"Not right: {verdict.answer} is not the answer."
+    return "wrong", "Not right: that is not what the server shows."
 
 
-def read_sheet(path: Path) -> Sheet:
-    """Read answers from JSON or TOML. Raises UsageError naming the file and the fix."""
-    fix = 'write a JSON object {"question-id": "answer", ...} (or the same as TOML)'
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such answers file", fix=fix) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read it ({exc})", fix=fix) from None
-    data: Any
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".toml":
-            data = tomllib.loads(text)
-        elif suffix == ".json":
-            data = json.loads(text)
-        else:
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError:
-                data = tomllib.loads(text)
-    except json.JSONDecodeError as exc:
-        # a .json file is reported as JSON: TOML's complaint about it would mislead
-        raise UsageError(f"{path}: not valid JSON ({exc})", fix=fix) from None
-    except tomllib.TOMLDecodeError as exc:
-        what = "not valid TOML" if suffix == ".toml" else "neither JSON nor TOML"
-        raise UsageError(f"{path}: {what} ({exc})", fix=fix) from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: the answers must be an object of id -> answer", fix=fix)
-    listed = next((k for k in ("questions", "results") if isinstance(data.get(k), list)), None)
-    quiz = data.get("quiz") if isinstance(data.get("answers"), dict) or listed else None
-    student = data.get("student")
-    try:
-        if listed is not None:  # what `--key --json` or `--answers --json` printed
-            raw = _listed_answers(data[listed], listed)
-        else:
-            raw = data["answers"] if isinstance(data.get("answers"), dict) else data
-        answers = {str(k): _as_answer(v) for k, v in raw.items()}
-    except ValueError as exc:
-        raise UsageError(f"{path}: {exc}", fix=fix) from None
-    return Sheet(
-        answers,
-        quiz if isinstance(quiz, str) else None,
-        student if isinstance(student, str) else None,
-    )
-
-
-def write_sheet(path: Path, quiz: Quiz, answers: dict[str, str], report: Report | None) -> None:
-    """The answer sheet for grading: quiz, answers, when, the versions that checked them."""
-    sheet: dict[str, Any] = {
-        "quiz": quiz.name,
-        "answers": answers,
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "versions": dict(installed_versions()),
-        "stack": current_stack().to_dict(),
-    }
-    if report is not None:
-        sheet["score"] = report.score
-        sheet["max_score"] = report.max_score
-        # the key each answer was judged against: a grader on another stack can tell drift
-        sheet["keys"] = {v.question: v.observed for v in report.verdicts}
-    try:
-        write_atomic(path, json.dumps(sheet, indent=2, ensure_ascii=False) + "\n")
-    except OSError as exc:
-        raise UsageError(
-            f"{path}: cannot write the answer sheet ({exc})", fix="choose a writable path"
-        ) from None
-
-
-# ---- the interactive session ---------------------------------------------------------------
-
-
-class Session:
-    """One learner going through one quiz; observations start before the learner answers."""
+class QuizSession:
+    """One learner going through one quiz, unlock-style: a wrong answer is tried again until
+    right or shown; every attempt is recorded. Observations start before the learner answers."""
 
     def __init__(self, quiz: Quiz, lab: Lab, progress: Progress | None = None) -> None:
         self.quiz = quiz
         self.lab = lab
         self.progress = progress
         self._pending: dict[str, Future[Observation]] = {}
-        self.verdicts: dict[str, Verdict] = {}
-        self.missed: set[str] = set()  # answered wrong at least once in this session
+        self.asked: dict[str, Asked] = {}
 
     def start_index(self) -> int:
         """Where to resume: the first question with no recorded answer (0 when all are)."""
@@ -238,11 +181,31 @@ class Session:
                 return index
         return 0
 
-    def previous(self) -> dict[str, bool]:
-        """Recorded correctness by question id (for the summary of a resumed quiz)."""
+    def previous(self) -> dict[str, Outcome]:
+        """Recorded outcomes by question id (for the summary of a resumed quiz)."""
         if self.progress is None:
             return {}
-        return {k: row.correct for k, row in self.progress.answers(self.quiz.name).items()}
+        return dict(self.progress.outcomes(self.quiz.name))
+
+    def to_retry(self) -> list[Question]:
+        """`--retry-wrong`: the questions whose latest record is not a right answer (answered
+        wrong, or shown)."""
+        if self.progress is None:
+            return []
+        rows = self.progress.answers(self.quiz.name)
+        return [q for q in self.quiz.questions if q.id in rows and not rows[q.id].correct]
+
+    def outcomes(self) -> dict[str, Outcome]:
+        """Every question's outcome: as recorded when progress is kept (first tries of earlier
+        sessions count), else as in this session."""
+        if self.progress is not None:
+            return dict(self.progress.outcomes(self.quiz.name))
+        return {k: a.outcome for k, a in self.asked.items() if a.outcome != "unanswered"}
+
+    def first_answers(self) -> dict[str, str]:
+        """Each question's first answer in this session ("" if shown unanswered): what an
+        answer sheet records, so that grading keeps first-try correctness."""
+        return {k: (a.attempts[0] if a.attempts else "") for k, a in self.asked.items()}
 
     def prepare(self, question: Question) -> Future[Observation]:
         """Start the live check in the background (while the learner reads)."""
@@ -264,15 +227,29 @@ class Session:
                 fix="run `wsquiz validate --live` on the course; the app or scenario may hang",
             ) from None
 
-    def answer(self, question: Question, text: str) -> tuple[Verdict, Observation]:
+    def attempt(self, question: Question, text: str) -> Attempt:
+        """Judge one attempt and record it."""
         observation = self.observation(question)
         verdict = judge(question, text, observation)
-        self.verdicts[question.id] = verdict
-        if not verdict.correct:
-            self.missed.add(question.id)
+        asked = self.asked.setdefault(question.id, Asked())
+        asked.attempts.append(verdict.answer)
+        if verdict.correct and not asked.right and not asked.shown:
+            asked.right = True
+            asked.first_try = len(asked.attempts) == 1
         if self.progress is not None:
             self.progress.record_answer(self.quiz.name, question.id, text, verdict.correct)
-        return verdict, observation
+        status, said = feedback(question, verdict)
+        return Attempt(verdict, observation, len(asked.attempts), status, said)
+
+    def show(self, question: Question) -> tuple[str, Observation]:
+        """The learner asked for the answer: the key as observed; the question counts as shown."""
+        observation = self.observation(question)
+        asked = self.asked.setdefault(question.id, Asked())
+        if not asked.right:
+            asked.shown = True
+        if self.progress is not None:
+            self.progress.record_shown(self.quiz.name, question.id)
+        return key_of(question, observation), observation
 
     def settle(self, timeout: float = 5.0) -> None:
         """Let observations still running finish, so the lab can close cleanly."""
@@ -285,5 +262,5 @@ class Session:
                 wait(pending, timeout)
 
     def fresh(self, question: Question) -> None:
-        """Forget an observation so a retry observes the server again."""
+        """Forget an observation so that the server is observed again."""
         self._pending.pop(question.id, None)

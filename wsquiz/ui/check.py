@@ -13,6 +13,7 @@ from rich.text import Text
 
 from wsquiz.course.exercises import Exercise
 from wsquiz.learn.checking import CheckReport, CheckResult
+from wsquiz.learn.diagnosis import Cause
 from wsquiz.ui.code import ByWidth
 from wsquiz.ui.transcript import transcript_view
 
@@ -35,15 +36,60 @@ def report_view(
     if report.error:
         parts.append(_unserved_view(report))
         parts.append(Text(""))
+    elif report.cause is not None:  # the likely cause first, the checks after it
+        parts.append(cause_view(report.cause))
+        parts.append(Text(""))
     for result in report.results:
         parts.append(_result_line(result))
         if not result.passed and not report.error:
             parts.append(Padding(_failure_view(result), (0, 0, 1, 4)))
     parts.append(Text(""))
     parts.append(_summary(report))
-    if hint and not report.passed and exercise.hint:
-        parts.append(Text.assemble(("hint: ", "green"), _unwrapped(exercise.hint)))
+    chosen = hint_for(report, exercise) if hint else None
+    if chosen:
+        parts.append(Text.assemble(("hint: ", "green"), _unwrapped(chosen)))
     return Group(*parts)
+
+
+def hint_for(report: CheckReport, exercise: Exercise) -> str | None:
+    """The hint for what failed: none for a file that did not load (its error says what to
+    fix), else the first failed check's own hint, else the exercise's."""
+    if report.passed or report.error_kind == "load":
+        return None
+    failed = next((r for r in report.results if not r.passed), None)
+    if failed is not None and failed.hint:
+        return failed.hint
+    return exercise.hint or None
+
+
+def cause_view(cause: Cause) -> Panel:
+    """What most likely made the checks fail, said before them."""
+    return Panel(
+        Group(Text(cause.message, "bold"), Text(f"fix: {cause.fix}", "green")),
+        title=f"likely cause: {cause.title}",
+        title_align="left",
+        border_style="red",
+    )
+
+
+def near_miss_view(expected: str, observed: str) -> Table:
+    """The two texts one above the other, the differing characters marked with ^ beneath."""
+    from wsquiz.learn.diagnosis import differing
+
+    want, got, marks = Text(), Text(), Text()
+    for a, b, differs in differing(expected, observed):
+        width = max(len(a), len(b))
+        style = "bold reverse" if differs else ""
+        want.append(a.ljust(width), style)
+        got.append(b.ljust(width), style)
+        marks.append(("^" if differs else " ") * width, "bold red")
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(no_wrap=True, overflow="fold")
+    table.add_row("expected", want)
+    table.add_row("observed", got)
+    table.add_row("", marks)
+    return table
 
 
 def _unwrapped(text: str) -> str:
@@ -81,6 +127,8 @@ def _result_line(result: CheckResult) -> RenderableType:
 
 def _failure_view(result: CheckResult) -> RenderableType:
     parts: list[RenderableType] = [Text(result.message, "red")]
+    if result.near_miss is not None:
+        parts.append(near_miss_view(*result.near_miss))
     if result.expected or result.observed:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold")
@@ -104,7 +152,12 @@ def _unserved_view(report: CheckReport) -> Panel:
         )
     if report.error_fix:
         parts.append(Text(f"fix: {report.error_fix}", "green"))
-    return Panel(Group(*parts), title="your app did not serve", border_style="red")
+    title = (
+        "your app did not serve: the file did not load, nothing was checked"
+        if report.error_kind == "load"
+        else "your app did not serve"
+    )
+    return Panel(Group(*parts), title=title, border_style="red")
 
 
 def _summary(report: CheckReport) -> Text:
@@ -113,6 +166,8 @@ def _summary(report: CheckReport) -> Text:
     score = f"score {report.score:g}/{report.max_score:g}: "
     if report.passed:
         return Text(score + f"all {total} checks passed", "bold green")
+    if report.error and report.error_kind == "load":
+        return Text(score + "nothing was checked, your file did not load", "bold red")
     if report.error:
         return Text(score + "nothing was checked, your app did not serve", "bold red")
     return Text(score + f"{failed} of {total} checks failed", "bold red")
@@ -127,3 +182,26 @@ def statement_view(exercise: Exercise) -> Panel:
     points = ", ".join(f"{c.name} ({c.points})" for c in exercise.checks)
     body.append(Text(f"checks: {points}", "dim"))
     return Panel(Group(*body), title=f"{exercise.name}: {exercise.title}", border_style="blue")
+
+
+def watch_header_view(
+    number: int, total: int, passed: int, exercise: Exercise, file: str, note: str = ""
+) -> Group:
+    """The top of `wsquiz watch`'s screen: where the learner stands in the course."""
+    parts: list[RenderableType] = []
+    if note:
+        parts.append(Text(note, "bold green"))
+    parts.append(
+        Text.assemble(
+            (f"exercise {number}/{total}", "bold magenta"),
+            f" ({passed} passed)  ",
+            (exercise.name, "bold"),
+            f": {exercise.title}",
+        )
+    )
+    parts.append(Text(f"your file: {file}", "dim"))
+    return Group(*parts)
+
+
+def watch_footer_view(file: str) -> Text:
+    return Text(f"watching {file}: save it to check again; h hint, l lesson, q quit", "dim")

@@ -4,25 +4,31 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
-
-    from wsquiz.learn.menu import Item
-if TYPE_CHECKING:
     from wsquiz.course.quizzes import Option, Question, Quiz
     from wsquiz.learn.judge import Observation, Run, Verdict
+    from wsquiz.learn.menu import Item
+    from wsquiz.learn.quiz import Attempt
 from wsquiz.ui.code import NARROW, ByWidth, code_panel
 from wsquiz.ui.course import step_text
 from wsquiz.ui.transcript import load_error_view, transcript_view
 
 
-def question_view(question: Question, number: int, total: int) -> Group:
-    """A question as the learner first sees it: prompt, code, options."""
+def question_view(
+    question: Question,
+    number: int,
+    total: int,
+    collapsed: bool = False,
+    prompt_last: bool = False,
+) -> Group:
+    """A question as the learner first sees it: prompt, code, options. `collapsed`: each
+    option's own app is one line (`v A` shows its code), so that all fits a short terminal;
+    `prompt_last`: the question's text after the code, just above the answer prompt."""
     head = Text.assemble(
         (f"{question.quiz} {number}/{total}", "bold magenta"),
         ("  ", ""),
@@ -30,16 +36,57 @@ def question_view(question: Question, number: int, total: int) -> Group:
         ("  ", ""),
         (question.kind, "dim italic"),
     )
-    parts: list[RenderableType] = [head, Text(question.prompt, "bold")]
+    prompt = Text(question.prompt, "bold")
+    parts: list[RenderableType] = [head] if prompt_last else [head, prompt]
     if question.app is not None:
         parts.append(code_panel(question.app))
+    if prompt_last:
+        parts.append(prompt)
     for option in question.options:
         label = f"{option.letter}) {option.text}"
-        if option.app is not None:
+        if option.app is not None and not collapsed:
             parts.append(code_panel(option.app, title=f"{label}  [dim]{option.app.name}[/]"))
+        elif option.app is not None:
+            lines = len(option.app.read_text(encoding="utf-8", errors="replace").splitlines())
+            shown = f"{option.text}  ({option.app.name}, {lines} lines: v {option.letter} shows it)"
+            parts.append(option_line(option.letter, shown))
         else:
             parts.append(option_line(option.letter, option.text))
     return Group(*parts)
+
+
+def option_code_view(question: Question, letter: str) -> RenderableType:
+    """One option's own app, for `v LETTER` in a collapsed question."""
+    option = next((o for o in question.options if o.letter == letter.upper()), None)
+    if option is None or option.app is None:
+        with_code = ", ".join(o.letter for o in question.options if o.app is not None)
+        return Text(f"no option {letter!r} with code here (options with code: {with_code})")
+    label = f"{option.letter}) {option.text}"
+    return code_panel(option.app, title=f"{label}  [dim]{option.app.name}[/]")
+
+
+def fitted_question_view(
+    question: Question, number: int, total: int, console: Console
+) -> tuple[Group, bool]:
+    """The question as tall as the terminal allows with its text and the answer prompt still on
+    the screen: the options' code panels collapse to a line each when the whole would not fit
+    (then True), and the question's text goes after the code when it would still scroll away."""
+    reserve = 3  # the answer help line, the prompt, a line of slack
+
+    def fits(view: Group) -> bool:
+        return (
+            len(console.render_lines(view, console.options, pad=False)) + reserve <= console.height
+        )
+
+    full = question_view(question, number, total)
+    if fits(full):
+        return full, False
+    collapsible = any(o.app is not None for o in question.options)
+    if collapsible:
+        collapsed = question_view(question, number, total, collapsed=True)
+        if fits(collapsed):
+            return collapsed, True
+    return question_view(question, number, total, collapsible, prompt_last=True), collapsible
 
 
 def option_line(letter: str, text: str, style: str = "", indent: str = "  ") -> Table:
@@ -51,14 +98,57 @@ def option_line(letter: str, text: str, style: str = "", indent: str = "  ") -> 
     return line
 
 
-def answer_help(question: Question, hint_shown: bool = False) -> Text:
+def answer_help(
+    question: Question, hint_shown: bool = False, tried: bool = False, collapsed: bool = False
+) -> Text:
     if question.options:
         letters = ", ".join(o.letter for o in question.options)
         ask = f"answer with a letter ({letters})"
     else:
         ask = "type your prediction"
-    keys = "q quit" if hint_shown or not question.hint else "h hint, q quit"
-    return Text(f"{ask}; {keys}", "dim")
+    if tried:
+        ask = f"try again: {ask}"
+    keys = [] if hint_shown or not question.hint else ["h hint"]
+    if collapsed:
+        keys.append("v LETTER shows an option's code")
+    keys.append("s show the answer")
+    if tried:
+        keys.append("n next")
+    keys.append("q quit")
+    return Text(f"{ask}; {', '.join(keys)}", "dim")
+
+
+def wrong_view(question: Question, attempt: Attempt) -> Group:
+    """A wrong answer, unlock-style: said wrong, and of the live check only what does not give
+    the key away: the runs of the options the learner chose that have their own app."""
+    from wsquiz.learn.judge import chosen_letters
+
+    parts: list[RenderableType] = []
+    picked = chosen_letters(question, attempt.verdict.answer) or frozenset()
+    for option, run in zip(question.options, attempt.observation.variants, strict=True):
+        if run is not None and option.letter in picked:
+            parts.append(run_view(run, f"live check {option.letter}) {run.app.name}"))
+    mark, style = ("≈", "bold yellow") if attempt.status == "nearly" else ("✘", "bold red")
+    parts.append(Text(f"{mark} {attempt.feedback}", style))
+    return Group(*parts)
+
+
+def shown_view(question: Question, key: str, observation: Observation) -> Group:
+    """The answer, asked for: the live check, the key, the explanation."""
+    parts: list[RenderableType] = [live_check_view(question, observation)]
+    parts.append(Text(f"The answer: {key} (this question counts as shown).", "bold cyan"))
+    if question.kind == "concept":
+        for option in question.options:
+            if option.correct:
+                parts.append(option_line(option.letter, option.text, "green"))
+    for option in question.options:
+        if option.explanation and option.app is not None:
+            parts.append(option_line(option.letter, option.explanation, "dim"))
+    if question.explanation:
+        parts.append(
+            Panel(Text(question.explanation), title="why", title_align="left", border_style="green")
+        )
+    return Group(*parts)
 
 
 def run_view(run: Run, title: str) -> RenderableType:
@@ -185,34 +275,54 @@ def hint_view(question: Question) -> Text:
     return Text(f"hint: {question.hint or 'no hint for this one'}", "yellow")
 
 
+OUTCOME_CELLS: dict[str, tuple[str, str]] = {
+    "right_first_try": ("✔ right", "green"),
+    "right_after_retry": ("✔ right after a retry", "yellow"),
+    "shown": ("shown", "cyan"),
+    "wrong": ("✘ wrong", "red"),
+    "unanswered": ("not answered", "dim"),
+}
+
+
+def outcome_counts_text(counts: dict[str, int], first: bool = True) -> str:
+    """`2 right first try, 1 right after a retry, 1 shown, 0 wrong, 1 unanswered` (`first`:
+    with the first tries)."""
+    said = [f"{counts.get('right_first_try', 0)} right first try"] if first else []
+    said += [
+        f"{counts.get('right_after_retry', 0)} right after a retry",
+        f"{counts.get('shown', 0)} shown",
+        f"{counts.get('wrong', 0)} wrong",
+        f"{counts.get('unanswered', 0)} unanswered",
+    ]
+    return ", ".join(said)
+
+
 def quiz_summary_view(
     quiz: Quiz,
-    results: dict[str, bool],
+    outcomes: dict[str, str],
     answered_now: int,
-    retried: Collection[str] = (),
     next_step: Item | None = None,
     all_done: bool = False,
 ) -> Group:
-    """The quiz's end: each question's result, the score, and where to go next."""
+    """The quiz's end: each question's outcome, the counts, and where to go next."""
     table = Table(title=f"{quiz.title}: summary", title_justify="left", expand=False)
     table.add_column("#", justify="right", style="dim")
     table.add_column("question")
     table.add_column("result")
+    counts = dict.fromkeys(OUTCOME_CELLS, 0)
     for number, question in enumerate(quiz.questions, 1):
-        state = results.get(question.id)
-        cell = (
-            Text("not answered", "dim")
-            if state is None
-            else Text("✔ right on retry", "yellow")
-            if state and question.id in retried
-            else Text("✔ right", "green")
-            if state
-            else Text("✘ wrong", "red")
-        )
-        table.add_row(str(number), question.id, cell)
-    right = sum(1 for q in quiz.questions if results.get(q.id))
+        outcome = outcomes.get(question.id, "unanswered")
+        counts[outcome] += 1
+        text, style = OUTCOME_CELLS[outcome]
+        table.add_row(str(number), question.id, Text(text, style))
     total = len(quiz.questions)
-    line = Text(f"{right}/{total} right ({answered_now} answered in this session).", "bold")
+    first = counts["right_first_try"]
+    line = Text(
+        f"{first}/{total} right on the first try ({answered_now} answered in this session).\n"
+        + outcome_counts_text(counts, first=False)
+        + ".",
+        "bold",
+    )
     parts: list[RenderableType] = [table, line]
     if next_step is not None:
         parts.append(step_text(next_step))

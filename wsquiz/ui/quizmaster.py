@@ -13,8 +13,17 @@ from rich.text import Text
 
 from wsquiz.course.quizzes import Question, Quiz
 from wsquiz.learn.judge import chosen_letters
-from wsquiz.learn.quiz import Session
-from wsquiz.ui.quiz import answer_help, hint_view, question_view, quiz_summary_view, verdict_view
+from wsquiz.learn.quiz import QuizSession
+from wsquiz.ui.quiz import (
+    answer_help,
+    fitted_question_view,
+    hint_view,
+    option_code_view,
+    quiz_summary_view,
+    shown_view,
+    verdict_view,
+    wrong_view,
+)
 
 if TYPE_CHECKING:
     from wsquiz.engine.lab import Lab
@@ -23,6 +32,8 @@ if TYPE_CHECKING:
 
 QUIT = {"q", "quit", "exit"}
 HINT = {"h", "hint", "?"}
+SHOW = {"s", "show"}
+NEXT = {"n", "next"}
 
 
 class Quit(Exception):
@@ -48,38 +59,44 @@ def _invalid(question: Question, text: str) -> str | None:
 
 
 def play(
-    quiz: Quiz, lab: Lab, console: Console, progress: Progress | None = None
-) -> dict[str, str]:
-    """Run the quiz; return the answers given in this session (question id -> last answer)."""
-    session = Session(quiz, lab, progress)
-    start = session.start_index()
+    quiz: Quiz,
+    lab: Lab,
+    console: Console,
+    progress: Progress | None = None,
+    retry_wrong: bool = False,
+) -> QuizSession:
+    """Run the quiz (or, `retry_wrong`, only its questions not answered right); return the
+    session (its answers, attempts and what was shown)."""
+    session = QuizSession(quiz, lab, progress)
     total = len(quiz.questions)
     previous = session.previous()
-    if start > 0:
-        console.print(
-            Text(
-                f"Resuming {quiz.title} at question {start + 1} of {total} "
-                f"({len(previous)} answered before).",
-                "cyan",
-            )
-        )
-    else:
+    indexes = list(range(total))
+    if retry_wrong:
+        again = {q.id for q in session.to_retry()}
+        indexes = [i for i, q in enumerate(quiz.questions) if q.id in again]
         console.print(Text(quiz.title, "bold magenta"))
-        if previous and len(previous) >= total:
-            console.print(Text("You have answered every question: here they are again.", "cyan"))
-        if quiz.description:
-            console.print(Text(quiz.description, "dim"))
+        if not indexes:
+            console.print(
+                Text("Nothing to retry: every answered question was answered right.", "cyan")
+            )
+        else:
+            console.print(Text(f"Retrying {len(indexes)} question(s) not answered right.", "cyan"))
+    else:
+        start = session.start_index()
+        indexes = indexes[start:]
+        _greet(quiz, console, start, total, len(previous))
     questions = quiz.questions
     try:
-        for index in range(start, total):
+        for position, index in enumerate(indexes):
             question = questions[index]
             session.prepare(question)
-            if index + 1 < total:
+            if position + 1 < len(indexes):
                 # the next server starts while the learner reads this one
-                session.prepare(questions[index + 1])
+                session.prepare(questions[indexes[position + 1]])
             console.print(Rule(style="dim"))
-            console.print(question_view(question, index + 1, total))
-            _ask_until_done(question, session, console)
+            view, collapsed = fitted_question_view(question, index + 1, total, console)
+            console.print(view)
+            _ask_until_done(question, session, console, collapsed)
     except Quit:
         session.settle()
         if progress is not None:
@@ -89,11 +106,33 @@ def play(
     else:
         session.settle()
         console.print(Rule(style="dim"))
-    results = {**previous, **{k: v.correct for k, v in session.verdicts.items()}}
-    retried = {k for k, v in session.verdicts.items() if v.correct and k in session.missed}
     step, all_done = _next_step(quiz, progress)
-    console.print(quiz_summary_view(quiz, results, len(session.verdicts), retried, step, all_done))
-    return {k: v.answer for k, v in session.verdicts.items()}
+    answered = sum(1 for a in session.asked.values() if a.attempts or a.shown)
+    console.print(quiz_summary_view(quiz, dict(session.outcomes()), answered, step, all_done))
+    return session
+
+
+def _greet(quiz: Quiz, console: Console, start: int, total: int, answered: int) -> None:
+    if start > 0:
+        console.print(
+            Text(
+                f"Resuming {quiz.title} at question {start + 1} of {total} "
+                f"({answered} answered before).",
+                "cyan",
+            )
+        )
+        return
+    console.print(Text(quiz.title, "bold magenta"))
+    if answered and answered >= total:
+        console.print(
+            Text(
+                "You have answered every question: here they are again "
+                f"(only those not right: wsquiz quiz {quiz.name} --retry-wrong).",
+                "cyan",
+            )
+        )
+    if quiz.description:
+        console.print(Text(quiz.description, "dim"))
 
 
 def _next_step(quiz: Quiz, progress: Progress | None) -> tuple[Item | None, bool]:
@@ -113,11 +152,15 @@ def _next_step(quiz: Quiz, progress: Progress | None) -> tuple[Item | None, bool
         return None, False
 
 
-def _ask_until_done(question: Question, session: Session, console: Console) -> bool:
-    """Ask, judge, show; retry on request. Returns whether the last answer was right."""
+def _ask_until_done(
+    question: Question, session: QuizSession, console: Console, collapsed: bool = False
+) -> None:
+    """Unlock-style: ask until the answer is right, shown (`s`) or passed (`n`), then wait for
+    Enter. A wrong answer never shows the key."""
     hint_shown = False
+    tried = False
     while True:
-        console.print(answer_help(question, hint_shown))
+        console.print(answer_help(question, hint_shown, tried, collapsed))
         text = _ask(console, "answer> ")
         if not text:
             continue
@@ -128,23 +171,38 @@ def _ask_until_done(question: Question, session: Session, console: Console) -> b
             console.print(hint_view(question))
             hint_shown = True
             continue
+        if lowered in SHOW:
+            key, observation = session.show(question)
+            console.print(shown_view(question, key, observation))
+            break
+        if tried and lowered in NEXT:
+            return
+        if collapsed and lowered.startswith("v "):
+            console.print(option_code_view(question, lowered[2:].strip()))
+            continue
         problem = _invalid(question, text)
         if problem is not None:
             console.print(Text(problem, "yellow"))
             continue
-        verdict, observation = session.answer(question, text)
-        console.print(verdict_view(question, verdict, observation, chosen=text))
-        choice = "r retry, Enter next, q quit" if not verdict.correct else "Enter next, q quit"
-        while True:
-            after = _ask(console, f"[dim]{choice}[/] > ").casefold()
-            if after in QUIT:
-                raise Quit
-            if after in ("r", "retry") and not verdict.correct:
-                break
-            if after in HINT:
-                console.print(hint_view(question))
-                continue
-            if after in ("", "n", "next"):
-                return verdict.correct
-            # a mistyped `r` must not move on and lose the retry
-            console.print(Text(f"{after!r} is not one of these: {choice}", "yellow"))
+        attempt = session.attempt(question, text)
+        if attempt.right:
+            console.print(verdict_view(question, attempt.verdict, attempt.observation, text))
+            break
+        tried = True
+        console.print(wrong_view(question, attempt))
+    _after(question, console)
+
+
+def _after(question: Question, console: Console) -> None:
+    """After the answer is known: Enter goes on."""
+    choice = "Enter next, q quit"
+    while True:
+        after = _ask(console, f"[dim]{choice}[/] > ").casefold()
+        if after in QUIT:
+            raise Quit
+        if after in HINT:
+            console.print(hint_view(question))
+            continue
+        if after in ("", "n", "next"):
+            return
+        console.print(Text(f"{after!r} is not one of these: {choice}", "yellow"))

@@ -3,6 +3,7 @@ beside what the server raised, warned and printed."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
@@ -153,8 +154,9 @@ def server_panel(transcript: Transcript) -> RenderableType | None:
     for error in transcript.server.errors:
         where = f" at line {error.line}" if error.line else ""
         parts.append(Text(f"raised {error.type}{where}: {error.message}", "bold red"))
-    for warning in transcript.server.warnings:
-        parts.append(Text(warning, "yellow"))
+    # the same warning 200 times (a loop that never awaits) is one line with its count
+    for warning, count in Counter(transcript.server.warnings).items():
+        parts.append(Text(warning + (f"  (x{count})" if count > 1 else ""), "yellow"))
     if transcript.server.exit_status:
         parts.append(Text(transcript.server.exit_status, "red"))
     if transcript.server.output_truncated:
