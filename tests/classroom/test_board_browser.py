@@ -292,3 +292,150 @@ def test_in_an_exercise_the_projector_shows_who_is_done_not_scores(
                 await ws.close()
 
         asyncio.run(asyncio.wait_for(scenario(), 120))
+
+
+def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
+    """A screenshot's rows of RGB(A) pixels (8-bit PNG, as Chromium writes them)."""
+    import struct
+    import zlib
+
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    at, chunks, width, height, kind = 8, b"", 0, 0, 6
+    while at < len(data):
+        size, name = struct.unpack(">I4s", data[at : at + 8])
+        body = data[at + 8 : at + 8 + size]
+        if name == b"IHDR":
+            width, height, _, kind = struct.unpack(">IIBB", body[:10])
+        elif name == b"IDAT":
+            chunks += body
+        at += 12 + size
+    step = 4 if kind == 6 else 3
+    raw, rows, previous = zlib.decompress(chunks), [], bytearray(width * step)
+    stride = width * step + 1
+    for y in range(height):
+        kind_of, line = raw[y * stride], bytearray(raw[y * stride + 1 : (y + 1) * stride])
+        for x in range(len(line)):
+            left = line[x - step] if x >= step else 0
+            up, corner = previous[x], previous[x - step] if x >= step else 0
+            if kind_of == 1:
+                line[x] = (line[x] + left) & 255
+            elif kind_of == 2:
+                line[x] = (line[x] + up) & 255
+            elif kind_of == 3:
+                line[x] = (line[x] + (left + up) // 2) & 255
+            elif kind_of == 4:
+                guess = left + up - corner
+                near = min((abs(guess - v), i) for i, v in enumerate((left, up, corner)))[1]
+                line[x] = (line[x] + (left, up, corner)[near]) & 255
+        rows.append(bytes(line))
+        previous = line
+    return width, step, rows
+
+
+def inked(shot: tuple[int, int, list[bytes]], box: dict[str, float]) -> int:
+    """How many pixels in `box` differ from the page's background (#111): what is drawn."""
+    _, step, rows = shot
+    count = 0
+    for y in range(max(0, int(box["top"])), min(len(rows), int(box["bottom"]))):
+        row = rows[y]
+        for x in range(max(0, int(box["left"])), int(box["right"])):
+            pixel = row[x * step : x * step + 3]
+            if len(pixel) == 3 and max(abs(c - 17) for c in pixel) > 40:
+                count += 1
+    return count
+
+
+BOXES = """JSON.stringify(Object.fromEntries(['students', 'source', 'options', 'timer',
+  'explanation', 'leaderboard', 'progress', 'code'].map(id => {
+    const r = document.getElementById(id).getBoundingClientRect();
+    return [id, {top: r.top, bottom: r.bottom, left: r.left, right: r.right,
+                 text: document.getElementById(id).textContent}];
+  }).concat([['font', parseFloat(getComputedStyle(document.documentElement).fontSize)],
+             ['counts', [...document.querySelectorAll('.bar .count')]
+                          .map(c => c.textContent)]])))"""
+
+
+async def look(page: Page, width: int, height: int) -> tuple[dict[str, Any], Any]:
+    import base64
+
+    await page.call(
+        "Emulation.setDeviceMetricsOverride",
+        width=width,
+        height=height,
+        deviceScaleFactor=1,
+        mobile=False,
+    )
+    await asyncio.sleep(0.3)
+    boxes = json.loads(
+        (await page.call("Runtime.evaluate", expression=BOXES, returnByValue=True))["result"][
+            "value"
+        ]
+    )
+    shot = await page.call("Page.captureScreenshot", format="png")
+    return boxes, png_pixels(base64.b64decode(shot["data"]))
+
+
+def test_the_projector_fits_a_class_shows_the_code_and_scales(
+    browser: int, lab: Any, tmp_path: Path
+) -> None:
+    """30 students, a predict question with its endpoint, a countdown, at two screen sizes:
+    everything the back row needs is drawn inside the screen, bigger on the bigger screen."""
+    room, _ = open_classroom(
+        QuizMaterial(ROOT, "basics", lab),
+        ClassroomStore(tmp_path / "classroom.db"),
+        show_code=True,
+        time_limit=600,  # a countdown (long: a busy machine must not close the answers)
+    )
+    echo = next(i for i, item in enumerate(room.items) if item.id == "echo-reply")
+    right = "Message received: hello"
+
+    with Host(room) as host:
+
+        async def scenario() -> None:
+            teacher = await connect(
+                f"ws://127.0.0.1:{host.port}/ws/teacher?key={room.session.host_key}"
+            )
+            students = [await student(host, f"student{n:02d}") for n in range(30)]
+            await teacher.send(json.dumps({"type": "push", "index": echo}))
+            for ws in students:
+                await next_of(ws, "question")
+            projector = await open_page(browser, f"{host.url}/board")
+            await projector.call("Page.enable")
+            await projector.until("the class", lambda d: len(d["students"]) == 30)
+            fonts = []
+            for width, height in ((1280, 720), (1920, 1080)):
+                boxes, shot = await look(projector, width, height)
+                fonts.append(boxes["font"])
+                assert boxes["code"]["text"] == room.session.code  # the teacher chose it
+                assert "websocket.receive_text()" in boxes["source"]["text"]
+                for name in ("students", "source", "timer", "progress"):
+                    box = boxes[name]
+                    assert 0 <= box["top"] < box["bottom"] <= height, (name, box, height)
+                    assert inked(shot, box) > 50, f"{name} is not drawn at {width}x{height}"
+                assert re.fullmatch(r"\d+s", boxes["timer"]["text"])
+                assert boxes["students"]["right"] > 0.6 * width  # the screen is used
+            assert fonts[1] > fonts[0] * 1.2
+
+            for n, ws in enumerate(students[:10]):
+                given = right if n % 2 else "hi"
+                await ws.send(json.dumps({"type": "answer", "item": "echo-reply", "answer": given}))
+            for ws in students[:10]:  # recorded; right or wrong waits for the reveal
+                assert set(await next_of(ws, "verdict")) == {"type", "item", "answer"}
+            await teacher.send(json.dumps({"type": "reveal"}))
+            await projector.until("the bars", lambda d: len(d["bars"]) == 2)
+            boxes, shot = await look(projector, 1920, 1080)
+            assert sorted(boxes["counts"]) == ["5 (50%)", "5 (50%)"]
+            assert boxes["explanation"]["text"] and inked(shot, boxes["explanation"]) > 50
+            for name in ("students", "explanation"):
+                assert boxes[name]["bottom"] <= 1080, f"{name} fell below the fold"
+            assert boxes["timer"]["text"] == ""  # no countdown once revealed
+
+            await teacher.send(json.dumps({"type": "end"}))
+            await asyncio.sleep(0.5)
+            boxes, shot = await look(projector, 1920, 1080)
+            assert boxes["leaderboard"]["text"].startswith("student")
+            assert inked(shot, boxes["leaderboard"]) > 50
+            for ws in (*students, teacher, projector.ws):
+                await ws.close()
+
+        asyncio.run(asyncio.wait_for(scenario(), 180))

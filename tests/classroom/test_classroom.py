@@ -11,106 +11,40 @@ import re
 import signal
 import sqlite3
 import sys
-from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.classroom.helpers import (
+    WAIT,
+    Typist,
+    _Broken,
+    _Socket,
+    closed_with,
+    expect_terminal_restored,
+    index_of,
+    join,
+    next_of,
+    nothing_within,
+    run,
+    serve_quiz,
+    spawn_host_in_a_terminal,
+    student_client,
+    teacher,
+    until_printed,
+)
 from tests.support import ROOT
+from wsquiz.classroom.broadcast import ConnectionManager, Peer
 from wsquiz.classroom.host import GOING_AWAY, Host, open_classroom
 from wsquiz.classroom.material import ExerciseMaterial, QuizMaterial
-from wsquiz.classroom.room import (
-    CLOSE_POLICY,
-    CLOSE_TOO_BIG,
-    MAX_MESSAGE,
-    Classroom,
-    ConnectionManager,
-    Peer,
-)
+from wsquiz.classroom.protocol import CLOSE_POLICY, CLOSE_TOO_BIG, MAX_MESSAGE
 from wsquiz.classroom.store import ClassroomStore
 from wsquiz.cli import app
 from wsquiz.errors import StoreError
-
-WAIT = 20.0  # generous: two busy cores
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "classroom.db"
-
-
-@pytest.fixture
-def quiz_host(lab: Any, db: Path) -> Iterator[Host]:
-    with serve_quiz(lab, db) as host:
-        yield host
-
-
-def serve_quiz(lab: Any, db: Path, port: int = 0) -> Host:
-    store = ClassroomStore(db)
-    room, _ = open_classroom(QuizMaterial(ROOT, "basics", lab), store)
-    return Host(room, "127.0.0.1", port)
-
-
-def run(coro: Awaitable[Any]) -> Any:
-    return asyncio.run(asyncio.wait_for(coro, 60))  # type: ignore[arg-type]
-
-
-def index_of(room: Classroom, item_id: str) -> int:
-    return next(i for i, item in enumerate(room.items) if item.id == item_id)
-
-
-async def join(
-    host: Host, name: str, code: str | None = None, token: str | None = None
-) -> tuple[ClientConnection, dict[str, Any]]:
-    ws = await connect(f"ws://127.0.0.1:{host.port}/ws/student", open_timeout=WAIT)
-    hello: dict[str, Any] = {"type": "join", "name": name, "code": code or host.room.session.code}
-    if token:
-        hello["token"] = token
-    await ws.send(json.dumps(hello))
-    try:
-        welcome = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
-    except ConnectionClosed:
-        return ws, {"type": "closed"}  # refused: closed_with(ws) tells the code
-    return ws, welcome
-
-
-async def teacher(host: Host) -> ClientConnection:
-    key = host.room.session.host_key
-    ws = await connect(f"ws://127.0.0.1:{host.port}/ws/teacher?key={key}", open_timeout=WAIT)
-    await next_of(ws, "board")
-    return ws
-
-
-async def next_of(
-    ws: ClientConnection, kind: str, where: Callable[[dict[str, Any]], bool] = lambda m: True
-) -> dict[str, Any]:
-    """The next message of this type (skipping others) that satisfies `where`."""
-    while True:
-        message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
-        if message.get("type") == kind and where(message):
-            return message
-
-
-async def closed_with(ws: ClientConnection) -> tuple[int, str]:
-    try:
-        while True:
-            await asyncio.wait_for(ws.recv(), WAIT)
-    except ConnectionClosed as exc:
-        assert exc.rcvd is not None, "the host dropped the connection without a close frame"
-        return exc.rcvd.code, exc.rcvd.reason
-
-
-async def nothing_within(ws: ClientConnection, seconds: float) -> list[dict[str, Any]]:
-    got: list[dict[str, Any]] = []
-    with pytest.raises(asyncio.TimeoutError):
-        while True:
-            got.append(json.loads(await asyncio.wait_for(ws.recv(), seconds)))
-    return got
-
 
 # ---- joining, answering, revealing --------------------------------------------------------
 
@@ -179,7 +113,10 @@ def test_class_answers_live_and_the_board_shows_the_spread(quiz_host: Host) -> N
             assert {s["answer"]: s["count"] for s in reveal["spread"]} == counts
         board = await next_of(projector, "board", lambda b: b["revealed"])
         assert {s["answer"]: s["count"] for s in board["spread"]} == counts
-        names = {s["name"]: s for s in board["students"]}
+        # the projector shows the spread only, never whose answer was right
+        assert all(set(s) == {"name", "online", "done"} for s in board["students"])
+        private = await next_of(boss, "board", lambda b: b["revealed"])
+        names = {s["name"]: s for s in private["students"]}
         assert names["alice"]["right"] is True and names["bob"]["right"] is False
         # answers close at the reveal
         await students["carol"].send(
@@ -283,7 +220,9 @@ def test_refused_joins_and_broken_limits_close_with_the_right_codes(quiz_host: H
 
 
 def test_names_are_checked() -> None:
-    from wsquiz.classroom.room import Refused, clean_name
+    from starlette.exceptions import WebSocketException as Refused
+
+    from wsquiz.classroom.protocol import clean_name
 
     assert clean_name("  Zoë O'Brien ") == "Zoë O'Brien"
     for bad, why in (
@@ -300,7 +239,7 @@ def test_names_are_checked() -> None:
 
 
 def test_a_name_the_host_would_refuse_is_refused_with_its_reason(quiz_host: Host) -> None:
-    from wsquiz.ui.student import _refusal_fix
+    from wsquiz.classroom.student import refusal_fix as _refusal_fix
 
     code = quiz_host.room.session.code
     result = CliRunner().invoke(
@@ -441,19 +380,6 @@ def test_a_corrupt_store_is_named_with_a_way_out(tmp_path: Path) -> None:
 
 
 # ---- the manager -------------------------------------------------------------------------
-
-
-class _Socket:
-    """Stands in for a WebSocket: records what it is sent; a slow one never finishes a send."""
-
-    def __init__(self, slow: bool = False) -> None:
-        self.slow = slow
-        self.sent: list[str] = []
-
-    async def send_text(self, text: str) -> None:
-        if self.slow:
-            await asyncio.Event().wait()
-        self.sent.append(text)
 
 
 def test_one_slow_student_does_not_stall_the_broadcast() -> None:
@@ -689,6 +615,8 @@ def test_host_and_student_terminals(tmp_path: Path) -> None:
             "--port",
             "0",
             "--plain",
+            "--feedback",
+            "instant",
             "--db",
             str(tmp_path / "c.db"),
         ],
@@ -793,7 +721,7 @@ def test_a_join_address_with_a_port_out_of_range_is_a_usage_error() -> None:
 
 
 def test_join_urls() -> None:
-    from wsquiz.ui.student import endpoint
+    from wsquiz.classroom.student import endpoint
 
     assert endpoint("http://10.0.0.5:8765", "/ws/student") == "ws://10.0.0.5:8765/ws/student"
     assert endpoint("10.0.0.5:8765/", "/ws/board") == "ws://10.0.0.5:8765/ws/board"
@@ -802,44 +730,6 @@ def test_join_urls() -> None:
 
 
 # ---- the student's client, in process ----------------------------------------------------
-
-
-class Typist:
-    """Lines for a StudentClient, typed by the test."""
-
-    def __init__(self) -> None:
-        import queue
-
-        self.queue: queue.Queue[str] = queue.Queue()
-
-    def type(self, line: str) -> None:
-        self.queue.put(line + "\n")
-
-    def read(self) -> str:
-        return self.queue.get()
-
-
-async def until_printed(console: Any, text: str) -> str:
-    deadline = asyncio.get_running_loop().time() + WAIT
-    while asyncio.get_running_loop().time() < deadline:
-        shown = console.export_text(clear=False)
-        if text in shown:
-            return str(shown)
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the student never saw {text!r}; they saw:\n{shown}")
-
-
-def student_client(host: Host, name: str, lab: Any, typist: Typist, **kw: Any) -> Any:
-    from rich.console import Console
-
-    from wsquiz.ui.student import Lines, StudentClient
-
-    console = Console(record=True, width=100, force_terminal=False, no_color=True)
-    client = StudentClient(
-        host.url, name, host.room.session.code, console, lab=lab, retry_s=WAIT, **kw
-    )
-    client.lines = Lines(asyncio.get_running_loop(), typist.read)
-    return client
 
 
 def test_the_student_client_rejoins_by_itself_after_a_host_restart(lab: Any, db: Path) -> None:
@@ -862,7 +752,9 @@ def test_the_student_client_rejoins_by_itself_after_a_host_restart(lab: Any, db:
 
         await asyncio.to_thread(first.stop)  # the teacher's laptop restarts the host
         await until_printed(client.console, "rejoining")
-        room, resumed = open_classroom(QuizMaterial(ROOT, "basics", lab), ClassroomStore(db))
+        room, resumed = open_classroom(
+            QuizMaterial(ROOT, "basics", lab), ClassroomStore(db), feedback="instant"
+        )
         assert resumed
         second = Host(room, "127.0.0.1", port)
         holder["host"] = second
@@ -920,40 +812,6 @@ def test_keys_and_codes_of_any_text_are_refused_not_crashed(quiz_host: Host) -> 
     run(scenario())
 
 
-class _Broken:
-    """A quiz whose live check breaks on the host: the class must go on."""
-
-    mode = "quiz"
-    name = "broken"
-    title = "Broken"
-    content = "tests"
-    check_names: tuple[str, ...] = ()
-    max_score = 1.0
-
-    def __init__(self) -> None:
-        from wsquiz.classroom.material import Item
-
-        self.items = (Item("q1", "predict", "What comes back?"),)
-
-    def observe(self, item_id: str) -> Any:
-        raise RuntimeError("the lab is on fire")
-
-    def judge(self, item_id: str, answer: str, observation: Any) -> Any:
-        raise AssertionError("never judged without an observation")
-
-    def key(self, item_id: str, observation: Any) -> str:
-        return ""
-
-    def explanation(self, item_id: str) -> str:
-        return ""
-
-    def bundle(self, item_id: str) -> dict[str, Any]:
-        return {}
-
-    def verify(self, source: str, student: str) -> Any:
-        raise AssertionError
-
-
 def test_a_host_that_cannot_check_says_so_and_keeps_the_class(db: Path) -> None:
     room, _ = open_classroom(_Broken(), ClassroomStore(db))  # type: ignore[arg-type]
     with Host(room) as host:
@@ -975,48 +833,6 @@ def test_a_host_that_cannot_check_says_so_and_keeps_the_class(db: Path) -> None:
 
         run(scenario())
     assert room.store.answers(room.session.id) == []
-
-
-def spawn_host_in_a_terminal(tmp_path: Path, *material: str) -> Any:
-    """`wsquiz classroom host` on a terminal (the basics quiz, unless `material` says
-    `--exercise NAME`); once it exits, `stty -a` shows the mode it left."""
-    pexpect = pytest.importorskip("pexpect")
-    env = {
-        **os.environ,
-        "COLUMNS": "100",
-        "NO_COLOR": "1",
-        "TERM": "xterm",
-        "WSQUIZ_HOME": str(tmp_path),
-    }
-    return pexpect.spawn(
-        "sh",
-        [
-            "-c",
-            'trap : INT TERM; "$@"; status=$?; stty -a; exit $status',
-            "sh",
-            sys.executable,
-            "-m",
-            "wsquiz",
-            "classroom",
-            "host",
-            *(material or ("--quiz", "basics")),
-            "--port",
-            "0",
-            "--db",
-            str(tmp_path / "c.db"),
-        ],
-        env=env,
-        encoding="utf-8",
-        timeout=WAIT,
-        dimensions=(60, 100),
-    )
-
-
-def expect_terminal_restored(host: Any) -> None:
-    host.expect(r"(-?)icanon")
-    assert host.match.group(1) == "", "the terminal was left without line editing"
-    host.expect(r"(-?)echo\b")
-    assert host.match.group(1) == "", "the terminal was left without echo"
 
 
 def test_the_teachers_live_board_in_a_terminal(tmp_path: Path) -> None:
@@ -1201,7 +1017,7 @@ def test_the_board_view_shows_who_answered_what() -> None:
     console = Console(record=True, width=100, no_color=True)
     console.print(board_view(board))
     text = console.export_text()
-    assert "question 2/5" in text and "2 of 3 answered" in text and "key: B" in text
+    assert "question 2/5" in text and "2 of 2 answered (online" in text and "key: B" in text
     assert "--code K7P2QX" in text and "2 online, 3 joined" in text
     rows = {line.split()[0]: line for line in text.splitlines() if line.strip()}
     assert "1 ✔" in rows["B"] and "✔" not in rows["A"]
@@ -1481,18 +1297,27 @@ def test_a_student_can_leave_while_the_host_is_gone(lab: Any, db: Path) -> None:
 
 
 def test_guessing_the_code_is_cut_short(quiz_host: Host) -> None:
-    from wsquiz.classroom.room import WRONG_CODES_PER_MIN
+    """Issue 15: past the budget, guessing is slowed; the right code still joins at once (a
+    whole school behind one address must not be locked out), and the teacher is told."""
+    from wsquiz.classroom.seats import WRONG_CODES_PER_MIN
 
     async def scenario() -> None:
+        boss = await teacher(quiz_host)
         for n in range(WRONG_CODES_PER_MIN):
             ws, _ = await join(quiz_host, f"guess{n}", code=f"WRONG{n % 10}")
             assert await closed_with(ws) == (CLOSE_POLICY, "wrong join code")
-        ws, _ = await join(quiz_host, "guesser")  # even the right code, from that address
+        ws, _ = await join(quiz_host, "guess-more", code="WRONG0")
         code, reason = await closed_with(ws)
         assert code == CLOSE_POLICY and "too many wrong join codes" in reason
+        told = await next_of(boss, "event", lambda e: e["event"] == "limit")
+        assert "wrong join codes" in told["message"] and "still joins" in told["message"]
+        ws, welcome = await join(quiz_host, "guesser")  # the right code, from that address
+        assert welcome["type"] == "welcome"
+        await ws.close()
+        await boss.close()
 
     run(scenario())
-    assert quiz_host.room.seats == {}
+    assert list(quiz_host.room.seats) == ["guesser"]
 
 
 def test_the_teacher_is_told_what_cannot_be_done(quiz_host: Host) -> None:

@@ -9,14 +9,12 @@ import json
 import re
 import socket
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
-from tests.classroom.test_classroom import (
+from tests.classroom.helpers import (
     WAIT,
     Typist,
     _Broken,
@@ -34,17 +32,6 @@ from wsquiz.classroom.host import Host, open_classroom
 from wsquiz.classroom.material import ExerciseMaterial, QuizMaterial
 from wsquiz.classroom.store import ClassroomStore
 from wsquiz.cli import app
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "classroom.db"
-
-
-@pytest.fixture
-def quiz_host(lab: Any, db: Path) -> Iterator[Host]:
-    with serve_quiz(lab, db) as host:
-        yield host
 
 
 def client_at(url: str, code: str, name: str, lab: Any, typist: Typist, **kw: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.classroom.test_classroom import spawn_host_in_a_terminal
+from tests.classroom.helpers import spawn_host_in_a_terminal
 from tests.support import ROOT
 from wsquiz.classroom.host import Host, open_classroom
 from wsquiz.classroom.material import ExerciseMaterial, QuizMaterial
@@ -177,3 +178,73 @@ def test_an_exercise_export_says_exercise(tmp_path: Path) -> None:
         "session": room.session.id,
         "results": [],
     }
+
+
+@pytest.mark.parametrize("count", [30, 50])
+def test_the_teachers_board_fits_a_class_in_120x35(count: int) -> None:
+    """Issue 15: a real class on a laptop's terminal: every student on the board, the key footer
+    the last line, the prompt cut at a word, and names shown literally."""
+    data = board("quiz") | {
+        "question": {
+            "id": "echo-reply",
+            "prompt": "Consider this endpoint that echoes messages back to the client " * 6,
+            "options": [],
+        },
+        "joined": count,
+        "online": count - 2,
+        "answered": 12,
+        "answered_online": 11,
+        "students": [
+            {
+                "name": f"student {n:02d}" if n else "[red]x[/] \x1b]2;PWNED\x07",
+                "online": n < count - 2,
+                "done": n < 12,
+                "n": n + 1,
+            }
+            for n in range(count)
+        ],
+    }
+    events = deque(f"student {n:02d} joined" for n in range(8))
+    console = Console(record=True, width=120, height=35, no_color=True)
+    console.print(board_view(data, events, single_keys=True, height=35, width=120))
+    lines = console.export_text().rstrip("\n").splitlines()
+    assert len(lines) <= 35
+    assert (
+        lines[-1]
+        == "Enter/n next · p previous · r reveal · N Enter go to question N · e end · q quit"
+    )
+    text = "\n".join(lines)
+    shown = [n for n in range(1, count) if f"student {n:02d}" in text]
+    assert len(shown) == count - 1, f"students cut: {sorted(set(range(1, count)) - set(shown))}"
+    assert f"11 of {count - 2} answered" in text and "not answered: " in text
+    # the hostile name: its markup as text, its escape shown escaped (cut to the grid's cell)
+    assert "[red]x[/]" in text and "\x1b" not in text and "\\x1b" in text
+    prompt = next(line for line in lines if line.startswith("Consider"))
+    assert prompt.endswith("client …") or prompt.endswith("…")
+
+
+def test_holding_a_key_on_the_teachers_board_never_ends_it(tmp_path: Path) -> None:
+    """Key repeat: 120 presses at once. One command is in flight at a time, the rest go as one
+    move; the board stays, and `q` still leaves it normally."""
+    host = spawn_host_in_a_terminal(tmp_path)
+    try:
+        host.expect("no question yet")
+        host.expect("N Enter go to question N · e end · q quit")
+        host.send("n" * 60 + "p" * 60)
+        host.expect("question 1 pushed")
+        host.send("3\r")  # the board still takes commands once the burst is handled
+        host.expect("question 3 pushed")
+        host.send("q")
+        host.expect("stays open")
+        host.expect(pexpect_eof())
+    finally:
+        if host.isalive():
+            host.terminate(force=True)
+    assert "ConnectionClosed" not in (host.before or "")
+    assert host.exitstatus == 0
+
+
+def pexpect_eof() -> Any:
+    import pexpect
+
+    return pexpect.EOF

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from wsquiz.classroom.material import Material
-from wsquiz.classroom.room import MAX_MESSAGE, Classroom
-from wsquiz.classroom.store import ClassroomStore, Session
+from wsquiz.classroom.protocol import MAX_MESSAGE
+from wsquiz.classroom.room import Classroom, Feedback
+from wsquiz.classroom.store import ClassroomStore, ClassSession
 from wsquiz.errors import UsageError
 
 HOST_FIX = (
@@ -37,6 +38,20 @@ def check_address(host: str, port: int) -> int:
         why = exc.strerror if isinstance(exc, socket.gaierror) else "not a host name"
         raise UsageError(f"cannot listen on --host {host!r}: {why}", fix=HOST_FIX) from None
     return family
+
+
+def check_options(feedback: str, time_limit: float | None) -> Feedback:
+    """The host's --feedback and --time, checked before a session is opened."""
+    if feedback not in ("reveal", "instant"):
+        raise UsageError(
+            f"--feedback {feedback!r} is not a choice",
+            fix="pass --feedback reveal (right or wrong at the reveal) or --feedback instant",
+        )
+    if time_limit is not None and not 5 <= time_limit <= 3600:
+        raise UsageError(
+            f"--time {time_limit:g} is out of range", fix="give 5 to 3600 seconds, e.g. --time 30"
+        )
+    return "instant" if feedback == "instant" else "reveal"
 
 
 def listening(host: str, port: int) -> socket.socket:
@@ -111,6 +126,16 @@ class Host:
     def start(self, timeout: float = 10.0) -> Host:
         import uvicorn
 
+        from wsquiz.classroom.limits import (
+            capped_http,
+            connection_cap,
+            quiet_running_out,
+            raise_fd_limit,
+        )
+
+        fds = raise_fd_limit()
+        self.room.max_connections = connection_cap(fds)
+
         config = uvicorn.Config(
             self.room.app(),
             lifespan="off",
@@ -118,6 +143,7 @@ class Host:
             log_level="warning",
             access_log=False,
             ws_max_size=MAX_MESSAGE,
+            http=capped_http(fds),
             # No per-message deflate: it would compress every broadcast once per student; on a
             # classroom network the same bytes go to every socket as they are.
             ws_per_message_deflate=False,
@@ -126,6 +152,7 @@ class Host:
             timeout_graceful_shutdown=2,
         )
         self._server = uvicorn.Server(config)
+        quiet_running_out()  # after the config: uvicorn sets up its loggers there
         self._thread = threading.Thread(target=self._run, name="wsquiz-classroom", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout
@@ -198,14 +225,23 @@ def serve(room: Classroom, host: str, port: int | None) -> tuple[Host, str | Non
 
 
 def open_classroom(
-    material: Material, store: ClassroomStore, *, new: bool = False
+    material: Material,
+    store: ClassroomStore,
+    *,
+    new: bool = False,
+    feedback: Feedback = "reveal",
+    show_code: bool = False,
+    time_limit: float | None = None,
 ) -> tuple[Classroom, bool]:
     """The session to host: the open one for this material (a restart resumes it), or a new one."""
     session = None if new else store.open_session(material.mode, material.name, material.content)
     resumed = session is not None
     if session is None:
         session = store.create_session(material.mode, material.name, material.content)
-    return Classroom(material, store, session), resumed
+    room = Classroom(
+        material, store, session, feedback=feedback, show_code=show_code, time_limit=time_limit
+    )
+    return room, resumed
 
 
 def load_material(
@@ -238,7 +274,7 @@ def export_command(session_id: str, db: Path | None) -> str:
 
 def export_session(
     *, session_id: str | None, db: Path | None, fmt: str, out: Path | None
-) -> tuple[Session, list[Any], list[Path]]:
+) -> tuple[ClassSession, list[Any], list[Path]]:
     """The session's results in the formats of `wsquiz grade` (written to `out`, or returned)."""
     from wsquiz.grading import exports
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from wsquiz.learn.checking import CheckReport
 
 Mode = Literal["quiz", "exercise"]
-MAX_SOURCE = 48 * 1024
+MAX_CODE = 16 * 1024  # characters of a question's code shown on the boards
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,25 @@ class Item:
     prompt: str
     options: tuple[tuple[str, str], ...] = ()  # (letter, text)
     title: str = ""
+    code: str = ""  # the app the question runs, shown with it (the projector too)
+    option_code: tuple[str, ...] = ()  # each option's app, when the options are apps
+    hint: str = ""
 
-    def public(self) -> dict[str, Any]:
+    def public(self, code: bool = True) -> dict[str, Any]:
+        """What anyone may see of it; without `code`, the app's text is left to the bundle (a
+        student's terminal gets it there, so a push does not carry it twice)."""
+        codes = self.option_code if code and self.option_code else ("",) * len(self.options)
         return {
             "id": self.id,
             "kind": self.kind,
             "title": self.title,
             "prompt": self.prompt,
-            "options": [{"letter": letter, "text": text} for letter, text in self.options],
+            "code": self.code if code else "",
+            "hint": self.hint,
+            "options": [
+                {"letter": letter, "text": text, "code": code}
+                for (letter, text), code in zip(self.options, codes, strict=True)
+            ],
         }
 
 
@@ -105,6 +116,27 @@ def _options(question: Question) -> tuple[tuple[str, str], ...]:
     return tuple((o.letter, o.text) for o in question.options)
 
 
+def _code(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        return path.read_text(encoding="utf-8")[:MAX_CODE]
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def item_of(question: Question) -> Item:
+    return Item(
+        question.id,
+        question.kind,
+        question.prompt,
+        _options(question),
+        code=_code(question.app),
+        option_code=tuple(_code(o.app) for o in question.options),
+        hint=question.hint,
+    )
+
+
 class QuizMaterial:
     mode: Mode = "quiz"
 
@@ -117,7 +149,7 @@ class QuizMaterial:
         self.name = self.quiz.name
         self.title = self.quiz.title
         self.content = str(course.root)
-        self.items = tuple(Item(q.id, q.kind, q.prompt, _options(q)) for q in self.quiz.questions)
+        self.items = tuple(item_of(q) for q in self.quiz.questions)
         self.check_names: tuple[str, ...] = ()
         self.max_score = float(len(self.items))
         self._raw = {

@@ -11,12 +11,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import re
 import secrets
 import sqlite3
 import threading
 import time
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,35 +24,10 @@ from wsquiz._support import sqlite
 from wsquiz.errors import StoreError
 
 FILENAME = "classroom.db"
-MAX_NAME = 32
-NAME_RULE = (
-    f"1 to {MAX_NAME} characters: letters, digits, spaces and . ' @ - _, "
-    "a letter, a digit or _ first"
-)
 # No 0/O or 1/I: a code is read aloud and typed from a projector.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
 Mode = Literal["quiz", "exercise"]
-
-
-def check_name(raw: object) -> str:
-    """A student's name as it is kept (NFC, trimmed); ValueError says what is wrong with it.
-
-    The host and the student's terminal both apply it: the student learns why at once.
-    """
-    if not isinstance(raw, str):
-        raise ValueError("a name is required")
-    name = unicodedata.normalize("NFC", raw).strip()
-    if not name:
-        raise ValueError("a name is required")
-    if len(name) > MAX_NAME:
-        raise ValueError(f"a name has 1 to {MAX_NAME} characters, this one {len(name)}")
-    if not re.fullmatch(r"[\w][\w .'@-]*", name):
-        odd = "".join(dict.fromkeys(c for c in name if not re.fullmatch(r"[\w .'@-]", c)))
-        if not odd:
-            raise ValueError(f"a name starts with a letter, a digit or _, not {name[0]!r}")
-        raise ValueError(f"a name holds letters, digits, spaces and . ' @ - _ only, not {odd!r}")
-    return name
 
 
 def _add_port(conn: sqlite3.Connection) -> None:
@@ -144,7 +117,7 @@ def hash_token(token: str) -> str:
 
 
 @dataclass(frozen=True)
-class Session:
+class ClassSession:
     id: str
     code: str
     host_key: str
@@ -240,8 +213,8 @@ class ClassroomStore:
 
     # sessions
 
-    def create_session(self, mode: Mode, target: str, content: str) -> Session:
-        session = Session(
+    def create_session(self, mode: Mode, target: str, content: str) -> ClassSession:
+        session = ClassSession(
             id=time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2),
             code=new_code(),
             host_key=secrets.token_urlsafe(12),
@@ -269,7 +242,7 @@ class ClassroomStore:
         self.log(session.id, "session", {"mode": mode, "target": target})
         return session
 
-    def session(self, session_id: str) -> Session | None:
+    def session(self, session_id: str) -> ClassSession | None:
         rows = self._rows(
             "SELECT id, code, host_key, mode, target, content, created, current, ended, port"
             " FROM sessions WHERE id = ?",
@@ -277,7 +250,7 @@ class ClassroomStore:
         )
         return _session_of(rows[0]) if rows else None
 
-    def open_session(self, mode: Mode, target: str, content: str) -> Session | None:
+    def open_session(self, mode: Mode, target: str, content: str) -> ClassSession | None:
         """The latest session of this quiz or exercise not ended: what a restart resumes."""
         rows = self._rows(
             "SELECT id, code, host_key, mode, target, content, created, current, ended, port"
@@ -289,7 +262,7 @@ class ClassroomStore:
         )
         return _session_of(rows[0]) if rows else None
 
-    def latest_session(self) -> Session | None:
+    def latest_session(self) -> ClassSession | None:
         rows = self._rows(
             "SELECT id, code, host_key, mode, target, content, created, current, ended, port"
             " FROM sessions ORDER BY created DESC LIMIT 1"
@@ -338,6 +311,33 @@ class ClassroomStore:
             except sqlite3.IntegrityError:
                 return False
         self.log(session_id, "join", {"name": name})
+        return True
+
+    def remove_seat(self, session_id: str, name: str) -> None:
+        """The teacher removed `name`: the seat, its answers and checks go."""
+        with self._tx() as db:
+            for table, column in (("seats", "name"), ("answers", "student"), ("checks", "student")):
+                db.execute(
+                    f"DELETE FROM {table} WHERE session = ? AND {column} = ?", (session_id, name)
+                )
+        self.log(session_id, "kick", {"name": name})
+
+    def rename_seat(self, session_id: str, name: str, to: str) -> bool:
+        """The teacher renamed a seat; False if `to` is taken."""
+        with self._tx() as db:
+            try:
+                for table, column in (
+                    ("seats", "name"),
+                    ("answers", "student"),
+                    ("checks", "student"),
+                ):
+                    db.execute(
+                        f"UPDATE {table} SET {column} = ? WHERE session = ? AND {column} = ?",
+                        (to, session_id, name),
+                    )
+            except sqlite3.IntegrityError:
+                return False
+        self.log(session_id, "rename", {"name": name, "to": to})
         return True
 
     # answers and checks
@@ -458,8 +458,8 @@ class ClassroomStore:
         return [(str(r["kind"]), json.loads(r["data"])) for r in rows]
 
 
-def _session_of(row: sqlite3.Row) -> Session:
-    return Session(
+def _session_of(row: sqlite3.Row) -> ClassSession:
+    return ClassSession(
         id=row["id"],
         code=row["code"],
         host_key=row["host_key"],

@@ -42,6 +42,21 @@ def classroom_host(
     plain: Annotated[
         bool, typer.Option("--plain", help="print events as lines instead of a live board")
     ] = False,
+    feedback: Annotated[
+        str,
+        typer.Option(
+            help="when students learn right or wrong: reveal (at the reveal, so no seat can "
+            "probe the key) or instant (practice)"
+        ),
+    ] = "reveal",
+    show_code: Annotated[
+        bool,
+        typer.Option("--show-code", help="show the join code on the projector's public board"),
+    ] = False,
+    time_limit: Annotated[
+        float | None,
+        typer.Option("--time", help="seconds to answer each question (a countdown)"),
+    ] = None,
     ws: WsOption = "auto",
 ) -> None:
     """Host a class: print the join address and code, then show the live board.
@@ -64,6 +79,9 @@ def classroom_host(
             db=db,
             new=new,
             live=not plain,
+            feedback=feedback,
+            show_code=show_code,
+            time_limit=time_limit,
         )
     except WsquizError as exc:
         fail(exc)

@@ -1,7 +1,8 @@
-"""The teacher's board in a terminal: the live view of the class, and single-key commands.
+"""The teacher's board in a terminal: single-key commands, and the client that sends them to
+the host and shows its board (drawn by `board_view`).
 
-A WebSocket client of the host (`classroom.py`), like the student's terminal
-(`classroom_client.py`).
+Keys held down never flood the host: one command is in flight at a time, and the steps typed
+meanwhile (n, p) are sent as one move when its reply comes.
 """
 
 from __future__ import annotations
@@ -14,19 +15,20 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from rich.console import Console, Group, RenderableType
-from rich.table import Table
+from rich.console import Console, RenderableType
 from rich.text import Text
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from wsquiz.classroom.student import MAX_INCOMING, OPEN_TIMEOUT, endpoint
+from wsquiz.classroom.text import literal
 from wsquiz.errors import UsageError
-from wsquiz.ui.student import MAX_INCOMING, OPEN_TIMEOUT, Lines, endpoint
+from wsquiz.ui.board_view import ENDED, board_view, commands_of, event_text
+from wsquiz.ui.student import Lines
 
-if TYPE_CHECKING:
-    pass
+__all__ = ["Keys", "TeacherConsole", "board_view", "single_keys"]
 
 
 def _terminal_fd(stream: Any) -> int | None:
@@ -61,6 +63,9 @@ def single_keys(stream: Any = None) -> Iterator[int | None]:
             termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
+ENTRY_KEYS = {"k": "kick", "m": "rename", "h": "hide"}
+
+
 class Keys:
     """Keys typed on a terminal in cbreak mode, turned into the board's commands.
 
@@ -68,6 +73,8 @@ class Keys:
     until Enter makes them "go to question N"; Backspace and Esc edit them. Arrow keys and other
     escape sequences are skipped. Delivered on `queue` like `Lines`; None when input ends.
     With `numbers` off (no question to go to), a digit is a key like any other.
+    `k`, `m` and `h` open a line for the seat's number (and the new name): `kick 3`,
+    `rename 3 Ada`, `hide 2` arrive when Enter is pressed.
     """
 
     def __init__(
@@ -77,6 +84,7 @@ class Keys:
 
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
         self.digits = ""
+        self.entry = ""  # "kick" | "rename" | "hide" while its line is typed
         self.numbers = True
         self._typing = typing or (lambda digits: None)
         self._loop = loop
@@ -112,10 +120,19 @@ class Keys:
             return
         if char == "\x1b":
             self._escape = "esc"
+            self.entry = ""
             self._edit("")
         elif char in "\r\n":
-            self.queue.put_nowait(self.digits)
+            self.queue.put_nowait(f"{self.entry} {self.digits}" if self.entry else self.digits)
+            self.entry = ""
             self._edit("")
+        elif self.entry and char in "\x7f\b":
+            self._edit(self.digits[:-1])
+        elif self.entry and char.isprintable():
+            self._edit(self.digits + char)
+        elif not self.digits and (char in ENTRY_KEYS and (self.numbers or char != "h")):
+            self.entry = ENTRY_KEYS[char]
+            self._typing(self.digits)
         elif char.isdigit() and self.numbers:
             self._edit(self.digits + char)
         elif char in "\x7f\b":
@@ -134,148 +151,8 @@ class Keys:
 
 # ---- the teacher's board ------------------------------------------------------------------
 
-
-def bar_text(count: int, most: int, width: int = 24) -> str:
-    filled = round(width * count / most) if most else 0
-    return "█" * filled + "·" * (width - filled)
-
-
 REPLY_WAIT = 3.0  # seconds a board whose input ended waits for the host's replies
-KEYS_FOOTER = "Enter/n next · p previous · r reveal · N Enter go to question N · e end · q quit"
-LINES_FOOTER = (
-    "a command, then Enter: Enter/n next · p previous · r reveal · N go to question N"
-    " · e end · q quit"
-)
-# An exercise is on screen from the start: nothing to step through or reveal (the host would
-# only push the same exercise again).
-EXERCISE_FOOTER = "e end · q quit"
-ENDED_FOOTER = "q quit"
-ENDED = "the session has ended: q leaves"
-
-
-def footer(board: dict[str, Any] | None, single_keys: bool) -> str:
-    """The keys that do something now: per mode, and only `q` once the session has ended."""
-    if board is not None and board.get("ended"):
-        return ENDED_FOOTER
-    if board is not None and board.get("mode") != "quiz":
-        return EXERCISE_FOOTER if single_keys else f"a command, then Enter: {EXERCISE_FOOTER}"
-    return KEYS_FOOTER if single_keys else LINES_FOOTER
-
-
-def commands_of(board: dict[str, Any] | None) -> frozenset[str]:
-    """The teacher's commands the host acts on now (before the first board: all of them)."""
-    if board is not None and board.get("ended"):
-        return frozenset()
-    if board is not None and board.get("mode") != "quiz":
-        return frozenset({"end"})
-    return frozenset({"next", "prev", "push", "reveal", "end"})
-
-
-def board_view(
-    board: dict[str, Any],
-    events: deque[str] | None = None,
-    *,
-    single_keys: bool = False,
-    typed: str = "",
-) -> Group:
-    """The teacher's live board: who joined, who answered or passed what, the spread."""
-    head = Text.assemble(
-        (board["title"], "bold"),
-        "  ",
-        (f"join: wsquiz classroom join {board['join']} --code {board['code']}", "cyan"),
-    )
-    parts: list[RenderableType] = [head]
-    question = board.get("question")
-    if board.get("ended"):
-        parts.append(Text(ENDED, "bold red"))
-    if question is None:
-        if not board.get("ended"):
-            parts.append(
-                Text("no question yet: press Enter (or n) to push the first one", "yellow")
-            )
-    else:
-        if board["mode"] == "quiz":
-            state = "revealed" if board["revealed"] else "open"
-            parts.append(
-                Text.assemble(
-                    (f"question {board['index'] + 1}/{board['total']} ", "bold magenta"),
-                    (question["id"], "dim"),
-                    f"  {state}; ",
-                    f"{board['answered']} of {board['joined']} answered",
-                    ("" if board.get("key") is None else f"; key: {board['key']}", "green"),
-                )
-            )
-        else:
-            parts.append(
-                Text.assemble(
-                    (f"exercise {question['id']}", "bold magenta"),
-                    f": {board['answered']} of {board['joined']} passed every check",
-                )
-            )
-        prompt = question["prompt"].strip().splitlines()
-        parts.append(Text(prompt[0][:200] + (" …" if len(prompt) > 1 else ""), "bold"))
-    spread = board.get("spread") or []
-    if spread:
-        most = max(s["count"] for s in spread) or 1
-        table = Table(box=None, show_header=False, pad_edge=False)
-        table.add_column("answer", max_width=30, no_wrap=True)
-        table.add_column("bar")
-        table.add_column("n", justify="right")
-        for row in spread:
-            style = "green" if row.get("correct") else "blue"
-            mark = " ✔" if row.get("correct") else ""
-            table.add_row(
-                row["answer"], Text(bar_text(row["count"], most), style), f"{row['count']}{mark}"
-            )
-        parts.append(table)
-    parts.append(Text(f"students: {board['online']} online, {board['joined']} joined", "bold"))
-    students = Table(expand=False, box=None, pad_edge=False)
-    students.add_column("name")
-    if board["mode"] == "quiz":
-        students.add_column("now")
-        students.add_column("answered", justify="right")
-        students.add_column("right", justify="right")
-    else:
-        students.add_column("best", justify="right")
-        students.add_column("checks", justify="right")
-    for row in board["students"]:
-        name = Text(row["name"], "" if row["online"] else "dim")
-        if board["mode"] == "quiz":
-            now = row.get("answer", "✔" if row.get("done") else "…")
-            style = "green" if row.get("right") else ("red" if row.get("right") is False else "")
-            students.add_row(name, Text(str(now), style), str(row["answered"]), str(row["correct"]))
-        else:
-            best = f"{row['score']:g}/{row['max_score']:g}" if "score" in row else "-"
-            students.add_row(
-                name, Text(best, "green" if row.get("done") else ""), str(row["attempts"])
-            )
-    parts.append(students)
-    if events:
-        parts.append(Text("\n".join(events), "dim"))
-    if typed:
-        parts.append(Text(f"go to question {typed}▏ (Enter; Esc cancels)", "bold yellow"))
-    parts.append(Text(footer(board, single_keys), "dim italic"))
-    return Group(*parts)
-
-
-def event_text(event: dict[str, Any]) -> str:
-    kind = event.get("event")
-    if kind == "join":
-        return f"{event['name']} {'rejoined' if event.get('rejoined') else 'joined'}"
-    if kind == "leave":
-        return f"{event['name']} left"
-    if kind == "answer":
-        verdict = "right" if event["correct"] else "wrong"
-        return f"{event['name']} answered {event['item']} ({verdict})"
-    if kind == "check":
-        return f"{event['name']} checked: {event['score']:g}/{event['max_score']:g}"
-    if kind == "push":
-        return f"question {event['index'] + 1} pushed"
-    if kind == "reveal":
-        return f"revealed {event['item']}: {event['key']}"
-    if kind == "end":
-        return "session ended"
-    return str(event)
+MOVES = {"next": 1, "prev": -1}
 
 
 COMMANDS = {
@@ -310,6 +187,7 @@ class TeacherConsole:
     _show_spread: bool = False
     _redraw: Callable[[], None] | None = None
     _ending: bool = False  # `e` pressed once: the next `e` ends the session
+    _steps: int = 0  # n and p keys held while a command is in flight: sent as one move
 
     async def run(self) -> None:
         address = endpoint(self.url, "/ws/teacher") + f"?key={self.key}"
@@ -350,9 +228,18 @@ class TeacherConsole:
     def _view(self) -> RenderableType:
         if self.board is None:
             return Text("connecting…")
-        typed = self.lines.digits if isinstance(self.lines, Keys) else ""
+        typed = ""
+        if isinstance(self.lines, Keys):
+            entry, digits = self.lines.entry, self.lines.digits
+            typed = f"{entry} {digits}" if entry else (f"go to question {digits}" if digits else "")
+        size = self.console.size
         return board_view(
-            self.board, self.events, single_keys=isinstance(self.lines, Keys), typed=typed
+            self.board,
+            self.events,
+            single_keys=isinstance(self.lines, Keys),
+            typed=typed,
+            height=size.height,
+            width=size.width,
         )
 
     def _typed(self) -> None:
@@ -375,7 +262,7 @@ class TeacherConsole:
                         return
                     if text is None or text.strip().lower() in ("q", "quit"):
                         return
-                    command = self._command(text.strip().lower())
+                    command = self._command(text.strip())
                     if command is not None and command["type"] not in commands_of(self.board):
                         command = None  # nothing the host would do in this mode
                     single = isinstance(self.lines, Keys)
@@ -388,6 +275,9 @@ class TeacherConsole:
                         )
                     elif command is None:
                         self._say(self._unknown(text.strip(), single), redraw)
+                    elif single and unanswered and command["type"] in MOVES:
+                        # a key held down: the steps go as one move once the host replies
+                        self._steps += MOVES[command["type"]]
                     else:
                         await ws.send(json.dumps(command))
                         unanswered += 1
@@ -400,6 +290,9 @@ class TeacherConsole:
                     if message.get("type") in ("done", "error"):
                         unanswered = max(0, unanswered - 1)
                     self._message(message, redraw)
+                    if not unanswered and self._steps:
+                        await ws.send(json.dumps({"type": "move", "by": self._steps}))
+                        unanswered, self._steps = 1, 0
                     incoming = asyncio.ensure_future(ws.recv())
         finally:
             incoming.cancel()
@@ -434,8 +327,28 @@ class TeacherConsole:
     def _command(self, text: str) -> dict[str, Any] | None:
         if text.isdigit():
             return {"type": "push", "index": int(text) - 1}
-        kind = COMMANDS.get(text)
+        words = text.split(maxsplit=2)
+        head = words[0].lower() if words else ""
+        if head in ("l", "lock", "unlock"):
+            if head == "l":
+                head = "unlock" if self.board is not None and self.board.get("locked") else "lock"
+            return {"type": head}
+        if head in ("kick", "hide", "show") and len(words) >= 2:
+            rest = text.split(maxsplit=1)[1].strip()
+            if head == "kick":
+                return {"type": "kick", "name": rest}
+            return {"type": head, "answer": self._bar(rest)}
+        if head == "rename" and len(words) == 3:
+            return {"type": "rename", "name": words[1], "to": words[2].strip()}
+        kind = COMMANDS.get(text.lower())
         return {"type": kind} if kind else None
+
+    def _bar(self, given: str) -> str:
+        """The spread's bar `given` names: its number on the board, or its own text."""
+        spread = (self.board or {}).get("spread") or []
+        if given.isdigit() and 1 <= int(given) <= len(spread):
+            return str(spread[int(given) - 1]["answer"])
+        return given
 
     def _unknown(self, text: str, single: bool) -> str:
         if self.board is not None and self.board.get("ended"):
@@ -444,13 +357,17 @@ class TeacherConsole:
         shown = repr(text) if text else "Enter"
         if self.board is not None and self.board.get("mode") != "quiz":
             return f"unknown {what} {shown}: e, q (an exercise has no questions to push)"
-        keys = "Enter/n, p, r, NUMBER Enter, e, q" if single else "n, p, r, NUMBER, e, q"
+        keys = (
+            "Enter/n, p, r, NUMBER Enter, k, m, l, h, e, q"
+            if single
+            else "n, p, r, NUMBER, kick, rename, lock, unlock, hide, show, e, q"
+        )
         return f"unknown {what} {shown}: {keys}"
 
     def _say(self, text: str, redraw: Callable[[], None] | None) -> None:
         self.events.append(text)
         if redraw is None:
-            self.console.print(text)
+            self.console.print(Text(text), soft_wrap=True)
         else:
             redraw()
 
@@ -466,16 +383,20 @@ class TeacherConsole:
             if redraw is not None:
                 redraw()
             elif first:
-                self.console.print(board_view(message, single_keys=isinstance(self.lines, Keys)))
+                single = isinstance(self.lines, Keys)
+                self.console.print(
+                    board_view(message, single_keys=single, width=self.console.width)
+                )
             else:
                 if self._show_spread:
                     self._show_spread = False
                     for row in message.get("spread") or []:
                         mark = " (right)" if row.get("correct") else ""
-                        self.console.print(f"  {row['answer']}: {row['count']}{mark}")
+                        shown = literal(row["answer"], 80)
+                        self.console.print(Text(f"  {shown}: {row['count']}{mark}"))
                 key = message.get("key")
                 if key is not None and key != key_before:  # observed since: a plain log says it
-                    self.console.print(f"key: {key}", markup=False, highlight=False)
+                    self.console.print(Text(f"key: {literal(key, 200)}"), highlight=False)
                 if was_open and message.get("ended"):
                     self.console.print(ENDED)
         elif kind == "event":
@@ -484,4 +405,4 @@ class TeacherConsole:
             if redraw is None and message.get("event") == "reveal":
                 self._show_spread = True  # a plain log prints the spread the next board shows
         elif kind == "error":
-            self._say(f"host: {message.get('message')}", redraw)
+            self._say(f"host: {literal(message.get('message'), 300)}", redraw)

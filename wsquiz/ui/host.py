@@ -11,6 +11,7 @@ from typing import Any
 from wsquiz.classroom.host import (
     DEFAULT_PORT,
     check_address,
+    check_options,
     export_command,
     load_material,
     open_classroom,
@@ -30,6 +31,9 @@ def run_host(
     db: Path | None = None,
     new: bool = False,
     live: bool = True,
+    feedback: str = "reveal",
+    show_code: bool = False,
+    time_limit: float | None = None,
 ) -> None:
     """`wsquiz classroom host`: serve the class and run the teacher's board until `q`.
 
@@ -42,51 +46,18 @@ def run_host(
 
     # before a session is opened for a class that cannot be served
     check_address(host, DEFAULT_PORT if port is None else port)
+    chosen = check_options(feedback, time_limit)
     store = ClassroomStore(db)
     lab = Lab()
     try:
         material = load_material(content, quiz, exercise, lab)
-        room, resumed = open_classroom(material, store, new=new)
+        room, resumed = open_classroom(
+            material, store, new=new, feedback=chosen, show_code=show_code, time_limit=time_limit
+        )
         served, moved = serve(room, host, port)
         with served:
             session = room.session
-            what = f"{material.mode} {material.name}"
-            if resumed:
-                console.print(
-                    Text(
-                        f"resuming session {session.id} ({what}): {len(room.seats)} student(s), "
-                        f"{room.kept()} kept (--new starts a fresh one)",
-                        "yellow",
-                    )
-                )
-            else:
-                console.print(Text(f"new session {session.id} ({what})", "green"))
-            if moved:
-                # their terminals keep trying the old address: the teacher has to tell them
-                console.print(Text(f"{moved}: students must rejoin at {served.url}", "bold red"))
-            console.print(
-                Text.assemble(
-                    ("students must rejoin with:  " if moved else "students join with:  ", "bold"),
-                    (
-                        f"wsquiz classroom join {served.url} --code {session.code} --name NAME",
-                        "bold cyan",
-                    ),
-                )
-            )
-            console.print(f"join code: {session.code}")
-            console.print(f"projector board: {served.url}/board")
-            console.print(
-                f"your board (answers before the reveal): "
-                f"{served.local_url}/board?key={session.host_key}"
-            )
-            if host in ("127.0.0.1", "::1", "localhost"):
-                console.print(
-                    Text(
-                        "listening on this machine only: pass --host 0.0.0.0 to let "
-                        "a classroom network in",
-                        "dim",
-                    )
-                )
+            say_how_to_join(console, room, served, host, resumed=resumed, moved=moved)
             # Single keys on a terminal, as the board's footer says; the mode is put back even
             # on Ctrl-C (the interrupt leaves asyncio.run before the terminal is restored).
             with contextlib.suppress(KeyboardInterrupt), single_keys() as keys:
@@ -116,3 +87,48 @@ def run_host(
     finally:
         lab.close()
         store.close()
+
+
+def say_how_to_join(
+    console: Any, room: Any, served: Any, host: str, *, resumed: bool, moved: str | None
+) -> None:
+    """The session opened or resumed, and the lines the teacher gives the class."""
+    from rich.text import Text
+
+    session = room.session
+    material = room.material
+    what = f"{material.mode} {material.name}"
+    if resumed:
+        console.print(
+            Text(
+                f"resuming session {session.id} ({what}): {len(room.seats)} student(s), "
+                f"{room.kept()} kept (--new starts a fresh one)",
+                "yellow",
+            )
+        )
+    else:
+        console.print(Text(f"new session {session.id} ({what})", "green"))
+    if moved:
+        # their terminals keep trying the old address: the teacher has to tell them
+        console.print(Text(f"{moved}: students must rejoin at {served.url}", "bold red"))
+    console.print(
+        Text.assemble(
+            ("students must rejoin with:  " if moved else "students join with:  ", "bold"),
+            (
+                f"wsquiz classroom join {served.url} --code {session.code} --name NAME",
+                "bold cyan",
+            ),
+        )
+    )
+    console.print(f"join code: {session.code}")
+    console.print(f"projector board: {served.url}/board")
+    console.print(
+        f"your board (answers before the reveal): {served.local_url}/board?key={session.host_key}"
+    )
+    if host in ("127.0.0.1", "::1", "localhost"):
+        console.print(
+            Text(
+                "listening on this machine only: pass --host 0.0.0.0 to let a classroom network in",
+                "dim",
+            )
+        )

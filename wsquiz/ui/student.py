@@ -1,8 +1,8 @@
-"""The student's terminal in a classroom: join, answer, check (the teacher's is
-`classroom_board.py`).
+"""The student's terminal in a classroom: join, answer, check, shown with Rich (the teacher's
+is `wsquiz.ui.board`; the protocol's plumbing without a view is `wsquiz.classroom.student`).
 
-A WebSocket client of the host (`classroom.py`). It needs no FastAPI to talk; it starts a lab
-only to check answers live on the student's own machine.
+It needs no FastAPI to talk; it starts a lab only to check answers live on the student's own
+machine. Whatever the host relays from other students is shown as literal text.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import json
 import shutil
-import socket
 import sys
 import tempfile
 import threading
@@ -20,52 +19,32 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
-from wsquiz._support.files import write_atomic
+from wsquiz.classroom.student import (
+    FINAL_CLOSES,
+    MAX_INCOMING,
+    OPEN_TIMEOUT,
+    HostRefused,
+    endpoint,
+    has_port,
+    load_token,
+    picks_letters,
+    refusal_fix,
+    save_token,
+    unreachable,
+    why_closed,
+)
+from wsquiz.classroom.text import literal
 from wsquiz.errors import UsageError, WsquizError
 
 if TYPE_CHECKING:
     from wsquiz.engine.lab import Lab
-
-# Closes that mean "do not come back": the join was refused, or a limit was broken.
-FINAL_CLOSES = {1003, 1008, 1009, 4001, 4002}
-OPEN_TIMEOUT = 5.0
-MAX_INCOMING = 4 * 1024 * 1024
-MAX_SEND = 64 * 1024  # the host's limit on one message (classroom.MAX_MESSAGE)
-TOKENS_FILE = "classroom-tokens.json"
-
-
-def endpoint(url: str, path: str) -> str:
-    """`http://host:port` (what the host prints) -> `ws://host:port/<path>`."""
-    text = url.strip()
-    if "://" not in text:
-        text = "http://" + text
-    parts = urlsplit(text)
-    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme)
-    if scheme is None or not parts.netloc:
-        raise UsageError(
-            f"{url!r} is not a classroom address",
-            fix="give the address the host printed, e.g. http://192.168.1.20:8765",
-        )
-    try:
-        parts.port  # noqa: B018 - read for its check: a port out of 0-65535 raises
-    except ValueError:
-        raise UsageError(
-            f"{url!r} is not a classroom address: its port is not a number from 0 to 65535",
-            fix="give the address the host printed, e.g. http://192.168.1.20:8765",
-        ) from None
-    return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
-
-
-class Refused(WsquizError):
-    """The host closed the connection for good (bad code, name taken, a limit broken...)."""
 
 
 class Lines:
@@ -91,56 +70,6 @@ class Lines:
                 )
             if not line:
                 return
-
-
-def _picks_letters(text: str, options: list[dict[str, Any]], letters: set[str]) -> bool:
-    """Whether an answer names options of the question: by letter, or by an option's text."""
-    from wsquiz.learn.judge import letters_of, normalise
-
-    wanted = normalise(text).casefold().rstrip(".")
-    if any(wanted == normalise(str(o["text"])).casefold().rstrip(".") for o in options):
-        return True
-    picked = letters_of(text)
-    return picked is not None and picked <= letters
-
-
-def _tokens_path() -> Path:
-    from wsquiz._support.paths import data_home
-
-    return data_home() / TOKENS_FILE
-
-
-def token_key(code: str, name: str) -> str:
-    """A seat's token is kept by what names the session, its join code (the same when the host
-    resumes it), and the name: whatever address the student types, the seat is theirs."""
-    return f"code {code.strip().upper()} {name}"
-
-
-def _tokens() -> dict[str, Any]:
-    try:
-        data = json.loads(_tokens_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def load_token(code: str, name: str, address: str = "") -> str | None:
-    """The token kept for this name in this session; `address`: as an older wsquiz kept it, by
-    the exact address typed."""
-    data = _tokens()
-    for key in (token_key(code, name), f"{address} {name}" if address else ""):
-        token = data.get(key)
-        if isinstance(token, str):
-            return token
-    return None
-
-
-def save_token(code: str, name: str, token: str) -> None:
-    path = _tokens_path()
-    data = _tokens()
-    data[token_key(code, name)] = token
-    with contextlib.suppress(OSError):
-        write_atomic(path, json.dumps(data, indent=1), mode=0o600)  # tokens are secrets
 
 
 # ---- the student --------------------------------------------------------------------------
@@ -172,6 +101,7 @@ class StudentClient:
     answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     current: Current | None = None
     mode: str = "quiz"
+    feedback: str = "reveal"  # when the host tells right or wrong: "reveal" or "instant"
     _work: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="wsquiz-class-")))
     _local_exercise: Any = None
     _done: bool = False
@@ -186,7 +116,7 @@ class StudentClient:
 
     async def _run(self) -> int:
         address = endpoint(self.url, "/ws/student")
-        from wsquiz.classroom.store import NAME_RULE, check_name
+        from wsquiz.classroom.text import NAME_RULE, check_name
 
         try:
             self.name = check_name(self.name)
@@ -207,10 +137,15 @@ class StudentClient:
                     await self._join(ws)
                     waited_since = None
                     await self._session(ws)
-            except Refused:
+            except HostRefused:
                 raise
             except InvalidStatus as exc:
-                if not self._joined and not _has_port(self.url):
+                if exc.response.status_code == 503:  # the host is at its connection limit
+                    raise UsageError(
+                        f"the classroom at {self.url} is full right now (HTTP 503)",
+                        fix="try again in a minute, or ask the teacher",
+                    ) from None
+                if not self._joined and not has_port(self.url):
                     raise unreachable(self.url, self.name, exc) from None
                 raise UsageError(
                     f"{self.url} is not a wsquiz classroom (HTTP {exc.response.status_code} "
@@ -219,9 +154,9 @@ class StudentClient:
                 ) from None
             except (OSError, InvalidHandshake, asyncio.TimeoutError, ConnectionClosed) as exc:
                 if isinstance(exc, ConnectionClosed) and exc.rcvd and exc.rcvd.code in FINAL_CLOSES:
-                    raise Refused(
+                    raise HostRefused(
                         f"the host closed the connection: {exc.rcvd.reason or exc.rcvd.code}",
-                        fix=_refusal_fix(
+                        fix=refusal_fix(
                             exc.rcvd.code, exc.rcvd.reason, self.name, self.token is not None
                         ),
                     ) from None
@@ -239,7 +174,8 @@ class StudentClient:
                 if now == waited_since:  # say it once, not at every attempt
                     self.console.print(
                         Text(
-                            f"connection to the host lost ({_why(exc)}); rejoining… (q to leave)",
+                            f"connection to the host lost ({why_closed(exc)}); "
+                            "rejoining… (q to leave)",
                             "yellow",
                         )
                     )
@@ -275,15 +211,16 @@ class StudentClient:
             code = exc.rcvd.code if exc.rcvd else 1006
             reason = exc.rcvd.reason if exc.rcvd else ""
             if code in FINAL_CLOSES:
-                raise Refused(
+                raise HostRefused(
                     f"the host refused to let you join: {reason or code}",
-                    fix=_refusal_fix(code, reason, self.name, self.token is not None),
+                    fix=refusal_fix(code, reason, self.name, self.token is not None),
                 ) from None
             raise
         self.token = welcome["token"]
         self._joined = True
         save_token(self.code, self.name, welcome["token"])
         self.mode = welcome["mode"]
+        self.feedback = str(welcome.get("feedback", "instant"))
         self.answers = dict(welcome.get("answers", {}))
         if welcome.get("rejoined"):
             restored = len(self.answers)
@@ -353,21 +290,12 @@ class StudentClient:
         if kind == "question":
             await self._question(message)
         elif kind == "verdict":
-            self.answers[message["item"]] = message
-            if self.current is not None and self.current.message["item"]["id"] == message["item"]:
-                self.current.sent = False
-            mark, style = ("✔", "green") if message["correct"] else ("✘", "red")
-            # right or wrong only: the key waits for the reveal, so no one can pass it on
-            self.console.print(
-                Text(
-                    f"{mark} recorded by the host: {message['answer']!r} is "
-                    f"{'right' if message['correct'] else 'not right'}",
-                    style,
-                )
-            )
-            self.console.print(
-                Text("wait for the teacher to reveal it: the key and why come then", "dim")
-            )
+            self._verdict(message)
+        elif kind == "renamed":
+            self.name = str(message["name"])
+            if self.token:
+                save_token(self.code, self.name, self.token)
+            self.console.print(Text(f"the teacher renamed you {self.name}", "yellow"))
         elif kind == "reveal":
             current = self.current
             here = current is not None and current.message["item"]["id"] == message["item"]
@@ -376,7 +304,9 @@ class StudentClient:
             self.console.print(
                 Text(f"the teacher revealed the answer: {self._key_text(message)}", "bold magenta")
             )
-            spread = ", ".join(f"{s['answer']}: {s['count']}" for s in message.get("spread", []))
+            spread = ", ".join(
+                f"{literal(s['answer'], 60)}: {s['count']}" for s in message.get("spread", [])
+            )
             if spread:
                 self.console.print(Text(f"the class answered {spread}", "magenta"))
             if current is not None and here:
@@ -391,11 +321,35 @@ class StudentClient:
             self.console.print(Text("the teacher ended the session. Thank you!", "bold"))
             self._done = True
         elif kind == "error":
-            self.console.print(Text(f"host: {message.get('message')}", "red"))
+            self.console.print(Text(f"host: {literal(message.get('message'), 300)}", "red"))
             current = self.current
             if current is not None and current.sent:  # the answer sent was not recorded
                 current.sent = False
                 current.answered = "already answered" in str(message.get("message"))
+
+    def _verdict(self, message: dict[str, Any]) -> None:
+        """The host recorded an answer; right or wrong when the teacher lets it be told (at
+        once in practice, else at the reveal)."""
+        known = self.answers.get(message["item"], {})
+        self.answers[message["item"]] = {**known, **message}
+        if self.current is not None and self.current.message["item"]["id"] == message["item"]:
+            self.current.sent = False
+        answer = literal(message["answer"], 200)
+        if "correct" not in message:  # quiz sessions: right or wrong waits for the reveal
+            self.console.print(
+                Text(f"recorded by the host: {answer!r}; right or wrong at the reveal", "green")
+            )
+            return
+        mark, style = ("✔", "green") if message["correct"] else ("✘", "red")
+        # right or wrong only: the key waits for the reveal, so no one can pass it on
+        state = "right" if message["correct"] else "not right"
+        if self.current is not None and self.current.revealed:
+            self.console.print(Text(f"{mark} your answer {answer!r} is {state}", style))
+            return
+        self.console.print(Text(f"{mark} recorded by the host: {answer!r} is {state}", style))
+        self.console.print(
+            Text("wait for the teacher to reveal it: the key and why come then", "dim")
+        )
 
     def _key_text(self, message: dict[str, Any]) -> str:
         """The revealed key, with its option's text, and where it comes from."""
@@ -487,8 +441,10 @@ class StudentClient:
         given = self.answers.get(item["id"])
         if given is not None:
             self.current.answered = True
-            state = "right" if given.get("correct") else "not right"
-            self.console.print(Text(f"you answered {given['answer']!r} ({state})", "dim"))
+            correct = given.get("correct")
+            state = "" if correct is None else (" (right)" if correct else " (not right)")
+            shown = literal(given["answer"], 200)
+            self.console.print(Text(f"you answered {shown!r}{state}", "dim"))
         elif self.current.revealed:
             self.console.print(Text("the teacher has revealed this one: answers are closed", "dim"))
         if self.current.revealed:
@@ -500,9 +456,20 @@ class StudentClient:
         elif given is None:
             letters = ", ".join(o["letter"] for o in item["options"])
             ask = f"answer with a letter ({letters})" if letters else "type your prediction"
-            rebuilt = self.current.question
-            hint = "; h hint" if rebuilt is not None and rebuilt.hint else ""
+            hint = "; h hint" if self._hint() else ""
             self.console.print(Text(f"{ask}{hint}; q to leave", "dim"))
+            deadline = message.get("deadline")
+            if isinstance(deadline, (int, float)):
+                left = max(0, round(deadline - time.time()))
+                self.console.print(Text(f"you have {left} s to answer", "bold yellow"))
+
+    def _hint(self) -> str:
+        current = self.current
+        if current is None:
+            return ""
+        if current.question is not None and current.question.hint:
+            return str(current.question.hint)
+        return str(current.message["item"].get("hint") or "")
 
     def _not_sent(self, why: str) -> None:
         self.console.print(Text(f"{why} (that was not sent)", "yellow"))
@@ -525,6 +492,8 @@ class StudentClient:
 
             if current.question is not None and current.question.hint:
                 self.console.print(hint_view(current.question))
+            elif self._hint():  # a concept question: no bundle, the hint comes with the item
+                self.console.print(Text.assemble(("hint: ", "bold yellow"), self._hint()))
             else:
                 self.console.print(Text("this question has no hint here", "yellow"))
             return
@@ -536,7 +505,7 @@ class StudentClient:
             return
         item = current.message["item"]
         letters = {str(o["letter"]) for o in item["options"]}
-        if letters and not _picks_letters(text, item["options"], letters):
+        if letters and not picks_letters(text, item["options"], letters):
             # sent, it would be recorded as wrong: the first answer is the one that counts
             shown = ", ".join(sorted(letters))
             self.console.print(Text(f"answer with a letter ({shown}): not sent", "yellow"))
@@ -554,193 +523,30 @@ class StudentClient:
                 # waits for the reveal like everyone's key does.
                 verdict = judge(current.question, text, observation)
                 claimed = verdict.correct
-                self.console.print(
-                    Text(
-                        f"checked live on this machine: {'right' if claimed else 'not right'}; "
-                        "sending it to the host…",
-                        "dim",
-                    )
-                )
+                if self.feedback == "instant":
+                    state = "right" if claimed else "not right"
+                    said = f"checked live on this machine: {state}; sending it to the host…"
+                else:  # right or wrong waits for the reveal, here as on the host
+                    said = "checked live on this machine; sending it to the host…"
+                self.console.print(Text(said, "dim"))
         current.answered = current.sent = True
         answer: dict[str, Any] = {"type": "answer", "item": item["id"], "answer": text.strip()}
         if claimed is not None:
             answer["correct"] = claimed
         await ws.send(json.dumps(answer))
 
-    # exercises
+    # exercises: shown and checked by `wsquiz.ui.student_exercise`
 
     async def _exercise(self, message: dict[str, Any]) -> None:
-        bundle = message.get("bundle") or {}
-        name = str(bundle.get("exercise", message["item"]["id"]))
-        from wsquiz.ui.markdown import CourseMarkdown
+        from wsquiz.ui.student_exercise import show_exercise
 
-        body: list[RenderableType] = []
-        if bundle.get("endpoint"):
-            body.append(Text(f"endpoint: {bundle['endpoint']}", "cyan"))
-        body.append(CourseMarkdown(message["item"]["prompt"]))
-        checks = ", ".join(f"{c['name']} ({c['points']})" for c in bundle.get("checks", []))
-        if checks:
-            body.append(Text(f"checks: {checks}", "dim"))
-        self.console.print(
-            Panel(Group(*body), title=f"{name}: {bundle.get('title', '')}", border_style="blue")
-        )
-        if self.file is None:
-            self.file = Path(f"{name.replace('-', '_')}.py")
-        if not self.file.exists() and bundle.get("starter"):
-            try:
-                self.file.write_text(str(bundle["starter"]), encoding="utf-8")
-            except OSError as exc:
-                self.console.print(
-                    Text(
-                        f"cannot write the starter to {self.file} ({exc.strerror or exc}): "
-                        "write your app there yourself, or rejoin with --file PATH",
-                        "red",
-                    )
-                )
-            else:
-                self.console.print(Text(f"wrote the starter to {self.file}", "green"))
-        self._local_exercise = _local_exercise(name, [c["name"] for c in bundle.get("checks", [])])
-        self.console.print(
-            Text(
-                f"edit {self.file}, then press Enter to check it (it is checked here and on the "
-                "host); q to leave",
-                "dim",
-            )
-        )
+        show_exercise(self, message)
 
     async def _check(self, ws: ClientConnection) -> None:
-        assert self.file is not None
-        try:
-            source = self.file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.console.print(Text(f"cannot read {self.file}: {exc}", "red"))
-            return
-        if self._local_exercise is not None and self.lab is not None:
-            from wsquiz.engine.appfile import AppSpec
-            from wsquiz.learn.checking import run_checks
-            from wsquiz.ui.check import report_view
+        from wsquiz.ui.student_exercise import check_file
 
-            try:
-                report = await asyncio.to_thread(
-                    run_checks, self._local_exercise, AppSpec.parse(str(self.file)), self.lab
-                )
-                self.console.print(report_view(report, self._local_exercise))
-            except WsquizError as exc:
-                self.console.print(Text(f"the check failed here: {exc.message}", "yellow"))
-        else:
-            self.console.print(Text("sending your file to the host to be checked…", "dim"))
-        # its name as the student knows it: what the host's checks say names it so
-        message = json.dumps({"type": "check", "source": source, "file": self.file.name})
-        if len(message) > MAX_SEND:  # the host would close the connection (1009)
-            self.console.print(
-                Text(
-                    f"{self.file} is too large to send ({len(message) // 1024} KiB as JSON; "
-                    f"the host takes up to {MAX_SEND // 1024} KiB)",
-                    "red",
-                )
-            )
-            return
-        await ws.send(message)
+        await check_file(self, ws)
 
 
 def why_panel(text: str) -> Panel:
     return Panel(Text(text), title="why", title_align="left", border_style="green")
-
-
-def _local_exercise(name: str, checks: list[str]) -> Any:
-    """The same exercise from this machine's course, if it has it (with the same checks)."""
-    try:
-        from wsquiz.course.exercises import find_exercise
-
-        exercise = find_exercise(name)
-    except WsquizError:
-        return None
-    return exercise if [c.name for c in exercise.checks] == checks else None
-
-
-def _split(url: str) -> Any:
-    return urlsplit(url.strip() if "://" in url else "http://" + url.strip())
-
-
-def _has_port(url: str) -> bool:
-    try:
-        return _split(url).port is not None
-    except ValueError:
-        return False
-
-
-def unreachable(url: str, name: str, exc: BaseException) -> UsageError:
-    """The first connection failed: name the address, what went wrong, and the line to type."""
-    parts = _split(url)
-    secure = parts.scheme in ("https", "wss")
-    port = parts.port if _has_port(url) else None
-    tried = port or (443 if secure else 80)
-    if isinstance(exc, ConnectionRefusedError):
-        why = f"nothing listens on port {tried}" + (
-            "" if port else ", tried as the address has no port"
-        )
-    elif isinstance(exc, socket.gaierror):
-        why = f"no such host {parts.hostname!r}"
-    elif isinstance(exc, asyncio.TimeoutError):
-        why = f"no answer within {OPEN_TIMEOUT:g}s"
-    elif isinstance(exc, InvalidStatus):
-        why = f"HTTP {exc.response.status_code} there: no wsquiz classroom"
-    else:
-        why = _why(exc)
-    if port is None and not isinstance(exc, ConnectionRefusedError):
-        why += f"; the address has no port, so port {tried} was tried"
-    example = urlunsplit(
-        (
-            "https" if secure else "http",
-            f"{parts.netloc or 'HOST'}" + ("" if port else ":8765"),
-            "",
-            "",
-            "",
-        )
-    )
-    return UsageError(
-        f"cannot reach a classroom at {url} ({why})",
-        fix=f"type the join line the host printed, e.g. `wsquiz classroom join {example} "
-        f"--code CODE --name {name}`, and check that the teacher's host is running",
-    )
-
-
-def _why(exc: BaseException) -> str:
-    if isinstance(exc, ConnectionClosed) and exc.rcvd is not None:
-        return f"{exc.rcvd.code} {exc.rcvd.reason}".strip()
-    return type(exc).__name__ if not str(exc) else str(exc)[:80]
-
-
-def _refusal_fix(code: int, reason: str = "", name: str = "", token: bool = False) -> str:
-    """What to do about a refusal: 1008 covers several, told apart by the host's reason.
-
-    `token`: whether this terminal offered a token for `name` (one kept from an earlier join).
-    """
-    from wsquiz.classroom.store import NAME_RULE
-
-    if code == 1008:
-        if "taken" in reason:
-            if token:
-                return (
-                    f"pick a name no one else in this class uses: the token kept here for "
-                    f"{name!r} is not the one the host holds for it"
-                )
-            return (
-                f"pick a name no one else in this class uses: no token for {name!r} is kept on "
-                "this machine (in the wsquiz data folder), so the host cannot tell the name is "
-                "yours; if it is, rejoin from the terminal you joined with"
-            )
-        if "too many wrong join codes" in reason:
-            return "wait a minute, then type the join code the teacher's host printed"
-        if "join code" in reason:
-            return "type the join code the teacher's host printed (6 characters, any case)"
-        if "a name" in reason:
-            return f"pick a name of {NAME_RULE}"
-        if "too many messages" in reason:
-            return "rejoin: answers are limited to a few a second"
-    return {
-        1008: "check the join code and your name, or ask the teacher",
-        1009: "a message was too large for the host",
-        4001: "you joined again from another terminal; use that one",
-        4002: "ask the teacher for the new session's address and code",
-    }.get(code, "ask the teacher")
