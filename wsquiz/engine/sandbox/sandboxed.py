@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from wsquiz.engine import stack
 from wsquiz.engine.appfile import AppSpec
 from wsquiz.engine.capture import Recorder
 from wsquiz.engine.sandbox.child import MAX_EVENT
@@ -86,6 +87,7 @@ class Sandboxed(Served):
             "home": self._app_dir,
             "fallback_dir": self._fallback_dir,
             "limits": dataclasses.asdict(self.limits),
+            "ws": stack.chosen(),  # uvicorn's WebSocket implementation (`--ws`)
         }
 
     async def start(self) -> None:
