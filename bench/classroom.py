@@ -44,10 +44,12 @@ class BenchMaterial:
     check_names: tuple[str, ...] = ()
 
     def __init__(self, payload: int) -> None:
-        from wsquiz.classroom.material import Item
+        from wsquiz.classroom.material import MaterialItem
 
         options = (("A", "one"), ("B", "two"), ("C", "three"), ("D", "four"))
-        self.items = tuple(Item(f"q{i}", "choice", f"Question {i}?", options) for i in range(10))
+        self.items = tuple(
+            MaterialItem(f"q{i}", "choice", f"Question {i}?", options) for i in range(10)
+        )
         self.max_score = float(len(self.items))
         # random text: a repeated line would compress to nothing over permessage-deflate
         self._code = base64.b64encode(os.urandom(payload * 3 // 4)).decode()
@@ -77,14 +79,14 @@ class BenchMaterial:
 def serve(pipe: Connection, payload: int, sequential: bool) -> None:
     """The host process: serve until told to stop."""
     from wsquiz.classroom.host import Host, open_classroom
-    from wsquiz.classroom.seats import Limits
+    from wsquiz.classroom.seats import SeatLimits
     from wsquiz.classroom.store import ClassroomStore
 
     store = ClassroomStore(Path(tempfile.mkdtemp()) / "bench.db")
     room, _ = open_classroom(BenchMaterial(payload), store)
     room.sequential = sequential
     # the whole class joins from one address at once: no per-address caps in this benchmark
-    room.admission.limits = Limits(seats_per_address=10**6, joins_per_minute=10**6)
+    room.admission.limits = SeatLimits(seats_per_address=10**6, joins_per_minute=10**6)
     spent: list[float] = []
     send = room._send_students
 

@@ -153,9 +153,9 @@ class _Broken:
     max_score = 1.0
 
     def __init__(self) -> None:
-        from wsquiz.classroom.material import Item
+        from wsquiz.classroom.material import MaterialItem
 
-        self.items = (Item("q1", "predict", "What comes back?"),)
+        self.items = (MaterialItem("q1", "predict", "What comes back?"),)
 
     def observe(self, item_id: str) -> Any:
         raise RuntimeError("the lab is on fire")

@@ -27,7 +27,7 @@ from tests.support import ROOT
 from wsquiz.classroom.host import Host, open_classroom
 from wsquiz.classroom.material import QuizMaterial
 from wsquiz.classroom.protocol import CLOSE_POLICY, CLOSE_REMOVED, CLOSE_TRY_LATER
-from wsquiz.classroom.seats import Limits
+from wsquiz.classroom.seats import SeatLimits
 from wsquiz.classroom.store import ClassroomStore
 from wsquiz.ui.board import board_view
 
@@ -187,7 +187,7 @@ def test_a_flood_of_boards_is_refused_past_the_cap_and_idle_ones_close(
 
 def test_a_seat_flood_is_capped_the_teacher_told_and_seats_removable(quiz_host: Host) -> None:
     room = quiz_host.room
-    room.admission.limits = Limits(seats_per_address=4, joins_per_minute=100)
+    room.admission.limits = SeatLimits(seats_per_address=4, joins_per_minute=100)
 
     async def scenario() -> None:
         boss = await teacher(quiz_host)
@@ -220,13 +220,13 @@ def test_a_seat_flood_is_capped_the_teacher_told_and_seats_removable(quiz_host: 
     run(scenario())
     assert list(room.seats) == ["Real Name", "fake2", "fake3"]
     assert [name for name, _ in room.store.seats(room.session.id)] == list(room.seats)
-    room.admission.limits = Limits()
+    room.admission.limits = SeatLimits()
     run(class_goes_on(quiz_host))
 
 
 def test_the_right_code_joins_and_rejoins_while_one_address_guesses(quiz_host: Host) -> None:
     room = quiz_host.room
-    room.admission.limits = Limits(wrong_codes_per_minute=5, wrong_code_delay=0.2)
+    room.admission.limits = SeatLimits(wrong_codes_per_minute=5, wrong_code_delay=0.2)
 
     async def scenario() -> None:
         ada, welcome = await join(quiz_host, "ada")

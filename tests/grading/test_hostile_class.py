@@ -252,24 +252,42 @@ def forge():
 def test_memory_spread_over_children(lab: Lab, tmp_path: Path, mark: str) -> None:
     """Six children of 120 MB each: under the per-process limit each, over the sandbox's."""
     body = """
-import signal
-kids = []
+import select
+kids, dead = [], set()
+ready_r, ready_w = os.pipe()
 for _ in range(6):
     pid = os.fork()
     if pid == 0:
+        os.close(ready_r)
         try:
             block = bytearray(120 << 20)
             for i in range(0, len(block), 4096):
                 block[i] = 1
         except MemoryError:
             os._exit(1)
+        os.write(ready_w, b"1")  # all of its 120 MB touched
         while True:
             time.sleep(1)
     kids.append(pid)
-time.sleep(1.0)
+os.close(ready_w)
 
 def alive():
-    return sum(1 for pid in kids if os.waitpid(pid, os.WNOHANG) == (0, 0))
+    for pid in kids:
+        if pid not in dead:
+            try:
+                if os.waitpid(pid, os.WNOHANG) != (0, 0):
+                    dead.add(pid)
+            except ChildProcessError:
+                dead.add(pid)
+    return len(kids) - len(dead)
+
+# Until every child has touched its memory or died, however loaded the machine (a fixed
+# sleep let a slow machine look before the children had filled the sandbox).
+touched, deadline = 0, time.monotonic() + 4
+while touched + len(dead) < len(kids) and time.monotonic() < deadline:
+    if select.select([ready_r], [], [], 0.05)[0]:
+        touched += len(os.read(ready_r, 6))
+    alive()
 """ + echo('if alive() < 6: await websocket.send_text("some children died")')
     hostile, honest = grade_pair(lab, tmp_path, mark, body)
     assert honest.score == 5

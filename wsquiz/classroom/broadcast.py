@@ -174,6 +174,12 @@ class ConnectionManager:
         deadline = clock() + wait
         while self.rooms and clock() < deadline:
             await asyncio.sleep(0.01)
+        # The host is stopping: its loop ends next, and a watchdog left pending there would be
+        # destroyed with a warning (a peer still being closed keeps `rooms` non-empty).
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None and not watchdog.done():
+            watchdog.cancel()
+            await asyncio.wait({watchdog}, timeout=0.5)
 
     def broadcast(self, room: str, message: dict[str, Any] | str) -> int:
         text = message if isinstance(message, str) else json.dumps(message)

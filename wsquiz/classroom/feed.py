@@ -11,14 +11,14 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wsquiz.classroom.material import Item
+    from wsquiz.classroom.material import MaterialItem
     from wsquiz.classroom.room import Classroom
     from wsquiz.classroom.seats import Seat
 
 LEADERBOARD = 5
 
 
-def spread_rows(room: Classroom, item: Item, private: bool) -> list[dict[str, Any]]:
+def spread_rows(room: Classroom, item: MaterialItem, private: bool) -> list[dict[str, Any]]:
     """The bars of an item's answers: each option (with its text), then other answers by count.
 
     Bars the teacher hid are left out of what anyone else is sent; the teacher sees them marked.

@@ -37,7 +37,7 @@ MAX_CODE = 16 * 1024  # characters of a question's code shown on the boards
 
 
 @dataclass(frozen=True)
-class Item:
+class MaterialItem:
     """One thing the class is asked: a question, or the exercise."""
 
     id: str
@@ -93,7 +93,7 @@ class Material(Protocol):
     name: str
     title: str
     content: str
-    items: tuple[Item, ...]
+    items: tuple[MaterialItem, ...]
     check_names: tuple[str, ...]
     max_score: float
 
@@ -125,8 +125,8 @@ def _code(path: Path | None) -> str:
         return ""
 
 
-def item_of(question: Question) -> Item:
-    return Item(
+def item_of(question: Question) -> MaterialItem:
+    return MaterialItem(
         question.id,
         question.kind,
         question.prompt,
@@ -220,8 +220,8 @@ class ExerciseMaterial:
         self.name = self.exercise.name
         self.title = self.exercise.title
         self.content = str(root)
-        self.items: tuple[Item, ...] = (
-            Item(
+        self.items: tuple[MaterialItem, ...] = (
+            MaterialItem(
                 self.exercise.name,
                 "exercise",
                 self.exercise.statement.strip(),

@@ -140,7 +140,7 @@ class Ping(Message):
 # ---- what the teacher sends
 
 
-class Step(Message):
+class StepMessage(Message):
     type: Literal["next", "prev", "reveal", "end", "lock", "unlock"]
 
 
@@ -183,7 +183,7 @@ ANSWER_OR_CHECK: dict[str, type[Message]] = {
     "check": CheckMessage,
     "ping": Ping,
 }
-TeacherCommand = Step | Push | Move | Kick | Rename | Hide
+TeacherCommand = StepMessage | Push | Move | Kick | Rename | Hide
 
 STUDENT_MESSAGES: dict[str, type[Message]] = {
     "join": Join,
@@ -196,7 +196,7 @@ COMMAND_HELP = (
     "lock, unlock, hide {answer}, show {answer}"
 )
 TEACHER_COMMANDS: dict[str, type[Message]] = {
-    **dict.fromkeys(("next", "prev", "reveal", "end", "lock", "unlock"), Step),
+    **dict.fromkeys(("next", "prev", "reveal", "end", "lock", "unlock"), StepMessage),
     "push": Push,
     "move": Move,
     "kick": Kick,
@@ -254,7 +254,7 @@ def parse_command(data: dict[str, Any]) -> TeacherCommand:
         if data.get("type") == "push":
             raise Invalid(PUSH_HELP) from None
         raise exc
-    assert isinstance(command, (Step, Push, Move, Kick, Rename, Hide))
+    assert isinstance(command, (StepMessage, Push, Move, Kick, Rename, Hide))
     return command
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from wsquiz.classroom.broadcast import ConnectionManager, Peer
-from wsquiz.classroom.material import HostVerdict, Item, Material, split_bundle
+from wsquiz.classroom.material import HostVerdict, Material, MaterialItem, split_bundle
 from wsquiz.classroom.protocol import (
     ANSWER_OR_CHECK,
     CLOSE_ENDED,
@@ -31,8 +31,8 @@ from wsquiz.classroom.protocol import (
     refusal,
     same,
 )
-from wsquiz.classroom.seats import MAX_STUDENTS, Admission, Limits, Seat
-from wsquiz.classroom.store import Answer, CheckRow, ClassroomStore, ClassSession, hash_token
+from wsquiz.classroom.seats import MAX_STUDENTS, Admission, Seat, SeatLimits
+from wsquiz.classroom.store import CheckRow, ClassroomStore, ClassSession, StudentAnswer, hash_token
 from wsquiz.classroom.text import literal, name_key
 from wsquiz.errors import UsageError, WsquizError
 
@@ -55,10 +55,10 @@ class Classroom:
     feedback: Feedback = "reveal"  # when a student learns right/wrong; "instant" for practice
     show_code: bool = False  # the join code on the public board feed (the projector)
     time_limit: float | None = None  # seconds to answer a pushed question
-    limits: Limits = field(default_factory=Limits)
+    limits: SeatLimits = field(default_factory=SeatLimits)
 
     def __post_init__(self) -> None:
-        self.items: tuple[Item, ...] = self.material.items
+        self.items: tuple[MaterialItem, ...] = self.material.items
         self.index = self.session.current
         if self.material.mode == "exercise" and self.index < 0:
             self.index = 0
@@ -69,7 +69,7 @@ class Classroom:
             self.seats[name] = Seat(name, joined)
             self.named.setdefault(name_key(name), name)
         self.revealed: set[str] = self.store.revealed(self.session.id)
-        self.answers: dict[str, dict[str, Answer]] = {}
+        self.answers: dict[str, dict[str, StudentAnswer]] = {}
         for answer in self.store.answers(self.session.id):
             self.answers.setdefault(answer.item, {})[answer.student] = answer
         self.checks: dict[str, CheckRow] = self.store.best_checks(self.session.id)
@@ -95,7 +95,7 @@ class Classroom:
     # ---- what is on screen
 
     @property
-    def current(self) -> Item | None:
+    def current(self) -> MaterialItem | None:
         return self.items[self.index] if 0 <= self.index < len(self.items) else None
 
     def question_message(self) -> dict[str, Any] | None:
@@ -119,7 +119,7 @@ class Classroom:
             message["withheld"] = withheld
         return message
 
-    def revelation(self, item: Item) -> dict[str, Any]:
+    def revelation(self, item: MaterialItem) -> dict[str, Any]:
         """What a reveal tells students: the key (once known), where it comes from, and why."""
         return {
             "key": self.keys.get(item.id),
@@ -127,7 +127,7 @@ class Classroom:
             "explanation": self.material.explanation(item.id),
         }
 
-    def group_of(self, answer: Answer) -> str:
+    def group_of(self, answer: StudentAnswer) -> str:
         """The bar an answer counts under: answers the judge takes as one are one bar."""
         at = (answer.item, answer.student)
         if at not in self._groups:
@@ -236,7 +236,7 @@ class Classroom:
             self._send_question()
             self.changed()
 
-    def public_spread(self, item: Item) -> list[dict[str, Any]]:
+    def public_spread(self, item: MaterialItem) -> list[dict[str, Any]]:
         from wsquiz.classroom.feed import spread_rows
 
         return spread_rows(self, item, private=False)
@@ -388,7 +388,7 @@ class Classroom:
             return await check(self, seat, message)
         return {"type": "pong"}
 
-    def _verdict(self, given: Answer, correct: bool) -> dict[str, Any]:
+    def _verdict(self, given: StudentAnswer, correct: bool) -> dict[str, Any]:
         reply: dict[str, Any] = {"type": "verdict", "item": given.item, "answer": given.answer}
         if correct:
             reply["correct"] = given.correct
@@ -421,7 +421,7 @@ class Classroom:
         self.keys.setdefault(item.id, verdict.observed)
         if item.id in self.revealed:  # revealed while the host was checking
             return error("answers to this question are closed: the teacher revealed it")
-        record = Answer(
+        record = StudentAnswer(
             seat.name,
             item.id,
             given,

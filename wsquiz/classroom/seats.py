@@ -34,7 +34,7 @@ class Seat:
 
 
 @dataclass
-class Limits:
+class SeatLimits:
     """The caps a teacher may change (`wsquiz classroom host --seats-per-address ...`)."""
 
     seats_per_address: int = SEATS_PER_ADDRESS
@@ -52,8 +52,8 @@ def _recent(times: deque[float], now: float, window: float = 60.0) -> int:
 class Admission:
     """The counters behind the limits, per address, over the last minute."""
 
-    def __init__(self, limits: Limits | None = None) -> None:
-        self.limits = limits or Limits()
+    def __init__(self, limits: SeatLimits | None = None) -> None:
+        self.limits = limits or SeatLimits()
         self._wrong: dict[str, deque[float]] = {}
         self._joins: dict[str, deque[float]] = {}
         self._told: dict[tuple[str, str], float] = {}

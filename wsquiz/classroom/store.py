@@ -131,7 +131,7 @@ class ClassSession:
 
 
 @dataclass(frozen=True)
-class Answer:
+class StudentAnswer:
     student: str
     item: str
     answer: str
@@ -342,7 +342,7 @@ class ClassroomStore:
 
     # answers and checks
 
-    def record_answer(self, session_id: str, answer: Answer, claimed: bool | None) -> bool:
+    def record_answer(self, session_id: str, answer: StudentAnswer, claimed: bool | None) -> bool:
         """Keep a student's first answer to an item; False if they had already answered it."""
         with self._tx() as db:
             try:
@@ -365,14 +365,14 @@ class ClassroomStore:
                 return False
         return True
 
-    def answers(self, session_id: str) -> list[Answer]:
+    def answers(self, session_id: str) -> list[StudentAnswer]:
         rows = self._rows(
             "SELECT student, item, answer, correct, observed, message, at FROM answers"
             " WHERE session = ? ORDER BY at",
             session_id,
         )
         return [
-            Answer(
+            StudentAnswer(
                 student=str(r["student"]),
                 item=str(r["item"]),
                 answer=str(r["answer"]),

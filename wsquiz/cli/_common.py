@@ -113,6 +113,46 @@ def _headers(lines: list[str] | None) -> dict[str, str]:
     return headers
 
 
+WsOption = Annotated[
+    str,
+    typer.Option(
+        "--ws",
+        metavar="auto|websockets|websockets-sansio|wsproto",
+        help="uvicorn's WebSocket implementation for the server (default: auto, uvicorn's pick)",
+    ),
+]
+
+
+def use_stack(ws: str = "auto") -> None:
+    """Before observing: stop (exit 2) on a stack wsquiz does not support; serve with `ws`."""
+    from wsquiz.engine import stack
+
+    try:
+        stack.require_supported()
+        stack.choose(ws)
+    except WsquizError as exc:
+        fail(exc)
+
+
+def version_lines() -> list[str]:
+    """`wsquiz --version`: wsquiz, the four packages (and wsproto), what `--ws auto` picks."""
+    from wsquiz import __version__
+    from wsquiz.engine import stack
+
+    lines = [f"wsquiz {__version__}"]
+    lines += [f"{name} {version or 'not installed'}" for name, version in stack.report()]
+    try:
+        picked = stack.auto_pick()
+    except ImportError as exc:  # uvicorn (or what it needs) is missing
+        picked = f"unknown ({exc})"
+    lines.append(f"--ws auto picks {picked}")
+    below = stack.unsupported()
+    if below:
+        need = ", ".join(f"{name} >= {floor}" for name, _, floor in below)
+        lines.append(f"unsupported: wsquiz needs {need}")
+    return lines
+
+
 ContentOption = Annotated[
     str | None,
     typer.Option(

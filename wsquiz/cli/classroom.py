@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from wsquiz.cli._common import App, ContentOption, _console, emit_json, fail
+from wsquiz.cli._common import App, ContentOption, WsOption, _console, emit_json, fail, use_stack
 from wsquiz.errors import WsquizError
 
 classroom_app = App(
@@ -57,6 +57,7 @@ def classroom_host(
         float | None,
         typer.Option("--time", help="seconds to answer each question (a countdown)"),
     ] = None,
+    ws: WsOption = "auto",
 ) -> None:
     """Host a class: print the join address and code, then show the live board.
 
@@ -67,6 +68,7 @@ def classroom_host(
     from wsquiz.engine.lab import preflight
     from wsquiz.ui.host import run_host
 
+    use_stack(ws)
     try:
         preflight()  # a class must not start with keys nobody can observe
         run_host(
@@ -105,6 +107,7 @@ def classroom_join(
     from wsquiz.engine.lab import Lab
     from wsquiz.ui.student import StudentClient
 
+    use_stack()
     if code is None:
         code = typer.prompt("join code")
     try:

@@ -10,11 +10,13 @@ import typer
 from wsquiz.cli._common import (
     App,
     ContentOption,
+    WsOption,
     _console,
     _exercise_names,
     _warn_broken,
     emit_json,
     fail,
+    use_stack,
 )
 from wsquiz.errors import WsquizError
 
@@ -135,6 +137,7 @@ def exercise_verify(
         problems = validate_exercises(root)
         proofs = []
         if not problems:
+            use_stack()
             with Lab() as lab:
                 proofs = [prove(exercise, lab) for exercise in load_exercises(root)]
     except WsquizError as exc:
@@ -173,6 +176,7 @@ def check(
     watch: Annotated[bool, typer.Option("--watch", "-w", help="re-check on every save")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     content: ContentOption = None,
+    ws: WsOption = "auto",
 ) -> None:
     """Check your endpoint live, against the exercise's reference solution, check by check.
 
@@ -206,6 +210,7 @@ def check(
     from wsquiz.engine.lab import Lab
     from wsquiz.engine.sandbox import missing_protections
 
+    use_stack(ws)
     missing = missing_protections()
     if missing and not as_json:  # said once, quietly: it is the learner's own code
         _console(stderr=True).print(

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from wsquiz.cli._common import App, _console, fail
+from wsquiz.cli._common import App, WsOption, _console, fail, use_stack
 from wsquiz.errors import WsquizError
 
 
@@ -74,10 +74,12 @@ def grade_run(
     cpu: Annotated[int, typer.Option(help="CPU seconds per server")] = 10,
     memory: Annotated[int, typer.Option(help="MiB of memory per server")] = 512,
     content: Annotated[Path | None, typer.Option(help="a course folder")] = None,
+    ws: WsOption = "auto",
 ) -> None:
     """Grade every submission in DIR: `wsquiz grade DIR --exercise NAME`."""
     from wsquiz.grading.resume import select
 
+    use_stack(ws)
     try:
         plan = _plan(
             folder,
@@ -241,11 +243,13 @@ def _export(results: list[Any], plan: _Plan, out: Path | None, console: Any) -> 
 
 def _grade_into(book: Any, todo: list[Any], plan: _Plan) -> None:
     from wsquiz.engine.lab import Lab
+    from wsquiz.engine.stack import current
     from wsquiz.grading.run import assignment_for, run
     from wsquiz.ui.grades import progress, progress_line
 
     with Lab() as lab:
         assignment = assignment_for(plan.kind, plan.name, lab, plan.limits, plan.root)
+        book.record_stack(current().to_dict())
         if not todo:
             return
         with progress(_console(stderr=True)) as bar:

@@ -10,10 +10,12 @@ import typer
 from wsquiz.cli._common import (
     HeaderOption,
     SubprotocolOption,
+    WsOption,
     _console,
     _headers,
     emit_json,
     fail,
+    use_stack,
 )
 from wsquiz.errors import WsquizError
 
@@ -60,6 +62,7 @@ def probe(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     app_dir: AppDirOption = None,
     factory: FactoryOption = False,
+    ws: WsOption = "auto",
 ) -> None:
     """Connect one client, send each text, receive until the server closes; show it all."""
     from wsquiz.engine.lab import Lab
@@ -67,6 +70,7 @@ def probe(
     from wsquiz.engine.scenario import Scenario
     from wsquiz.errors import AppLoadError, UsageError
 
+    use_stack(ws)
     try:
         if not 0 < timeout <= 60:
             raise UsageError(f"--timeout {timeout:g}: give more than 0 and at most 60 seconds")
@@ -113,6 +117,7 @@ def run(
     header: HeaderOption = None,
     app_dir: AppDirOption = None,
     factory: FactoryOption = False,
+    ws: WsOption = "auto",
 ) -> None:
     """Serve APP and talk to it, like wscat: lines typed are sent, replies shown.
 
@@ -125,6 +130,7 @@ def run(
     from wsquiz.ui.run import LivePrinter
     from wsquiz.ui.transcript import load_error_view
 
+    use_stack(ws)
     interactive = sys.stdin.isatty()
     if interactive:
         import readline  # noqa: F401  (line editing and history for input())

@@ -5,12 +5,13 @@ from the course order), `progress`, `reset`; `validate` for teachers; and `print
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from wsquiz.cli._common import (
     ContentOption,
+    WsOption,
     _console,
     _content_defaults,
     _quiz_names,
@@ -19,6 +20,7 @@ from wsquiz.cli._common import (
     app,
     emit_json,
     fail,
+    use_stack,
 )
 from wsquiz.errors import WsquizError
 
@@ -28,6 +30,16 @@ if TYPE_CHECKING:
     from wsquiz.course.order import Kind
     from wsquiz.learn.menu import Menu
     from wsquiz.ui.course import LessonEnding
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from wsquiz.cli._common import version_lines
+
+    for line in version_lines():
+        typer.echo(line)
+    raise typer.Exit(0)
 
 
 @app.callback(invoke_without_command=True)
@@ -42,6 +54,15 @@ def welcome(
             "given before a command, that command uses it too",
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="wsquiz's version, the server stack installed and the --ws auto picks",
+        ),
+    ] = False,
 ) -> None:
     """With no command: the welcome screen, your progress and what to do next."""
     if ctx.invoked_subcommand is not None:
@@ -233,6 +254,21 @@ def validate(
         bool, typer.Option("--live", help="also play every question against the installed server")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    ws: WsOption = "auto",
+    record: Annotated[
+        Path | None,
+        typer.Option(
+            "--record", metavar="FILE", help="with --live: write every observed answer and claim"
+        ),
+    ] = None,
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            "--against",
+            metavar="FILE",
+            help="with --live: list what changed since FILE (a --record); exit 1 if any",
+        ),
+    ] = None,
 ) -> None:
     """Check a course folder: every problem with file, question, key and fix. Exit 1 on any."""
     from wsquiz._support.paths import content_root
@@ -240,6 +276,11 @@ def validate(
     from wsquiz.errors import UsageError
 
     try:
+        if (record or against) and not live:
+            raise UsageError(
+                "--record and --against need --live", fix="wsquiz validate --live --record FILE"
+            )
+        earlier = _read_record(against)
         if directory is not None and not directory.expanduser().is_dir():
             exists = directory.expanduser().exists()
             raise UsageError(
@@ -255,8 +296,11 @@ def validate(
     report = check_course(root)
     quizzes, problems = report.quizzes, list(report.problems)
     counts = {"quizzes": len(quizzes), "questions": sum(len(q.questions) for q in quizzes)}
+    rows: list[dict[str, Any]] = []
     if live and quizzes:
+        use_stack(ws)
         from wsquiz.engine.lab import Lab
+        from wsquiz.learn.drift import question_record
         from wsquiz.learn.judge import audit
         from wsquiz.learn.quiz import observe_all
 
@@ -267,9 +311,11 @@ def validate(
                     rel = _relative(quiz.path, root)
                     for question in quiz.questions:
                         problems += audit(question, observed[question.id], rel)
+                        rows.append(question_record(quiz, question, observed[question.id]))
         except WsquizError as exc:
             fail(exc)
         counts["played"] = counts["questions"]
+    drift = _drift(rows, record, earlier) if live else None
     if as_json:
         emit_json(
             {
@@ -277,9 +323,16 @@ def validate(
                 "ok": not problems,
                 **counts,
                 "problems": [p.to_dict() for p in problems],
+                **(drift or {}),
             }
         )
-        raise typer.Exit(1 if problems else 0)
+        raise typer.Exit(1 if problems or (drift or {}).get("changes") else 0)
+    if drift is not None and "changes" in drift:
+        from wsquiz.ui.drift import drift_view
+
+        _console().print(drift_view(drift, str(against)), soft_wrap=True)
+        if drift["changes"] and not problems:
+            raise typer.Exit(1)
     console = _console()
     if problems:
         from wsquiz.ui.course import problems_view
@@ -293,6 +346,34 @@ def validate(
         f"{questions_n} question{'s' if questions_n != 1 else ''} checked{played} in {root}",
         soft_wrap=True,
     )
+
+
+def _read_record(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    from wsquiz.learn.drift import read_record
+
+    return read_record(path)
+
+
+def _drift(
+    rows: list[dict[str, Any]], record: Path | None, earlier: dict[str, Any] | None
+) -> dict[str, Any]:
+    """`--record` and `--against`: the stack observed on, and what changed since the record."""
+    from wsquiz.learn import drift
+
+    now = drift.course_record(rows)
+    if record is not None:
+        drift.write_record(record, now)
+    found: dict[str, Any] = {"stack": now["stack"]}
+    if earlier is not None:
+        before, after = drift.stacks_of(earlier, now)
+        found["against"] = {"stack": before.to_dict(), "when": earlier.get("when")}
+        found["stack_changes"] = [
+            {"name": name, "old": old, "new": new} for name, old, new in before.changes(after)
+        ]
+        found["changes"] = [c.to_dict() for c in drift.compare(earlier, now)]
+    return found
 
 
 def print_next(kind: Kind, name: str, root: Path) -> None:

@@ -10,11 +10,13 @@ import typer
 
 from wsquiz.cli._common import (
     ContentOption,
+    WsOption,
     _console,
     _open_progress,
     _warn_broken,
     emit_json,
     fail,
+    use_stack,
 )
 from wsquiz.errors import WsquizError
 
@@ -44,6 +46,7 @@ def quiz(
     no_save: Annotated[bool, typer.Option("--no-save", help="do not record progress")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     content: ContentOption = None,
+    ws: WsOption = "auto",
 ) -> None:
     """Take a quiz: predict, then see a real server answer. Scriptable with --key and --answers."""
     from wsquiz._support.paths import content_root
@@ -56,6 +59,7 @@ def quiz(
             _list_quizzes(course, as_json)
             return
         chosen = course.quiz(name)
+        use_stack(ws)
         if key and answers is not None:
             raise UsageError("--key and --answers do not go together", fix="use one of them")
         if retry_wrong and (key or answers is not None or no_save):
@@ -102,12 +106,14 @@ def _list_quizzes(course: Any, as_json: bool) -> None:
 
 def _print_key(chosen: Any, as_json: bool) -> None:
     from wsquiz.engine.lab import Lab
+    from wsquiz.engine.stack import current
     from wsquiz.learn.quiz import answer_key
 
     with Lab() as lab:
         found = answer_key(chosen, lab)
+    observed_on = current()
     if as_json:
-        emit_json({"quiz": chosen.name, "questions": found})
+        emit_json({"quiz": chosen.name, "questions": found, "stack": observed_on.to_dict()})
         return
     from rich.table import Table
 
@@ -116,6 +122,7 @@ def _print_key(chosen: Any, as_json: bool) -> None:
     table.add_column("answer")
     for row in found:
         table.add_row(row["id"], row["answer"])
+    table.caption = f"observed on {observed_on.text()}"
     _console().print(table)
 
 
@@ -139,7 +146,8 @@ def _score_answers(
         if progress is not None:
             progress.close()
     if record is not None:
-        write_sheet(record, chosen, sheet.answers, (report.score, report.max_score))
+        keys = {v.question: v.observed for v in report.verdicts}
+        write_sheet(record, chosen, sheet.answers, (report.score, report.max_score), keys=keys)
     if as_json:
         emit_json(report.to_dict())
     else:

@@ -48,11 +48,29 @@ class Claim(ContentModel):
     is_: str | None = Field(None, alias="is")
     says: str | None = None
     contains: str | None = None
+    # Where the claim holds, when behaviour differs between supported stacks: version bounds
+    # (`when = "starlette >= 1.7"`, `"uvicorn < 0.60"`) or the implementation (`"ws != wsproto"`);
+    # all must hold. Elsewhere the claim is not made (neither checked nor used for a key).
+    when: tuple[str, ...] = ()
 
     @field_validator("is_", "says", "contains", mode="before")
     @classmethod
     def _as_text(cls, value: Any) -> Any:
         return as_text(value)
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _bounds(cls, value: Any) -> Any:
+        from wsquiz.engine.versions import FLOORS, Condition
+
+        bounds = [value] if isinstance(value, str) else value
+        for text in bounds if isinstance(bounds, (list, tuple)) else ():
+            if isinstance(text, str) and not Condition.parse(text).reachable():
+                name = text.split()[0] if text.split() else text
+                raise ValueError(
+                    f"{text!r} never holds: wsquiz supports {name} >= {FLOORS.get(name)}"
+                )
+        return bounds
 
     @property
     def expected(self) -> str:
@@ -64,7 +82,8 @@ class Claim(ContentModel):
 
     def describe(self) -> str:
         verb = "contains" if self.test == "contains" else "is"
-        return f"{self.of} {verb} {quoted(self.expected)}"
+        bounds = f" (when {', '.join(self.when)})" if self.when else ""
+        return f"{self.of} {verb} {quoted(self.expected)}{bounds}"
 
 
 class Answer(ContentModel):

@@ -43,10 +43,16 @@ def listening_socket() -> socket.socket:
     return sock
 
 
-def uvicorn_config(app: Any) -> Any:
+def uvicorn_config(app: Any, ws: str | None = None) -> Any:
+    """uvicorn's config for `app`, with the WebSocket implementation chosen (`--ws`, default
+    the process's choice: `stack.choose`)."""
     import uvicorn
 
-    config = uvicorn.Config(app, lifespan="auto", log_config=None, access_log=False)
+    from wsquiz.engine import stack
+
+    config = uvicorn.Config(
+        app, lifespan="auto", log_config=None, access_log=False, ws=ws or stack.chosen()
+    )
     config.load()
     return config
 

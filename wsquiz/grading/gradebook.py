@@ -247,6 +247,18 @@ class Gradebook:
         with sqlite.transaction(self._db):
             yield
 
+    def record_stack(self, stack: dict[str, Any]) -> None:
+        """The server stack this grading observes on (a resumed run's replaces the last)."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('stack', ?)", (json.dumps(stack),)
+            )
+
+    def stack(self) -> dict[str, Any] | None:
+        """The stack recorded by the last grading run (None for an older gradebook)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'stack'").fetchone()
+        return json.loads(row[0]) if row else None
+
     def record(self, result: StudentResult) -> None:
         """Write one student's result (replacing an earlier one) in a transaction of its own."""
         row = (

@@ -69,6 +69,11 @@ class QuizAssignment:
             answers = load_sheet(submission.path, self.quiz.name)
         except UsageError as exc:
             return self.unchecked(submission, exc.message)
+        from wsquiz.learn.drift import read_sheet_json, sheet_keys, sheet_stack_note
+
+        raw = read_sheet_json(submission.path)
+        other_stack = sheet_stack_note(raw)  # recorded on another stack: said, and keys compared
+        old_keys = sheet_keys(raw) if other_stack else {}
         checks = []
         for question in self.quiz.questions:
             answer = answers.get(question.id)
@@ -81,12 +86,17 @@ class QuizAssignment:
             if not message:
                 observed = getattr(verdict, "observed", "")
                 message = "correct" if correct else f"answered {answer!r}; observed {observed!r}"
+            was, key = old_keys.get(question.id), getattr(verdict, "observed", None)
+            if was is not None and key is not None and was != key:
+                message += f" (the key differs: {was!r} on the sheet's stack, {key!r} here)"
             if len(answer) > MAX_SHOWN:  # the feedback quotes a long answer by its start only
                 short = f"{answer[:MAX_SHOWN]}… ({len(answer)} characters)"
                 message = message.replace(repr(answer), repr(short)).replace(answer, short)
             checks.append(CheckOutcome(question.id, correct, 1.0 if correct else 0.0, 1.0, message))
         unknown = sorted(set(answers) - {q.id for q in self.quiz.questions})
-        error = f"answers to unknown questions ignored: {', '.join(unknown)}" if unknown else None
+        notes = [f"answers to unknown questions ignored: {', '.join(unknown)}"] if unknown else []
+        notes += [other_stack] if other_stack else []
+        error = "; ".join(notes) or None
         return StudentResult(
             student=submission.student,
             score=sum(c.points for c in checks),

@@ -23,16 +23,16 @@ def histogram(results: Sequence[StudentResult], buckets: int = 10) -> list[tuple
 
 
 @dataclass(frozen=True)
-class Summary:
+class ClassSummary:
     graded: int
     mean_percent: float
     full_marks: int
     errors: int
 
 
-def summarize(results: Sequence[StudentResult]) -> Summary:
+def summarize(results: Sequence[StudentResult]) -> ClassSummary:
     count = len(results)
-    return Summary(
+    return ClassSummary(
         graded=count,
         mean_percent=sum(r.percent for r in results) / count if count else 0.0,
         full_marks=sum(1 for r in results if r.max_score and r.score >= r.max_score),

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Step:
+class WatchStep:
     """One exercise on the watch's path: its place, whether it was passed, its lesson."""
 
     exercise: Exercise
@@ -47,19 +47,19 @@ class CourseWatch:
             )
         self.index = self._first_open()
 
-    def _steps(self) -> list[Step]:
+    def _steps(self) -> list[WatchStep]:
         from wsquiz.course.exercises import load_exercises
         from wsquiz.learn.menu import build_menu
 
         menu = build_menu(self.root, self.progress)
         by_name = {e.name: e for e in load_exercises(self.root)}
-        steps: list[Step] = []
+        steps: list[WatchStep] = []
         lesson: str | None = None
         for item in menu.items:
             if item.kind == "lesson" and item.usable:
                 lesson = item.name
             elif item.kind == "exercise" and item.name in by_name:
-                steps.append(Step(by_name[item.name], len(steps) + 1, item.done, lesson))
+                steps.append(WatchStep(by_name[item.name], len(steps) + 1, item.done, lesson))
         return steps
 
     def _first_open(self) -> int:
@@ -67,7 +67,7 @@ class CourseWatch:
         return next((i for i, s in enumerate(self.steps) if not s.passed), len(self.steps) - 1)
 
     @property
-    def current(self) -> Step:
+    def current(self) -> WatchStep:
         return self.steps[self.index]
 
     @property
@@ -82,7 +82,7 @@ class CourseWatch:
     def done(self) -> bool:
         return all(s.passed for s in self.steps)
 
-    def file(self, step: Step | None = None) -> Path:
+    def file(self, step: WatchStep | None = None) -> Path:
         """Where the learner's answer to the exercise lives: NAME.py, as `exercise start` names
         it."""
         return self.folder / f"{(step or self.current).exercise.name}.py"
@@ -114,10 +114,10 @@ class CourseWatch:
         )
         if report.passed:
             step = self.current
-            self.steps[self.index] = Step(step.exercise, step.number, True, step.lesson)
+            self.steps[self.index] = WatchStep(step.exercise, step.number, True, step.lesson)
         return report
 
-    def advance(self) -> Step | None:
+    def advance(self) -> WatchStep | None:
         """After a pass: on to the first exercise not passed after this one (then from the
         start); None when every exercise is passed."""
         if self.done:

@@ -11,6 +11,7 @@ from typing import Any
 
 from wsquiz.course.problems import Problem
 from wsquiz.course.quizzes import Claim, Option, Question
+from wsquiz.engine.stack import applies
 from wsquiz.learn.matching import (
     NAMES,
     NUMERIC,
@@ -101,6 +102,7 @@ def claim_holds(claim: Claim, run: Run | None) -> tuple[bool, str | None]:
 def option_holds(question: Question, option: Option, observation: Observation) -> bool:
     run = observation.run_for(option)
     claims = option.claims + (question.answer.where if question.answer else ())
+    claims = tuple(c for c in claims if applies(c.when))  # a claim bounded to other stacks
     return bool(claims) and all(claim_holds(c, run)[0] for c in claims)
 
 
@@ -175,15 +177,20 @@ class QuoteCheck:
     observed: str | None
     same: bool
     versions: str
+    package: str = ""  # the package that printed it, with its version (`starlette 1.10.0`)
 
 
 def check_quote(question: Question, observation: Observation) -> QuoteCheck | None:
     quote = question.quote
     if quote is None:
         return None
+    from wsquiz.engine.stack import responsible
+
     observed = value_of(quote.of, observation.main, quote.index, quote.client)
     same = observed is not None and normalise(quote.text) == normalise(observed)
-    return QuoteCheck(quote.text, quote.source, observed, same, versions_text())
+    error = observation.main.first_error if observation.main is not None else None
+    package = responsible(quote.of, *((error.type, error.traceback) if error else ()))
+    return QuoteCheck(quote.text, quote.source, observed, same, versions_text(), package)
 
 
 def audit(question: Question, observation: Observation, file: str) -> list[Problem]:
@@ -222,6 +229,8 @@ def audit(question: Question, observation: Observation, file: str) -> list[Probl
                 "correct the options' claims (or answer.where) to what the server does",
             )
     for i, claim in enumerate(question.claims):
+        if not applies(claim.when):
+            continue  # not claimed on this stack
         holds, observed = claim_holds(claim, observation.main)
         if not holds:
             seen = (

@@ -15,7 +15,7 @@ from pathlib import Path
 from wsquiz.course.lessons import LessonSet, load_lesson_set
 from wsquiz.course.order import Kind, course_order
 from wsquiz.errors import WsquizError
-from wsquiz.learn.progress import OUTCOMES, ExerciseRow, Progress, Summary
+from wsquiz.learn.progress import OUTCOMES, ExerciseRow, Progress, ProgressSummary
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Menu:
     root: Path
     items: tuple[Item, ...]
     next: Item | None
-    summary: Summary
+    summary: ProgressSummary
     problems: tuple[str, ...] = ()
 
     @property
@@ -224,7 +224,7 @@ def _quizzes(root: Path, progress: Progress, problems: list[str]) -> dict[str, I
     return found
 
 
-def _exercises(root: Path, summary: Summary, problems: list[str]) -> dict[str, Item]:
+def _exercises(root: Path, summary: ProgressSummary, problems: list[str]) -> dict[str, Item]:
     try:
         from wsquiz.course.exercises import load_exercise_set
 
@@ -264,7 +264,7 @@ def first_tries_text(outcomes: Mapping[str, str], ids: set[str]) -> str:
     return said
 
 
-def quiz_counts(summary: Summary, name: str, total: int) -> dict[str, int]:
+def quiz_counts(summary: ProgressSummary, name: str, total: int) -> dict[str, int]:
     """A quiz's questions by outcome: right_first_try, right_after_retry, shown, wrong and
     unanswered (see `progress.Outcome`)."""
     recorded = summary.quizzes.get(name)

@@ -36,7 +36,12 @@ def installed_versions() -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-def versions_text(names: tuple[str, ...] = ("fastapi", "starlette", "uvicorn")) -> str:
+def versions_text(names: tuple[str, ...] | None = None) -> str:
+    """The stack observed on: the four packages and the implementation (or just `names`)."""
+    if names is None:
+        from wsquiz.engine.stack import current
+
+        return current().text()
     return ", ".join(f"{n} {v}" for n, v in installed_versions() if n in names)
 
 

@@ -134,7 +134,7 @@ class QuizProgress:
 
 
 @dataclass(frozen=True)
-class Summary:
+class ProgressSummary:
     """Everything recorded, grouped; `last` is (kind, name) of the most recent activity."""
 
     quizzes: dict[str, QuizProgress] = field(default_factory=dict)
@@ -391,7 +391,7 @@ class Progress:
     def lessons(self) -> dict[str, str]:
         return {str(r["name"]): str(r["at"]) for r in self._rows("SELECT name, at FROM lessons")}
 
-    def summary(self) -> Summary:
+    def summary(self) -> ProgressSummary:
         outcomes: dict[str, dict[str, int]] = {}
         for r in self._rows(
             f"SELECT quiz, {_OUTCOME_SQL} AS outcome, count(*) AS n FROM answers "
@@ -417,7 +417,7 @@ class Progress:
         recent += [(e.at, "exercise", e.name) for e in exercises.values()]
         recent += [(at, "lesson", name) for name, at in lessons.items()]
         last = max(recent)[1:] if recent else None
-        return Summary(quizzes, exercises, lessons, last)
+        return ProgressSummary(quizzes, exercises, lessons, last)
 
     def close(self) -> None:
         self._conn.close()

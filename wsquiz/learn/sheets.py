@@ -154,10 +154,12 @@ def write_sheet(
     score: tuple[int, int] | None = None,
     attempts: dict[str, list[str]] | None = None,
     shown: list[str] | None = None,
+    keys: dict[str, str] | None = None,
 ) -> None:
     """The answer sheet for grading: quiz, answers (each question's first answer, when taken
     interactively), when, the versions that checked them; every attempt and the questions
     whose answer was shown, for the record (grading reads `answers` only)."""
+    from wsquiz.engine.stack import current
     from wsquiz.learn.judge import installed_versions
 
     sheet: dict[str, Any] = {
@@ -165,7 +167,10 @@ def write_sheet(
         "answers": answers,
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": dict(installed_versions()),
+        "stack": current().to_dict(),  # a grader on another stack can tell
     }
+    if keys is not None:  # the key each answer was judged against, where it was
+        sheet["keys"] = keys
     if score is not None:
         sheet["score"], sheet["max_score"] = score
     if attempts is not None:

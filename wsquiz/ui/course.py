@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from wsquiz.ui.code import CodeView
+from wsquiz.ui.code import ByWidth, CodeView
 
 if TYPE_CHECKING:
     from wsquiz.course.lessons import Lesson
@@ -151,17 +150,6 @@ def lessons_table(lessons: tuple[Lesson, ...], read: dict[str, str]) -> Table:
 
 
 NARROW = 80  # below this many columns the titles (and progress bars) are left out
-
-
-class ByWidth:
-    """A renderable built for the width it is given: tables that keep names whole at 60
-    columns and show titles from 80."""
-
-    def __init__(self, build: Callable[[int], RenderableType]) -> None:
-        self.build = build
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.build(options.max_width)
 
 
 def _widest(items: tuple[Item, ...]) -> int:

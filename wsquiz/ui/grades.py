@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from wsquiz.grading.gradebook import StudentResult
-from wsquiz.grading.summary import Summary, histogram, summarize
+from wsquiz.grading.summary import ClassSummary, histogram, summarize
 
 MAX_ROWS = 40
 MAX_NAMES = 10  # students named in the summary line
@@ -110,7 +110,7 @@ def histogram_view(results: Sequence[StudentResult]) -> Group:
     return Group(*lines)
 
 
-def summary_text(summary: Summary, skipped: int = 0, changed: Sequence[str] = ()) -> Text:
+def summary_text(summary: ClassSummary, skipped: int = 0, changed: Sequence[str] = ()) -> Text:
     text = Text(
         f"{summary.graded} graded, mean {summary.mean_percent:.0f}%, "
         f"{summary.full_marks} with full marks, {summary.errors} with an error"

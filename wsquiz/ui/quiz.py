@@ -250,12 +250,13 @@ def verdict_view(
     quote = check_quote(question, observation)
     if quote is not None and not quote.same:
         shown = quote.observed if quote.observed is not None else "(nothing)"
+        printed_by = quote.package or quote.versions
         parts.append(
             Panel(
                 Text.assemble(
                     (f"{quote.source.capitalize()} quotes:\n  ", ""),
                     (quote.quoted, "italic"),
-                    (f"\nThe installed server ({quote.versions}) printed:\n  ", ""),
+                    (f"\nThe installed server ({printed_by}) printed:\n  ", ""),
                     (shown, "bold"),
                 ),
                 title="versions differ",

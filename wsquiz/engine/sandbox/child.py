@@ -329,15 +329,16 @@ def _serve(request: dict[str, Any], sock: Any, events_w: int) -> None:  # pragma
     app = loaded.app
     asyncio.events._set_running_loop(None)
     routes = list(serving.websocket_routes(app))
+    ws = str(request.get("ws") or "auto")
     try:
-        asyncio.run(_serve_forever(recorder.wrap(app), sock, send, routes, watch))
+        asyncio.run(_serve_forever(recorder.wrap(app), sock, send, routes, watch, ws))
     except SystemExit:  # uvicorn's "Application startup failed. Exiting."
         send("load_error", startup_failed(spec, recorder.startup_error).to_dict())
         os._exit(3)
 
 
 async def _serve_forever(  # pragma: no cover
-    app: Any, sock: Any, send: Any, routes: list[str], watch: Any
+    app: Any, sock: Any, send: Any, routes: list[str], watch: Any, ws: str = "auto"
 ) -> None:
     import uvicorn
 
@@ -346,7 +347,7 @@ async def _serve_forever(  # pragma: no cover
     from wsquiz.engine.serving import uvicorn_config
 
     watch_loop(asyncio.get_running_loop())
-    config = uvicorn_config(app)
+    config = uvicorn_config(app, ws)
     server = uvicorn.Server(config)
     server.lifespan = config.lifespan_class(config)
     await server.startup(sockets=[sock])

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from wsquiz.engine import stack
 from wsquiz.engine.appfile import AppSpec
 from wsquiz.engine.capture import Recorder
 from wsquiz.engine.sandbox.child import MAX_EVENT, STOP
@@ -87,6 +88,7 @@ class Sandboxed(Served):
             "home": self._app_dir,
             "fallback_dir": self._fallback_dir,
             "limits": dataclasses.asdict(self.limits),
+            "ws": stack.chosen(),  # uvicorn's WebSocket implementation (`--ws`)
         }
 
     async def start(self) -> None:
