@@ -114,24 +114,57 @@ async def stop_server(server: Any, sock: socket.socket | None = None) -> None:
 _warm = False
 
 
-def prewarm() -> None:
-    """Import and exercise the server stack once, so each launch (or fork) finds it ready."""
-    global _warm
-    if _warm:
-        return
+def _warm_app() -> Any:
     import fastapi
     from fastapi import WebSocket
 
     app = fastapi.FastAPI()
 
     @app.websocket("/ws")
-    async def endpoint(websocket: WebSocket) -> None:  # pragma: no cover
+    async def endpoint(websocket: WebSocket) -> None:  # pragma: no cover - served once
         await websocket.accept()
+        await websocket.send_text(await websocket.receive_text())
+        await websocket.close()
 
+    return app, endpoint
+
+
+def prewarm() -> None:
+    """Import and exercise the server stack once, so each launch (or fork) finds it ready."""
+    global _warm
+    if _warm:
+        return
+    import inspect
+
+    app, endpoint = _warm_app()
     uvicorn_config(app)
+    # FastAPI reads an endpoint's source at its first call (tokenize's patterns are compiled
+    # then, once per process: ~15 ms)
+    inspect.getsourcelines(endpoint)
     import websockets.asyncio.client  # noqa: F401
 
     _warm = True
+
+
+async def prewarm_serving(ws: str | None = None) -> None:
+    """Serve one WebSocket connection through the whole stack, so that what is built at a
+    first connection is built (in the zygote: once, for every sandbox forked from it)."""
+    import uvicorn
+    from websockets.asyncio.client import connect
+
+    prewarm()
+    app, _ = _warm_app()
+    sock = listening_socket()
+    config = uvicorn_config(app, ws)
+    server = uvicorn.Server(config)
+    server.lifespan = config.lifespan_class(config)
+    await server.startup(sockets=[sock])
+    try:
+        async with connect(f"ws://127.0.0.1:{sock.getsockname()[1]}/ws") as client:
+            await client.send("warm")
+            await client.recv()
+    finally:
+        await stop_server(server, sock)
 
 
 class Served:

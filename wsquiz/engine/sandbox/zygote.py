@@ -158,9 +158,10 @@ def preload() -> None:
     import wsquiz.engine.sandbox.child  # noqa: F401
     from wsquiz.engine import capture
     from wsquiz.engine.sandbox import audit, cgroup, confine
-    from wsquiz.engine.serving import prewarm
+    from wsquiz.engine.serving import prewarm_serving
 
-    prewarm()
+    with contextlib.suppress(Exception):  # a machine that cannot serve says so at the first app
+        asyncio.run(prewarm_serving())
     if os.geteuid() == 0:
         cgroup.sweep()
     capture.install_hooks(passthrough=False)
