@@ -277,7 +277,7 @@ def test_lab_close_stops_every_server(tmp_path: Path, strays: Callable[[], set[i
     lab = Lab()
     servers = [lab.serve(spec, isolated=True), lab.serve(spec, isolated=True), lab.serve(spec)]
     assert all(listening(s.port) for s in servers)
-    assert len(strays()) >= 4  # two keepers, two servers
+    assert len(strays()) >= 2  # two sandboxed servers (each with a keeper, where not root)
     lab.close()
     lab.close()  # twice is fine
     assert [s.port for s in servers if listening(s.port)] == []

@@ -65,6 +65,10 @@ def unshare(flags: int) -> None:
     check(libc.unshare(flags), "unshare")
 
 
+def setns(fd: int, kind: int) -> None:
+    check(libc.setns(fd, kind), "setns")
+
+
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str = "") -> None:
     check(
         libc.mount(

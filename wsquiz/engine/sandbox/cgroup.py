@@ -76,12 +76,17 @@ class Cgroups:
         )
 
     def join(self, pid: int = 0) -> None:
+        """Move `pid` in (0: this process, whatever its pid namespace calls it)."""
         for folder in self.folders:
-            (folder / "cgroup.procs").write_text(str(pid or os.getpid()))
+            (folder / "cgroup.procs").write_text(str(pid))
 
 
 def cgroup_name(keeper: int) -> str:
     return f"wsquiz-{keeper}"
+
+
+def sandbox_cgroup_name(zygote: int, number: int) -> str:
+    return f"wsquiz-{zygote}-{number}"
 
 
 def remove(name: str) -> bool:

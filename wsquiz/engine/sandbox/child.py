@@ -1,7 +1,15 @@
-"""The sandbox's two processes, forked from the zygote: the keeper and the server.
+"""The sandbox's processes, forked from the zygote.
 
-    zygote ── keeper (own session, subreaper, its cgroups; root of the new namespaces)
-                └── server (PID 1 of its PID namespace; own network, IPC, mount namespaces)
+As root (the grading machine), the zygote forks the server straight into a new PID namespace:
+
+    zygote ── server (PID 1 of its PID namespace; own network, IPC, mount, UTS namespaces;
+                      in its cgroups from its first step)
+
+and keeps it (`zygote.Sandbox`): it stops or kills it when the grader asks or goes, and
+reports how it ended. Without the privilege to do that, a keeper does it, one per sandbox:
+
+    zygote ── keeper (own session, subreaper; root of a user namespace, where there is one)
+                └── server
 
 The keeper outlives the server only to kill whatever the server left and report how it ended:
 when the server ends, or the grader closes the control pipe (or dies), the keeper kills every
@@ -10,6 +18,7 @@ process below it and exits. The server reports over a pipe, one JSON object a li
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import contextlib
 import json
@@ -26,7 +35,7 @@ from wsquiz.engine.sandbox.cgroup import Cgroups, cgroup_name
 from wsquiz.errors import AppLoadError
 
 NOBODY = 65534
-SANDBOX_UIDS = 100_000  # + the keeper's pid: one user per sandbox (see _own_uid)
+SANDBOX_UIDS = 100_000  # + the sandbox's pid: one user per sandbox (see _own_uid)
 ENV_ALLOWLIST = ("LANG", "LC_ALL", "LC_CTYPE", "TZ")
 SERVE_FAILED = 4
 MAX_EVENT = 1024 * 1024
@@ -37,15 +46,57 @@ NAMESPACES = (
 )
 
 
+def _reset_signals() -> None:  # pragma: no cover
+    signal.set_wakeup_fd(-1)
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+        signal.signal(number, signal.SIG_DFL)
+
+
+def server_main(
+    request: dict[str, Any], sock: Any, events_w: int, ctl_r: int, cgroups: Cgroups | None
+) -> None:  # pragma: no cover
+    """The server, forked by the zygote as PID 1 of a new PID namespace (as root)."""
+    try:
+        _reset_signals()
+        _close_fds_except(sock.fileno(), events_w, ctl_r)
+        joined = _join_meanwhile(cgroups)
+        os.setsid()
+        _sys.prctl(_sys.PR_SET_PDEATHSIG, signal.SIGKILL)
+        # The /proc still mounted is the grader's: it names this process by its pid out there
+        uid = _own_uid(int(os.readlink("/proc/self")))
+        _sys.unshare(NAMESPACES & ~_sys.CLONE_NEWPID)
+    except BaseException:
+        os._exit(SERVE_FAILED)
+    _server_main(request, sock, events_w, ctl_r, uid, True, -1, joined)
+
+
+def _join_meanwhile(cgroups: Cgroups | None) -> Any:  # pragma: no cover
+    """Join the sandbox's cgroups in a thread of its own, while this one confines itself:
+    moving a process between cgroups (v1) waits for an RCU grace period, milliseconds of
+    sleep each. Returns the lock to wait on; it is waited on before the privileges go, and
+    nothing of the student's runs before that."""
+    joined = _thread.allocate_lock()
+    joined.acquire()
+    if cgroups is None:
+        joined.release()
+        return joined
+
+    def join() -> None:
+        with contextlib.suppress(OSError):
+            cgroups.join()
+        joined.release()
+
+    _thread.start_new_thread(join, ())
+    return joined
+
+
 def keeper_main(
     request: dict[str, Any], sock: Any, events_w: int, ctl_r: int
 ) -> None:  # pragma: no cover
     code = 1
     try:
         parent = os.getppid()
-        signal.set_wakeup_fd(-1)
-        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
-            signal.signal(number, signal.SIG_DFL)
+        _reset_signals()
         _close_fds_except(sock.fileno(), events_w, ctl_r)
         os.setsid()
         _sys.prctl(_sys.PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -54,7 +105,7 @@ def keeper_main(
         _sys.prctl(_sys.PR_SET_CHILD_SUBREAPER, 1)
         limits = request["limits"]
         root = os.geteuid() == 0
-        uid = _own_uid() if root else 0
+        uid = _own_uid(os.getpid()) if root else 0
         if root:
             with contextlib.suppress(OSError):
                 Path("/proc/self/oom_score_adj").write_text("-1000")  # the OOM killer spares it
@@ -166,10 +217,10 @@ def _children_of(parent: int) -> list[int]:  # pragma: no cover
     return found
 
 
-def _own_uid() -> int:  # pragma: no cover
-    """A user id no other sandbox has (derived from this keeper's pid), where the system has
-    one to give; else `nobody`. Sandboxes sharing a user could signal or rewrite each other."""
-    uid = SANDBOX_UIDS + os.getpid()
+def _own_uid(pid: int) -> int:  # pragma: no cover
+    """A user id no other sandbox has (derived from a pid of the sandbox's), where the system
+    has one to give; else `nobody`. Sandboxes sharing a user could signal or rewrite each other."""
+    uid = SANDBOX_UIDS + pid
     try:
         with open("/proc/self/uid_map") as handle:
             for line in handle:
@@ -201,12 +252,13 @@ def _server_main(  # pragma: no cover
     uid: int,
     namespaced: bool,
     go_r: int,
+    joined: Any = None,
 ) -> None:
     status = 0
     try:
         _sys.prctl(_sys.PR_SET_PDEATHSIG, signal.SIGKILL)
         try:
-            _confine(request, uid, namespaced)
+            _confine(request, uid, namespaced, joined)
         except AppLoadError as exc:  # the folder could not be copied whole: say so
             os.write(events_w, json.dumps(["load_error", exc.to_dict()]).encode() + b"\n")
             os._exit(3)
@@ -216,9 +268,10 @@ def _server_main(  # pragma: no cover
         if select.select([ctl_r], [], [], 0)[0]:
             os._exit(0)
         os.close(ctl_r)
-        if os.read(go_r, 1) != b"g":
-            os._exit(0)
-        os.close(go_r)
+        if go_r >= 0:  # a keeper's server: in its cgroups once the keeper says "go"
+            if os.read(go_r, 1) != b"g":
+                os._exit(0)
+            os.close(go_r)
         _serve(request, sock, events_w)
     except BaseException:
         status = SERVE_FAILED
@@ -226,7 +279,9 @@ def _server_main(  # pragma: no cover
         os._exit(status)
 
 
-def _confine(request: dict[str, Any], uid: int, namespaced: bool) -> None:  # pragma: no cover
+def _confine(
+    request: dict[str, Any], uid: int, namespaced: bool, joined: Any = None
+) -> None:  # pragma: no cover
     limits = request["limits"]
     app = Path(request["app"])
     files = confine.read_app(Path(request["root"]), app, bool(request["whole"]))
@@ -235,7 +290,11 @@ def _confine(request: dict[str, Any], uid: int, namespaced: bool) -> None:  # pr
     home = request["home"] if namespaced else request["fallback_dir"]
     writable: tuple[str, ...] = confine.PRIVATE
     if namespaced:
-        carried = confine.carried_paths(folders, entries)
+        carried = (
+            confine.CARRIED
+            if confine.CARRIED is not None
+            else confine.carried_paths(folders, entries)
+        )
         confine.own_view(files, uid if root and uid else os.getuid(), limits["disk_mb"], carried)
     else:  # no mount namespace (said missing): a private folder in the shared /tmp
         confine.write_app(home, files)
@@ -252,6 +311,8 @@ def _confine(request: dict[str, Any], uid: int, namespaced: bool) -> None:  # pr
     processes = limits["processes"]
     if not (root and uid):  # RLIMIT_NPROC counts every process of the user: its others too
         processes += len(_user_processes())
+    if joined is not None:
+        joined.acquire()  # in the sandbox's cgroups, its joining thread gone
     confine.limit_resources(limits["memory_mb"], limits["cpu_s"], processes)
     if root and uid:
         _sys.become(uid, uid)

@@ -29,6 +29,7 @@ MAX_COPIED = 2 * 1024 * 1024
 MAX_FILES = 200
 SKIPPED = {"__pycache__", ".git", ".venv", "venv", "node_modules", ".mypy_cache"}
 PYTHON_PATHS: tuple[list[str], list[str]] | None = None  # found once, in the zygote
+CARRIED: list[str] | None = None  # and what of them is put back under a hidden folder
 
 
 def python_paths() -> tuple[list[str], list[str]]:

@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,7 @@ def preload() -> None:
         cgroup.sweep()
     capture.install_hooks(passthrough=False)
     confine.PYTHON_PATHS = confine.python_paths()
+    confine.CARRIED = confine.carried_paths(*confine.PYTHON_PATHS)
     audit.prepare()
 
 
@@ -178,7 +180,7 @@ def main(fd: int, grader: int) -> None:  # pragma: no cover - runs in the zygote
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal's Ctrl-C is the grader's
     sock = socket.socket(fileno=fd)
     preload()
-    from wsquiz.engine.sandbox.child import keeper_main
+    own_pids = _own_pid_namespace()
 
     gc.collect()
     gc.freeze()  # what every fork shares is never touched (so never copied) by its collector
@@ -187,21 +189,39 @@ def main(fd: int, grader: int) -> None:  # pragma: no cover - runs in the zygote
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     sock.send(b'{"ready": true}')
-    live: list[int] = []
-    unremoved: list[int] = []  # keepers whose cgroups still hold a process being torn down
+    kept: dict[int, Sandbox] = {}  # servers this process keeps (pid: sandbox)
+    keepers: list[int] = []  # sandboxes kept by a keeper of their own
+    unremoved: list[str] = []  # cgroups that still held a process being torn down
     while True:
-        wait = 0.02 if unremoved else None
-        readable, _, _ = select.select([sock.fileno(), wake_r], [], [], wait)
+        now = time.monotonic()
+        deadlines = [box.kill_at - now for box in kept.values() if box.kill_at is not None]
+        wait = min([*deadlines, 0.02] if unremoved else deadlines, default=None)
+        watched = [sock.fileno(), wake_r, *(box.ctl_r for box in kept.values() if box.ctl_r >= 0)]
+        readable, _, _ = select.select(watched, [], [], max(wait, 0) if wait is not None else None)
         if wake_r in readable:
             os.read(wake_r, 4096)
-        reaped = _reap(sock)
-        live = [pid for pid in live if pid not in reaped]
-        unremoved = [pid for pid in unremoved + reaped if not _uncgroup(pid)]
+        for pid, status in _reap():
+            sock.send(json.dumps({"exited": pid}).encode())
+            if pid in kept:
+                box = kept.pop(pid)
+                box.ended(status)
+                unremoved += box.cgroups
+            elif pid in keepers:
+                keepers.remove(pid)
+                unremoved.append(_cgroup_name(pid))
+        now = time.monotonic()
+        for box in kept.values():
+            if box.ctl_r in readable:
+                box.on_control()
+            if box.kill_at is not None and now >= box.kill_at:
+                box.kill()
+        unremoved = [name for name in unremoved if not _uncgroup(name)]
         if sock.fileno() not in readable:
             continue
         data, ancillary, _, _ = sock.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(16))
         if not data:
-            _end(live + unremoved)  # the grader is gone (or done): its sandboxes end with it
+            # the grader is gone (or done): its sandboxes end with it
+            _end([*kept, *keepers], unremoved + [n for b in kept.values() for n in b.cgroups])
         fds: list[int] = []
         for level, kind, payload in ancillary:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
@@ -210,54 +230,182 @@ def main(fd: int, grader: int) -> None:  # pragma: no cover - runs in the zygote
                 fds += list(received)
         request = json.loads(data)
         try:
-            listener = socket.socket(fileno=fds[0])
-            pid = os.fork()
-        except (OSError, IndexError) as exc:
+            if len(fds) != 3:
+                raise OSError("a sandbox needs three file descriptors")
+            box = _start(request, fds, own_pids, (wake_r, wake_w))
+        except OSError as exc:
+            for number in fds:
+                with contextlib.suppress(OSError):
+                    os.close(number)
             sock.send(json.dumps({"id": request.get("id"), "error": str(exc)}).encode())
             continue
+        if box.keeper:
+            keepers.append(box.pid)
+        else:
+            kept[box.pid] = box
+        sock.send(json.dumps({"id": request["id"], "pid": box.pid}).encode())
+
+
+def _own_pid_namespace() -> int:  # pragma: no cover
+    """This process's PID namespace, to come back to after making one for a server; -1 where
+    it cannot make one (not root: a keeper makes the sandbox's, in a user namespace)."""
+    if os.geteuid() != 0:
+        return -1
+    try:
+        return os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return -1
+
+
+class Sandbox:  # pragma: no cover - runs in the zygote
+    """A server the zygote keeps: it stops it when asked (STOP on the control pipe: SIGTERM,
+    then SIGKILL after STOP_BOUND), kills it when the grader closes that pipe (or dies), and
+    reports how it ended when it ended by itself. The server is PID 1 of its PID namespace:
+    when it ends, the kernel has ended everything it started."""
+
+    def __init__(
+        self, pid: int, ctl_r: int, events_w: int, limits: dict[str, Any], cgroups: list[str]
+    ) -> None:
+        self.pid = pid
+        self.ctl_r = ctl_r
+        self.events_w = events_w
+        self.limits = limits
+        self.cgroups = cgroups
+        self.kill_at: float | None = None
+        self.asked = False  # stopped or killed on the grader's word: no ending of its own
+        self.keeper = False
+
+    def on_control(self) -> None:
+        from wsquiz.engine.sandbox.child import STOP, STOP_BOUND
+
+        try:
+            word = os.read(self.ctl_r, 1)
+        except OSError:
+            word = b""
+        os.close(self.ctl_r)
+        self.ctl_r = -1
+        self.asked = True
+        if word == STOP:
+            self._signal(signal.SIGTERM)  # uvicorn's shutdown runs, the lifespan's included
+            self.kill_at = time.monotonic() + STOP_BOUND
+        else:
+            self.kill()
+
+    def kill(self) -> None:
+        self.kill_at = None
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, number: int) -> None:
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, number)
+
+    def ended(self, status: int) -> None:
+        from wsquiz.engine.sandbox.child import describe_exit
+
+        if not self.asked:
+            line = json.dumps(["exit", describe_exit(status, self.limits)]) + "\n"
+            with contextlib.suppress(OSError):
+                os.write(self.events_w, line.encode())
+        for number in (self.events_w, self.ctl_r):
+            if number >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(number)
+
+
+_numbers = itertools.count(1)
+
+
+def _start(
+    request: dict[str, Any], fds: list[int], own_pids: int, wake: tuple[int, int]
+) -> Sandbox:  # pragma: no cover - runs in the zygote
+    """Fork the sandbox: the server itself, in a new PID namespace (as root), else a keeper."""
+    from wsquiz.engine.sandbox import _sys
+    from wsquiz.engine.sandbox.cgroup import Cgroups, sandbox_cgroup_name
+    from wsquiz.engine.sandbox.child import keeper_main, server_main
+
+    listener = socket.socket(fileno=fds[0])
+    events_w, ctl_r = fds[1], fds[2]
+    limits = request["limits"]
+    if own_pids < 0:
+        pid = os.fork()
         if pid == 0:
-            os.close(wake_r)
-            os.close(wake_w)
-            keeper_main(request, listener, fds[1], fds[2])
+            _close(*wake)
+            keeper_main(request, listener, events_w, ctl_r)
         listener.close()
-        for number in fds[1:]:
+        _close(events_w, ctl_r)
+        box = Sandbox(pid, -1, -1, limits, [])
+        box.keeper = True
+        return box
+    cgroups: Cgroups | None = None
+    name = sandbox_cgroup_name(os.getpid(), next(_numbers))
+    with contextlib.suppress(OSError):  # made here: the server joins it before anything else
+        cgroups = Cgroups(name, limits["memory_mb"] << 20, limits["processes"])
+    try:
+        _sys.unshare(_sys.CLONE_NEWPID)  # for the next child only: it is PID 1 in there
+        try:
+            pid = os.fork()
+        except OSError:
+            _sys.setns(own_pids, _sys.CLONE_NEWPID)
+            raise
+        if pid == 0:
+            _close(*wake)
+            server_main(request, listener, events_w, ctl_r, cgroups)
+        _sys.setns(own_pids, _sys.CLONE_NEWPID)  # the next child is this namespace's again
+    except OSError:
+        if cgroups is not None:
+            _uncgroup(name)
+        raise
+    finally:
+        listener.close()
+    return Sandbox(pid, ctl_r, events_w, limits, [name] if cgroups is not None else [])
+
+
+def _close(*fds: int) -> None:  # pragma: no cover
+    for number in fds:
+        with contextlib.suppress(OSError):
             os.close(number)
-        live.append(pid)
-        sock.send(json.dumps({"id": request["id"], "pid": pid}).encode())
 
 
-def _reap(sock: socket.socket) -> list[int]:  # pragma: no cover
-    """Reap every keeper that ended, tell the grader; their pids."""
+def _reap() -> list[tuple[int, int]]:  # pragma: no cover
+    """Every child that ended: (pid, wait status)."""
     reaped = []
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             break
         if not pid:
             break
-        sock.send(json.dumps({"exited": pid}).encode())
-        reaped.append(pid)
+        reaped.append((pid, status))
     return reaped
 
 
-def _end(keepers: list[int]) -> None:  # pragma: no cover
-    """Kill every keeper still running (and all below it), reap them, remove their cgroups."""
-    for pid in keepers:
+def _end(pids: list[int], cgroups: list[str]) -> None:  # pragma: no cover
+    """Kill every sandbox still running (and all below it), reap them, remove their cgroups."""
+    for pid in pids:
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
         while os.waitpid(-1, 0):
             pass
+    names = cgroups + [_cgroup_name(pid) for pid in pids]
     for _ in range(50):
-        keepers = [pid for pid in keepers if not _uncgroup(pid)]
-        if not keepers:
+        names = [name for name in names if not _uncgroup(name)]
+        if not names:
             break
         select.select([], [], [], 0.02)
     os._exit(0)
 
 
-def _uncgroup(pid: int) -> bool:  # pragma: no cover
+def _cgroup_name(keeper: int) -> str:  # pragma: no cover
     from wsquiz.engine.sandbox import cgroup
 
-    return cgroup.remove(cgroup.cgroup_name(pid))
+    return cgroup.cgroup_name(keeper)
+
+
+def _uncgroup(name: str) -> bool:  # pragma: no cover
+    from wsquiz.engine.sandbox import cgroup
+
+    return cgroup.remove(name)
