@@ -42,11 +42,19 @@ def _own(controller: str) -> Path | None:
 class Cgroups:
     """The sandbox's cgroups, one per controller; `join` moves a process in."""
 
-    def __init__(self, name: str, memory_bytes: int, processes: int) -> None:
+    def __init__(self, name: str, memory_bytes: int = 0, processes: int = 0) -> None:
         self.folders: list[Path] = []
         memory, pids = _own("memory"), _own("pids")
-        if memory is not None:
-            folder = self._make(memory, name)
+        self._memory = self._make(memory, name) if memory is not None else None
+        self._pids = self._make(pids, name) if pids is not None else None
+        if memory_bytes and processes:
+            self.limit(memory_bytes, processes)
+
+    def limit(self, memory_bytes: int, processes: int) -> None:
+        """Set the limits, once (made without, they are those of the parent cgroup); they hold
+        for every process in there."""
+        folder = self._memory
+        if folder is not None:
             v1 = (folder / "memory.limit_in_bytes").exists()
             self._write(folder, "memory.limit_in_bytes" if v1 else "memory.max", memory_bytes)
             with contextlib.suppress(OSError):  # no swap either, where swap is accounted
@@ -55,8 +63,8 @@ class Cgroups:
                     "memory.memsw.limit_in_bytes" if v1 else "memory.swap.max",
                     memory_bytes if v1 else 0,
                 )
-        if pids is not None:
-            self._write(self._make(pids, name), "pids.max", processes)
+        if self._pids is not None:
+            self._write(self._pids, "pids.max", processes)
 
     def _make(self, parent: Path, name: str) -> Path:
         folder = parent / name

@@ -18,13 +18,13 @@ process below it and exits. The server reports over a pipe, one JSON object a li
 
 from __future__ import annotations
 
-import _thread
 import asyncio
 import contextlib
 import json
 import os
 import select
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -52,42 +52,31 @@ def _reset_signals() -> None:  # pragma: no cover
         signal.signal(number, signal.SIG_DFL)
 
 
-def server_main(
-    request: dict[str, Any], sock: Any, events_w: int, ctl_r: int, cgroups: Cgroups | None
-) -> None:  # pragma: no cover
-    """The server, forked by the zygote as PID 1 of a new PID namespace (as root)."""
+def spare_main(channel: socket.socket, cgroups: Cgroups | None) -> None:  # pragma: no cover
+    """A server-to-be, forked by the zygote ahead of need as PID 1 of a new PID namespace (as
+    root): it joins its cgroups and makes its namespaces, then waits for the request it will
+    serve (the zygote sets the cgroups' limits before sending it). Moving a process between
+    cgroups (v1) sleeps for an RCU grace period, milliseconds each: done here, ahead of time,
+    it costs a sandbox's start nothing."""
     try:
         _reset_signals()
-        _close_fds_except(sock.fileno(), events_w, ctl_r)
-        joined = _join_meanwhile(cgroups)
+        _close_fds_except(channel.fileno())
         os.setsid()
         _sys.prctl(_sys.PR_SET_PDEATHSIG, signal.SIGKILL)
+        if cgroups is not None:
+            with contextlib.suppress(OSError):
+                cgroups.join()
         # The /proc still mounted is the grader's: it names this process by its pid out there
         uid = _own_uid(int(os.readlink("/proc/self")))
         _sys.unshare(NAMESPACES & ~_sys.CLONE_NEWPID)
+        data, fds, _, _ = socket.recv_fds(channel, 65536, 3)
+        channel.close()
+        if not data or len(fds) != 3:
+            os._exit(0)  # the zygote ended, or gave up on this spare
+        request = json.loads(data)
     except BaseException:
         os._exit(SERVE_FAILED)
-    _server_main(request, sock, events_w, ctl_r, uid, True, -1, joined)
-
-
-def _join_meanwhile(cgroups: Cgroups | None) -> Any:  # pragma: no cover
-    """Join the sandbox's cgroups in a thread of its own, while this one confines itself:
-    moving a process between cgroups (v1) waits for an RCU grace period, milliseconds of
-    sleep each. Returns the lock to wait on; it is waited on before the privileges go, and
-    nothing of the student's runs before that."""
-    joined = _thread.allocate_lock()
-    joined.acquire()
-    if cgroups is None:
-        joined.release()
-        return joined
-
-    def join() -> None:
-        with contextlib.suppress(OSError):
-            cgroups.join()
-        joined.release()
-
-    _thread.start_new_thread(join, ())
-    return joined
+    _server_main(request, socket.socket(fileno=fds[0]), fds[1], fds[2], uid, True, -1)
 
 
 def keeper_main(
@@ -252,13 +241,12 @@ def _server_main(  # pragma: no cover
     uid: int,
     namespaced: bool,
     go_r: int,
-    joined: Any = None,
 ) -> None:
     status = 0
     try:
         _sys.prctl(_sys.PR_SET_PDEATHSIG, signal.SIGKILL)
         try:
-            _confine(request, uid, namespaced, joined)
+            _confine(request, uid, namespaced)
         except AppLoadError as exc:  # the folder could not be copied whole: say so
             os.write(events_w, json.dumps(["load_error", exc.to_dict()]).encode() + b"\n")
             os._exit(3)
@@ -279,9 +267,7 @@ def _server_main(  # pragma: no cover
         os._exit(status)
 
 
-def _confine(
-    request: dict[str, Any], uid: int, namespaced: bool, joined: Any = None
-) -> None:  # pragma: no cover
+def _confine(request: dict[str, Any], uid: int, namespaced: bool) -> None:  # pragma: no cover
     limits = request["limits"]
     app = Path(request["app"])
     files = confine.read_app(Path(request["root"]), app, bool(request["whole"]))
@@ -311,8 +297,6 @@ def _confine(
     processes = limits["processes"]
     if not (root and uid):  # RLIMIT_NPROC counts every process of the user: its others too
         processes += len(_user_processes())
-    if joined is not None:
-        joined.acquire()  # in the sandbox's cgroups, its joining thread gone
     confine.limit_resources(limits["memory_mb"], limits["cpu_s"], processes)
     if root and uid:
         _sys.become(uid, uid)

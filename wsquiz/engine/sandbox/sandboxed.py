@@ -39,8 +39,14 @@ def zygote_for(loop: asyncio.AbstractEventLoop) -> Zygote:
 
 
 def zygote_pids() -> set[int]:
-    """The zygotes' own pids (long-lived helpers of the grader, not sandboxes)."""
-    return {z.process.pid for z in _zygotes.values() if z.process.poll() is None}
+    """The zygotes' own pids and their spares' (long-lived helpers of the grader, not
+    sandboxes: a spare serves nothing until it is given a request, and is a sandbox then)."""
+    return {
+        pid
+        for z in _zygotes.values()
+        if z.process.poll() is None
+        for pid in (z.process.pid, *z.spares)
+    }
 
 
 class Sandboxed(Served):

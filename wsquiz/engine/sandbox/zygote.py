@@ -59,6 +59,7 @@ class Zygote:
         self._spawned: dict[int, asyncio.Future[int]] = {}
         self._exited: dict[int, asyncio.Future[None]] = {}
         self.dead = False
+        self.spares: set[int] = set()  # servers-to-be it forked ahead of need
         loop.add_reader(self._sock.fileno(), self._on_message)
 
     def _on_message(self) -> None:
@@ -76,12 +77,16 @@ class Zygote:
             self.ready.set_result(None)
         elif "id" in message:
             future = self._spawned.pop(message["id"], None)
+            self.spares.discard(int(message.get("pid") or 0))
             if future is not None and not future.done():
                 if message.get("pid"):
                     future.set_result(int(message["pid"]))
                 else:
                     future.set_exception(LabError(f"the sandbox could not start: {message}"))
+        elif "spare" in message:
+            self.spares.add(int(message["spare"]))
         elif "exited" in message:
+            self.spares.discard(int(message["exited"]))
             self.exited(int(message["exited"]))
             done = self._exited[int(message["exited"])]
             if not done.done():
@@ -191,8 +196,15 @@ def main(fd: int, grader: int) -> None:  # pragma: no cover - runs in the zygote
     sock.send(b'{"ready": true}')
     kept: dict[int, Sandbox] = {}  # servers this process keeps (pid: sandbox)
     keepers: list[int] = []  # sandboxes kept by a keeper of their own
+    spares: list[Spare] = []  # servers-to-be, forked ahead of need
     unremoved: list[str] = []  # cgroups that still held a process being torn down
     while True:
+        while own_pids >= 0 and sum(s.channel.fileno() >= 0 for s in spares) < SPARES:
+            try:
+                spares.append(Spare(own_pids, (wake_r, wake_w)))
+            except OSError:
+                break  # a sandbox is then forked when asked for, and says why it cannot be
+            sock.send(json.dumps({"spare": spares[-1].pid}).encode())
         now = time.monotonic()
         deadlines = [box.kill_at - now for box in kept.values() if box.kill_at is not None]
         wait = min([*deadlines, 0.02] if unremoved else deadlines, default=None)
@@ -209,6 +221,10 @@ def main(fd: int, grader: int) -> None:  # pragma: no cover - runs in the zygote
             elif pid in keepers:
                 keepers.remove(pid)
                 unremoved.append(_cgroup_name(pid))
+            for spare in [spare for spare in spares if spare.pid == pid]:
+                spares.remove(spare)
+                spare.close()
+                unremoved.append(spare.name)
         now = time.monotonic()
         for box in kept.values():
             if box.ctl_r in readable:
@@ -221,7 +237,11 @@ def main(fd: int, grader: int) -> None:  # pragma: no cover - runs in the zygote
         data, ancillary, _, _ = sock.recvmsg(MAX_MESSAGE, socket.CMSG_SPACE(16))
         if not data:
             # the grader is gone (or done): its sandboxes end with it
-            _end([*kept, *keepers], unremoved + [n for b in kept.values() for n in b.cgroups])
+            _end(
+                [*kept, *keepers, *(spare.pid for spare in spares)],
+                [*unremoved, *(n for b in kept.values() for n in b.cgroups)]
+                + [spare.name for spare in spares],
+            )
         fds: list[int] = []
         for level, kind, payload in ancillary:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
@@ -232,7 +252,7 @@ def main(fd: int, grader: int) -> None:  # pragma: no cover - runs in the zygote
         try:
             if len(fds) != 3:
                 raise OSError("a sandbox needs three file descriptors")
-            box = _start(request, fds, own_pids, (wake_r, wake_w))
+            box = _start(request, fds, own_pids, (wake_r, wake_w), spares)
         except OSError as exc:
             for number in fds:
                 with contextlib.suppress(OSError):
@@ -313,51 +333,93 @@ class Sandbox:  # pragma: no cover - runs in the zygote
 
 
 _numbers = itertools.count(1)
+SPARES = 2  # servers-to-be kept ready: one for each of two sandboxes started at once
+
+
+class Spare:  # pragma: no cover - runs in the zygote
+    """A server-to-be (`child.spare_main`), forked into a new PID namespace with cgroups of
+    its own (their limits set once it is given a request), and the channel its request goes
+    down."""
+
+    def __init__(self, own_pids: int, wake: tuple[int, int]) -> None:
+        from wsquiz.engine.sandbox import _sys
+        from wsquiz.engine.sandbox.cgroup import Cgroups, sandbox_cgroup_name
+        from wsquiz.engine.sandbox.child import spare_main
+
+        self.name = sandbox_cgroup_name(os.getpid(), next(_numbers))
+        self.cgroups: Cgroups | None = None
+        with contextlib.suppress(OSError):
+            self.cgroups = Cgroups(self.name)
+        self.channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            _sys.unshare(_sys.CLONE_NEWPID)  # for the next child only: it is PID 1 in there
+            try:
+                self.pid = os.fork()
+            except OSError:
+                _sys.setns(own_pids, _sys.CLONE_NEWPID)
+                raise
+            if self.pid == 0:
+                self.channel.close()
+                _close(*wake)
+                spare_main(theirs, self.cgroups)
+            _sys.setns(own_pids, _sys.CLONE_NEWPID)  # the next child is this namespace's again
+        except OSError:
+            self.close()
+            _uncgroup(self.name)
+            raise
+        finally:
+            theirs.close()
+
+    def give(self, request: dict[str, Any], fds: list[int]) -> Sandbox:
+        """Hand it its request: it serves from now on (limits first, then the request)."""
+        limits = request["limits"]
+        if self.cgroups is not None:
+            self.cgroups.limit(limits["memory_mb"] << 20, limits["processes"])
+        socket.send_fds(self.channel, [json.dumps(request).encode()], fds)
+        self.close()
+        names = [self.name] if self.cgroups is not None else []
+        return Sandbox(self.pid, fds[2], fds[1], limits, names)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.channel.close()
 
 
 def _start(
-    request: dict[str, Any], fds: list[int], own_pids: int, wake: tuple[int, int]
+    request: dict[str, Any],
+    fds: list[int],
+    own_pids: int,
+    wake: tuple[int, int],
+    spares: list[Spare],
 ) -> Sandbox:  # pragma: no cover - runs in the zygote
-    """Fork the sandbox: the server itself, in a new PID namespace (as root), else a keeper."""
-    from wsquiz.engine.sandbox import _sys
-    from wsquiz.engine.sandbox.cgroup import Cgroups, sandbox_cgroup_name
-    from wsquiz.engine.sandbox.child import keeper_main, server_main
+    """Start the sandbox: a spare given the request (as root), else a keeper forked for it."""
+    from wsquiz.engine.sandbox.child import keeper_main
 
-    listener = socket.socket(fileno=fds[0])
-    events_w, ctl_r = fds[1], fds[2]
-    limits = request["limits"]
     if own_pids < 0:
         pid = os.fork()
         if pid == 0:
             _close(*wake)
-            keeper_main(request, listener, events_w, ctl_r)
-        listener.close()
-        _close(events_w, ctl_r)
-        box = Sandbox(pid, -1, -1, limits, [])
+            keeper_main(request, socket.socket(fileno=fds[0]), fds[1], fds[2])
+        _close(*fds)
+        box = Sandbox(pid, -1, -1, request["limits"], [])
         box.keeper = True
         return box
-    cgroups: Cgroups | None = None
-    name = sandbox_cgroup_name(os.getpid(), next(_numbers))
-    with contextlib.suppress(OSError):  # made here: the server joins it before anything else
-        cgroups = Cgroups(name, limits["memory_mb"] << 20, limits["processes"])
+    ready = [spare for spare in spares if spare.channel.fileno() >= 0]
+    spare = ready[0] if ready else Spare(own_pids, wake)
+    with contextlib.suppress(ValueError):
+        spares.remove(spare)
     try:
-        _sys.unshare(_sys.CLONE_NEWPID)  # for the next child only: it is PID 1 in there
-        try:
-            pid = os.fork()
-        except OSError:
-            _sys.setns(own_pids, _sys.CLONE_NEWPID)
-            raise
-        if pid == 0:
-            _close(*wake)
-            server_main(request, listener, events_w, ctl_r, cgroups)
-        _sys.setns(own_pids, _sys.CLONE_NEWPID)  # the next child is this namespace's again
+        box = spare.give(request, fds)
     except OSError:
-        if cgroups is not None:
-            _uncgroup(name)
-        raise
-    finally:
-        listener.close()
-    return Sandbox(pid, ctl_r, events_w, limits, [name] if cgroups is not None else [])
+        # It died meanwhile: kept among the spares until reaped (its cgroups go then), and
+        # another is forked now.
+        with contextlib.suppress(OSError):
+            os.kill(spare.pid, signal.SIGKILL)
+        spare.close()
+        spares.append(spare)
+        box = Spare(own_pids, wake).give(request, fds)
+    os.close(fds[0])  # the listener is the server's now
+    return box
 
 
 def _close(*fds: int) -> None:  # pragma: no cover
