@@ -1,9 +1,9 @@
 """The sandbox's processes, forked from the zygote.
 
-As root (the grading machine), the zygote forks the server straight into a new PID namespace:
+As root (the grading machine), the zygote forks servers-to-be ahead of need (`spare_main`),
+each straight into a new PID namespace and its own cgroups, and gives one a request when asked:
 
-    zygote ── server (PID 1 of its PID namespace; own network, IPC, mount, UTS namespaces;
-                      in its cgroups from its first step)
+    zygote ── server (PID 1 of its PID namespace; own network, IPC, mount, UTS namespaces)
 
 and keeps it (`zygote.Sandbox`): it stops or kills it when the grader asks or goes, and
 reports how it ended. Without the privilege to do that, a keeper does it, one per sandbox:
